@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types shared by the BPF sampling program and user space.
+ * Only fixed-size types: this header is compiled by clang -target bpf and by
+ * the host C compiler, and both must agree on every layout.
+ */
+#ifndef DEFERPROF_H
+#define DEFERPROF_H
+
+/* Longest stack part (kernel or user) kept per sample; perf's own default. */
+#define DP_MAX_STACK		127
+/* A raw callchain holds both parts plus up to a few context markers. */
+#define DP_MAX_CHAIN		(2 * DP_MAX_STACK + 8)
+/* Probes of the stack store's open addressing before giving up. */
+#define DP_STACK_PROBES		4
+
+/* Callchain context markers (include/uapi/linux/perf_event.h). */
+#define DP_CONTEXT_HV			((__u64)-32)
+#define DP_CONTEXT_KERNEL		((__u64)-128)
+#define DP_CONTEXT_USER			((__u64)-512)
+#define DP_CONTEXT_USER_DEFERRED	((__u64)-640)
+#define DP_CONTEXT_GUEST		((__u64)-2048)
+#define DP_CONTEXT_MAX			((__u64)-4095)
+
+/* dp_sample_key.flags */
+#define DP_KEY_USER_INLINE	0x1	/* user stack taken in the interrupt (classic) */
+#define DP_KEY_DEFERRED		0x2	/* user stack will come as a deferred record */
+#define DP_KEY_KSTACK_LOST	0x4	/* kernel part present but could not be stored */
+#define DP_KEY_USTACK_LOST	0x8	/* classic user part present but could not be stored */
+#define DP_KEY_KTRUNC		0x10	/* kernel part longer than DP_MAX_STACK */
+#define DP_KEY_UTRUNC		0x20	/* user part longer than DP_MAX_STACK */
+
+/*
+ * One aggregate entry: samples of one thread with the same kernel stack,
+ * the same user stack (classic) and the same deferral cookie (deferred).
+ * Stack id 0 means "no such part".
+ */
+struct dp_sample_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 cookie;
+	__u64 kstack_id;
+	__u64 ustack_id;
+	__u32 flags;
+	__u32 cpu;
+};
+
+struct dp_sample_val {
+	__u64 count;
+};
+
+/* An entry of the stack store: innermost address first. */
+struct dp_stack {
+	__u32 nr;
+	__u32 user;		/* 1 for a user stack, 0 for a kernel stack */
+	__u64 ips[DP_MAX_STACK];
+};
+
+/* Indices of the stats array: every sample the program sees lands in one. */
+enum dp_stat {
+	DP_STAT_SAMPLES = 0,		/* program invocations */
+	DP_STAT_STORED,			/* samples added to the counts map */
+	DP_STAT_DROP_COUNTS_FULL,	/* counts map full: sample dropped */
+	DP_STAT_DROP_NO_CHAIN,		/* no callchain in the sample: dropped */
+	DP_STAT_KSTACK_FULL,		/* stack store full: kernel part lost (stored) */
+	DP_STAT_USTACK_FULL,		/* stack store full: user part lost (stored) */
+	DP_STAT_KTRUNC,			/* kernel part truncated (stored) */
+	DP_STAT_UTRUNC,			/* user part truncated (stored) */
+	DP_STAT_DEFERRED,		/* samples whose user part was deferred */
+	DP_STAT_INLINE_USER,		/* samples with an in-interrupt user part */
+	DP_STAT_KERNEL_ONLY,		/* samples with no user part at all */
+	DP_STAT_HELPER_CHAIN,		/* callchain taken with bpf_get_stack() */
+	DP_STAT_NEW_STACKS,		/* stacks added to the store */
+	DP_STAT_MAX,
+};
+
+#endif /* DEFERPROF_H */

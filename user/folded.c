@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Brendan Gregg's folded stacks: "comm;root;...;leaf count", one line per stack. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include "output.h"
+
+/* Separators and line breaks inside a name would break the format. */
+static void put_name(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s, f);
+}
+
+int dp_folded__write(FILE *f, const struct dp_profile *p)
+{
+	struct dp_merged *m;
+	uint32_t n;
+	int err = dp_profile__merge(p, true, &m, &n);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < n; i++) {
+		put_name(f, m[i].comm);
+		for (uint32_t k = 0; k < m[i].nframes; k++) {
+			fputc(';', f);
+			put_name(f, p->frames[m[i].frames[k]].name);
+		}
+		fprintf(f, " %" PRIu64 "\n", m[i].count);
+	}
+	free(m);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The join: matches the sample counts drained from the BPF map with the
+ * deferred user-stack records of the same (tid, cookie), and adds the whole
+ * stacks to a stack table. Both sides may arrive first; what never finds its
+ * other half is resolved within bounded time and memory and counted.
+ *
+ * The caller works in rounds: read every ring buffer, drain the BPF map,
+ * then call dp_join__end_round(). A record read in round R has all of its
+ * samples in the map by the drain of round R (the kernel writes the record
+ * when the task leaves the kernel, after every sample of that entry), so
+ * records are kept only two more rounds, for samples taken between the unwind
+ * and the return to user space.
+ */
+#ifndef DP_JOIN_H
+#define DP_JOIN_H
+
+#include <stdint.h>
+#include "stacks.h"
+
+struct dp_join_opts {
+	uint64_t timeout_ns;	/* a sample waits this long for its record */
+	uint64_t max_pending;	/* pending (tid, cookie) groups; the oldest is evicted beyond */
+};
+
+/* Every sample entering the join leaves it through exactly one of these. */
+struct dp_join_stats {
+	uint64_t samples_in;		/* samples given to the join */
+	uint64_t joined;		/* with their deferred user stack */
+	uint64_t classic;		/* user stack taken in the interrupt */
+	uint64_t kernel_only;		/* no user part (kernel threads) */
+	uint64_t lost_exited;		/* task exited before returning to user space */
+	uint64_t lost_timeout;		/* record did not come within the timeout */
+	uint64_t lost_at_end;		/* still waiting when the profile ended */
+	uint64_t lost_evicted;		/* pending table full */
+	/* Records, counted apart from samples. */
+	uint64_t records;
+	uint64_t records_matched;	/* matched at least one sample */
+	uint64_t records_unmatched;	/* retired without any sample */
+	uint64_t records_duplicate;	/* same (tid, cookie) twice */
+	uint64_t records_late;		/* came after their samples timed out */
+	uint64_t pending_peak;		/* most (tid, cookie) groups waiting at once */
+};
+
+struct dp_join;
+
+struct dp_join_sample {
+	uint32_t pid, tid;
+	uint64_t cookie;	/* 0: the sample is complete as it is */
+	uint32_t flags;		/* DP_STK_* for the parts present */
+	const uint64_t *kips;
+	uint32_t knr;
+	const uint64_t *uips;	/* classic user part */
+	uint32_t unr;
+	uint64_t count;
+};
+
+struct dp_join *dp_join__new(const struct dp_join_opts *opts, struct dp_stack_table *out);
+void dp_join__free(struct dp_join *j);
+int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint64_t now_ns);
+int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
+			const uint64_t *uips, uint32_t unr, uint64_t now_ns);
+void dp_join__task_exit(struct dp_join *j, uint32_t tid);
+int dp_join__end_round(struct dp_join *j, uint64_t now_ns);
+/* End of profile: everything still waiting is resolved as lost. */
+int dp_join__finish(struct dp_join *j);
+const struct dp_join_stats *dp_join__stats(const struct dp_join *j);
+uint64_t dp_join__pending(const struct dp_join *j);
+
+#endif

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ksyms.h"
+
+struct dp_ksyms {
+	struct dp_ksym *syms;
+	size_t n, cap;
+	char **strs;	/* interned names and module names */
+	size_t nstr, capstr;
+	int hidden;
+};
+
+static const char *keep(struct dp_ksyms *ks, const char *s)
+{
+	char *d;
+
+	if (ks->nstr == ks->capstr) {
+		size_t cap = ks->capstr ? ks->capstr * 2 : 4096;
+		char **n = realloc(ks->strs, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		ks->strs = n;
+		ks->capstr = cap;
+	}
+	d = strdup(s);
+	if (!d)
+		return NULL;
+	ks->strs[ks->nstr++] = d;
+	return d;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct dp_ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void dp_ksyms__free(struct dp_ksyms *ks)
+{
+	if (!ks)
+		return;
+	for (size_t i = 0; i < ks->nstr; i++)
+		free(ks->strs[i]);
+	free(ks->strs);
+	free(ks->syms);
+	free(ks);
+}
+
+struct dp_ksyms *dp_ksyms__load(const char *path)
+{
+	struct dp_ksyms *ks;
+	char line[512], name[256], mod[128];
+	const char *last_mod = NULL;
+	unsigned long long addr;
+	FILE *f;
+	char type;
+	int err = 0, nonzero = 0;
+
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct dp_ksym *s;
+		int n;
+
+		mod[0] = 0;
+		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
+		if (n < 3) {
+			err = EINVAL;
+			break;
+		}
+		/* Text symbols only: data addresses never appear in a callchain. */
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (addr)
+			nonzero = 1;
+		if (ks->n == ks->cap) {
+			size_t cap = ks->cap ? ks->cap * 2 : 65536;
+			struct dp_ksym *ns = realloc(ks->syms, cap * sizeof(*ns));
+
+			if (!ns) {
+				err = ENOMEM;
+				break;
+			}
+			ks->syms = ns;
+			ks->cap = cap;
+		}
+		s = &ks->syms[ks->n];
+		s->addr = addr;
+		s->name = keep(ks, name);
+		s->module = NULL;
+		if (n == 4 && mod[0]) {
+			if (!last_mod || strcmp(last_mod, mod))
+				last_mod = keep(ks, mod);
+			s->module = last_mod;
+		}
+		if (!s->name || (n == 4 && mod[0] && !s->module)) {
+			err = ENOMEM;
+			break;
+		}
+		ks->n++;
+	}
+	if (!err && ferror(f))
+		err = EIO;
+	fclose(f);
+	if (err) {
+		dp_ksyms__free(ks);
+		errno = err;
+		return NULL;
+	}
+	ks->hidden = ks->n && !nonzero;
+	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+	return ks;
+}
+
+const struct dp_ksym *dp_ksyms__find(const struct dp_ksyms *ks, uint64_t addr)
+{
+	size_t lo = 0, hi = ks->n;
+
+	if (ks->hidden || !ks->n || addr < ks->syms[0].addr)
+		return NULL;
+	/* Last symbol whose address is <= addr. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->syms[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &ks->syms[lo];
+}
+
+uint64_t dp_ksyms__count(const struct dp_ksyms *ks)
+{
+	return ks->n;
+}
+
+int dp_ksyms__hidden(const struct dp_ksyms *ks)
+{
+	return ks->hidden;
+}

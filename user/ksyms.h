@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Kernel symbols from a kallsyms-format file (/proc/kallsyms, modules included). */
+#ifndef DP_KSYMS_H
+#define DP_KSYMS_H
+
+#include <stdint.h>
+
+struct dp_ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module;	/* NULL for the kernel image */
+};
+
+struct dp_ksyms;
+
+/* Load a kallsyms file. Returns NULL and sets errno on failure. */
+struct dp_ksyms *dp_ksyms__load(const char *path);
+void dp_ksyms__free(struct dp_ksyms *ks);
+/* The function containing addr, or NULL. */
+const struct dp_ksym *dp_ksyms__find(const struct dp_ksyms *ks, uint64_t addr);
+/* Number of symbols, and whether all addresses were zero (kptr_restrict). */
+uint64_t dp_ksyms__count(const struct dp_ksyms *ks);
+int dp_ksyms__hidden(const struct dp_ksyms *ks);
+
+#endif

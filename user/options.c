@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+
+enum {
+	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
+	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS,
+	OPT_TOP, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "tid", required_argument, NULL, 't' },
+	{ "all-cpus", no_argument, NULL, 'a' },
+	{ "freq", required_argument, NULL, 'F' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "kernel-only", no_argument, NULL, OPT_KERNEL_ONLY },
+	{ "user-only", no_argument, NULL, OPT_USER_ONLY },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "probe", no_argument, NULL, OPT_PROBE },
+	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "ring-pages", required_argument, NULL, OPT_RING_PAGES },
+	{ "max-entries", required_argument, NULL, OPT_MAX_ENTRIES },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT },
+	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char *dp_opts__usage(void)
+{
+	return
+"Usage: deferprof [OPTIONS]            profile (default: whole system)\n"
+"       deferprof --probe [-v]         show what this kernel offers deferprof\n"
+"\n"
+"Target (one of):\n"
+"  -p, --pid PID          every thread of process PID, also threads started later\n"
+"  -t, --tid TID          one thread\n"
+"  -a, --all-cpus         the whole system (the default)\n"
+"      --demo             start the bundled demo workload and profile it\n"
+"\n"
+"Sampling:\n"
+"  -F, --freq HZ          samples per second per thread/CPU (default 99, max 100000)\n"
+"  -c, --count PERIOD     one sample every PERIOD events instead of -F\n"
+"  -e, --event EVENT      cpu-clock (default) or cycles (hardware, when available)\n"
+"  -d, --duration SECS    stop after SECS seconds (default: Ctrl-C, SIGTERM or target exit)\n"
+"      --mode MODE        auto (default), deferred or classic user stacks\n"
+"      --kernel-only      keep kernel stacks only\n"
+"      --user-only        keep user stacks only\n"
+"      --verify           also stitch the raw samples as perf does and compare (exit 3 on\n"
+"                         any difference)\n"
+"\n"
+"Output:\n"
+"  -f, --format FMT       report (default) or folded (flamegraph.pl, inferno, speedscope)\n"
+"  -o, --output FILE      write there instead of stdout (atomically)\n"
+"      --top N            stacks shown in the report (default 10)\n"
+"  -v, --verbose          say what is set up, and libbpf's messages\n"
+"\n"
+"Tuning:\n"
+"  --ring-pages N         data pages per ring buffer, a power of two (default 64)\n"
+"  --max-entries N        BPF counts map entries (default 65536)\n"
+"  --max-stacks N         BPF stack store entries (default 16384)\n"
+"  --join-timeout MS      how long a sample waits for its user stack (default 10000)\n"
+"  --drain-ms MS          how often the BPF map is drained (default 100)\n"
+"\n"
+"Examples:\n"
+"  sudo deferprof -p 1234 -d 10             report on process 1234 for 10 s\n"
+"  sudo deferprof -p 1234 -F 999 -f folded -o out.folded\n"
+"  sudo deferprof -a -d 5 --kernel-only     system-wide kernel hot spots\n"
+"  sudo deferprof --probe                   deferred callchains supported here?\n";
+}
+
+static int num(const char *s, long long lo, long long hi, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || *v < lo || *v > hi)
+		return -EINVAL;
+	return 0;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+
+int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	int c, ntargets = 0;
+	long long v;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	o->freq = 99;
+	o->ring_pages = 64;
+	o->max_entries = 65536;
+	o->max_stacks = 16384;
+	o->join_timeout_ms = 10000;
+	o->drain_ms = 100;
+	o->top = 10;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:t:aF:c:d:f:o:e:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+		case 't':
+			if (num(optarg, 1, INT_MAX, &v))
+				FAIL("invalid %s '%s': expected a positive process id",
+				     c == 'p' ? "pid" : "tid", optarg);
+			o->pid = (uint32_t)v;
+			o->target = c == 'p' ? DP_TARGET_PID : DP_TARGET_TID;
+			ntargets++;
+			break;
+		case 'a':
+			o->target = DP_TARGET_SYSTEM;
+			ntargets++;
+			break;
+		case OPT_DEMO:
+			o->target = DP_TARGET_DEMO;
+			ntargets++;
+			break;
+		case 'F':
+			if (num(optarg, 1, 100000, &v))
+				FAIL("invalid frequency '%s': expected 1 to 100000 Hz", optarg);
+			o->freq = (uint64_t)v;
+			o->period = 0;
+			break;
+		case 'c':
+			if (num(optarg, 1, LLONG_MAX, &v))
+				FAIL("invalid period '%s': expected a positive event count", optarg);
+			o->period = (uint64_t)v;
+			o->freq = 0;
+			break;
+		case 'd':
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->duration > 0) ||
+			    o->duration > 31536000)
+				FAIL("invalid duration '%s': expected seconds, more than 0", optarg);
+			break;
+		case 'f':
+			if (!strcmp(optarg, "report"))
+				o->format = DP_FMT_REPORT;
+			else if (!strcmp(optarg, "folded"))
+				o->format = DP_FMT_FOLDED;
+			else
+				FAIL("unknown format '%s': expected report or folded", optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				FAIL("empty output file name");
+			o->output = optarg;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "cpu-clock"))
+				o->event = DP_EV_CPU_CLOCK;
+			else if (!strcmp(optarg, "cycles"))
+				o->event = DP_EV_CYCLES;
+			else
+				FAIL("unknown event '%s': expected cpu-clock or cycles", optarg);
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			o->cmd = DP_CMD_HELP;
+			return 0;
+		case OPT_VERSION:
+			o->cmd = DP_CMD_VERSION;
+			return 0;
+		case OPT_KERNEL_ONLY:
+			o->kernel_only = true;
+			break;
+		case OPT_USER_ONLY:
+			o->user_only = true;
+			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "auto"))
+				o->mode = DP_MODE_AUTO;
+			else if (!strcmp(optarg, "deferred"))
+				o->mode = DP_MODE_DEFERRED;
+			else if (!strcmp(optarg, "classic"))
+				o->mode = DP_MODE_CLASSIC;
+			else
+				FAIL("unknown mode '%s': expected auto, deferred or classic", optarg);
+			break;
+		case OPT_VERIFY:
+			o->verify = true;
+			break;
+		case OPT_PROBE:
+			o->cmd = DP_CMD_PROBE;
+			break;
+		case OPT_RING_PAGES:
+			if (num(optarg, 1, 1 << 20, &v) || (v & (v - 1)))
+				FAIL("invalid ring size '%s': expected a power of two of pages", optarg);
+			o->ring_pages = (uint32_t)v;
+			break;
+		case OPT_MAX_ENTRIES:
+			if (num(optarg, 16, 1 << 26, &v))
+				FAIL("invalid map size '%s': expected 16 to 67108864", optarg);
+			o->max_entries = (uint32_t)v;
+			break;
+		case OPT_MAX_STACKS:
+			if (num(optarg, 16, 1 << 24, &v))
+				FAIL("invalid stack store size '%s': expected 16 to 16777216", optarg);
+			o->max_stacks = (uint32_t)v;
+			break;
+		case OPT_JOIN_TIMEOUT:
+			if (num(optarg, 1, 3600000, &v))
+				FAIL("invalid join timeout '%s': expected 1 to 3600000 ms", optarg);
+			o->join_timeout_ms = (uint64_t)v;
+			break;
+		case OPT_DRAIN_MS:
+			if (num(optarg, 1, 10000, &v))
+				FAIL("invalid drain interval '%s': expected 1 to 10000 ms", optarg);
+			o->drain_ms = (uint32_t)v;
+			break;
+		case OPT_TOP:
+			if (num(optarg, 1, 100000, &v))
+				FAIL("invalid --top '%s': expected 1 to 100000", optarg);
+			o->top = (uint32_t)v;
+			break;
+		case ':':
+			FAIL("option '%s' needs a value", argv[optind - 1]);
+		default:
+			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		FAIL("unexpected argument '%s' (see --help)", argv[optind]);
+	if (ntargets > 1)
+		FAIL("choose one target: -p, -t, -a or --demo");
+	if (o->kernel_only && o->user_only)
+		FAIL("--kernel-only and --user-only exclude each other");
+	if (o->verify && o->mode == DP_MODE_CLASSIC)
+		FAIL("--verify compares the deferred join with raw samples: it needs deferred mode");
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The command line, parsed without side effects so that it can be tested. */
+#ifndef DP_OPTIONS_H
+#define DP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum dp_cmd { DP_CMD_RECORD, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
+enum dp_target { DP_TARGET_SYSTEM, DP_TARGET_PID, DP_TARGET_TID, DP_TARGET_DEMO };
+enum dp_mode { DP_MODE_AUTO, DP_MODE_DEFERRED, DP_MODE_CLASSIC };
+enum dp_format { DP_FMT_REPORT, DP_FMT_FOLDED };
+enum dp_event { DP_EV_CPU_CLOCK, DP_EV_CYCLES };
+
+struct dp_opts {
+	enum dp_cmd cmd;
+	enum dp_target target;
+	uint32_t pid;		/* -p, or -t's thread id */
+	enum dp_mode mode;
+	enum dp_format format;
+	enum dp_event event;
+	uint64_t freq;		/* -F (0 when -c is used) */
+	uint64_t period;	/* -c */
+	double duration;	/* -d seconds, 0 = until stopped */
+	const char *output;	/* -o */
+	bool kernel_only, user_only, verify, verbose;
+	uint32_t ring_pages;	/* data pages per ring buffer, a power of two */
+	uint32_t max_entries;	/* BPF counts map entries */
+	uint32_t max_stacks;	/* BPF stack store entries */
+	uint64_t join_timeout_ms;
+	uint32_t drain_ms;	/* how often the BPF map is drained */
+	uint32_t top;		/* stacks in the report */
+};
+
+/*
+ * Parse argv into o. On error returns -EINVAL and writes a one-line message
+ * (without newline) into err.
+ */
+int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t errlen);
+const char *dp_opts__usage(void);
+
+#endif

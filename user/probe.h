@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Feature detection, in one place, at start-up. Every check is real: it opens
+ * perf events and loads BPF programs; nothing is read from version numbers.
+ */
+#ifndef DP_PROBE_H
+#define DP_PROBE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct dp_probe {
+	bool root, cap_bpf, cap_perfmon, cap_sys_admin;
+	int paranoid;			/* /proc/sys/kernel/perf_event_paranoid, -99 if unknown */
+	bool perf_sw;			/* a cpu-clock sampling event opens */
+	int perf_sw_err;
+	bool perf_hw;			/* a cycles sampling event opens */
+	bool btf;			/* /sys/kernel/btf/vmlinux */
+	bool prog_perf_event;		/* BPF_PROG_TYPE_PERF_EVENT loads */
+	bool kctx;			/* program with bpf_cast_to_kern_ctx() loads */
+	bool helper_prog;		/* program with bpf_get_stack() only loads */
+	int kctx_err, helper_err;
+	bool defer_open;		/* defer_callchain + defer_output accepted */
+	int defer_err;
+	bool defer_live;		/* a deferred record was actually seen */
+	long defer_live_records;	/* records seen during the live check */
+	char kernel[128];
+};
+
+/* Run every check. Never fails: each result says what is missing. */
+void dp_probe__run(struct dp_probe *p, bool verbose);
+/* Print one line per feature: what is there, what is missing and what it needs. */
+void dp_probe__print(const struct dp_probe *p, FILE *f);
+/* Deferred mode is possible. */
+bool dp_probe__deferred_ok(const struct dp_probe *p);
+/* Reason the BPF side cannot work, or NULL. */
+const char *dp_probe__bpf_blocker(const struct dp_probe *p);
+
+#endif

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ksyms.h"
+#include "profile.h"
+#include "usyms.h"
+#include "uthash.h"
+
+struct comm_ent {
+	UT_hash_handle hh;
+	uint32_t tid, pid;
+	char comm[16];
+};
+
+struct dp_comms {
+	struct comm_ent *head;
+};
+
+struct dp_comms *dp_comms__new(void)
+{
+	return calloc(1, sizeof(struct dp_comms));
+}
+
+void dp_comms__free(struct dp_comms *c)
+{
+	struct comm_ent *e, *t;
+
+	if (!c)
+		return;
+	HASH_ITER(hh, c->head, e, t) {
+		HASH_DEL(c->head, e);
+		free(e);
+	}
+	free(c);
+}
+
+int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm)
+{
+	struct comm_ent *e;
+
+	HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->tid = tid;
+		HASH_ADD(hh, c->head, tid, sizeof(tid), e);
+	}
+	e->pid = pid;
+	snprintf(e->comm, sizeof(e->comm), "%s", comm);
+	return 0;
+}
+
+const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
+{
+	struct comm_ent *e = NULL;
+
+	if (c)
+		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
+	return e ? e->comm : NULL;
+}
+
+/* Lookup tables used while building. */
+struct addr_ent {	/* (pid, addr) -> frame; pid 0 for kernel addresses */
+	UT_hash_handle hh;
+	struct { uint32_t pid; uint32_t kernel; uint64_t addr; } key;
+	uint32_t frame;
+};
+
+struct name_ent {	/* frame identity -> frame */
+	UT_hash_handle hh;
+	char *key;
+	uint32_t frame;
+};
+
+struct thr_ent {
+	UT_hash_handle hh;
+	uint32_t tid;
+	uint32_t idx;
+};
+
+struct obj_ent {
+	UT_hash_handle hh;
+	char *module;
+	uint32_t idx;
+};
+
+struct index {
+	struct addr_ent *addrs;
+	struct name_ent *names;
+	struct thr_ent *thrs;
+	struct obj_ent *objs;
+};
+
+static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+	void *na;
+	uint32_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 256;
+	na = realloc(*arr, (size_t)nc * elem);
+	if (!na)
+		return -ENOMEM;
+	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
+static int intern_frame(struct dp_profile *p, const char *name, const char *module,
+			uint64_t addr, bool kernel, bool marker, uint32_t *idx)
+{
+	struct index *ix = p->index;
+	struct name_ent *ne;
+	struct dp_frame *f;
+	char *key;
+
+	if (asprintf(&key, "%c|%s|%s", kernel ? 'k' : marker ? 'm' : 'u', module ? module : "",
+		     name) < 0)
+		return -ENOMEM;
+	HASH_FIND_STR(ix->names, key, ne);
+	if (ne) {
+		free(key);
+		*idx = ne->frame;
+		return 0;
+	}
+	if (grow((void **)&p->frames, &p->capframes, p->nframes, sizeof(*p->frames)))
+		goto oom;
+	ne = calloc(1, sizeof(*ne));
+	if (!ne)
+		goto oom;
+	f = &p->frames[p->nframes];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(name);
+	f->module = module ? strdup(module) : NULL;
+	if (!f->name || (module && !f->module)) {
+		free(f->name);
+		free(f->module);
+		free(ne);
+		goto oom;
+	}
+	f->addr = addr;
+	f->kernel = kernel;
+	f->marker = marker;
+	ne->key = key;
+	ne->frame = p->nframes++;
+	HASH_ADD_KEYPTR(hh, ix->names, ne->key, strlen(ne->key), ne);
+	*idx = ne->frame;
+	return 0;
+oom:
+	free(key);
+	return -ENOMEM;
+}
+
+static int kernel_frame(struct dp_profile *p, const struct dp_ksyms *ks, uint64_t ip,
+			uint32_t *idx)
+{
+	const struct dp_ksym *s = ks ? dp_ksyms__find(ks, ip) : NULL;
+	char buf[64];
+
+	if (s)
+		return intern_frame(p, s->name, s->module ? s->module : "[kernel]", ip, true,
+				    false, idx);
+	snprintf(buf, sizeof(buf), "[kernel]+0x%" PRIx64, ip);
+	return intern_frame(p, buf, "[kernel]", ip, true, false, idx);
+}
+
+static int user_frame(struct dp_profile *p, struct dp_usyms *us, uint32_t pid, uint64_t ip,
+		      bool leaf, const struct dp_profile_opts *opts, uint32_t *idx)
+{
+	struct dp_usym sym;
+	char buf[512];
+
+	/* A return address points after its call: look up the call itself. */
+	dp_usyms__resolve(us, pid, leaf || !ip ? ip : ip - 1, opts->want_src, &sym);
+	if (sym.name)
+		return intern_frame(p, sym.name, sym.module, sym.offset, false, false, idx);
+	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, sym.module,
+		 leaf || !ip ? sym.offset : sym.offset + 1);
+	return intern_frame(p, buf, sym.module, sym.offset, false, false, idx);
+}
+
+static int frame_for(struct dp_profile *p, const struct dp_ksyms *ks, struct dp_usyms *us,
+		     uint32_t pid, uint64_t ip, bool kernel, bool leaf,
+		     const struct dp_profile_opts *opts, uint32_t *idx)
+{
+	struct index *ix = p->index;
+	struct addr_ent *ae, probe;
+	int err;
+
+	memset(&probe.key, 0, sizeof(probe.key));
+	probe.key.pid = kernel ? 0 : pid;
+	probe.key.kernel = kernel | (leaf ? 2 : 0);
+	probe.key.addr = ip;
+	HASH_FIND(hh, ix->addrs, &probe.key, sizeof(probe.key), ae);
+	if (ae) {
+		*idx = ae->frame;
+		return 0;
+	}
+	err = kernel ? kernel_frame(p, ks, ip, idx) : user_frame(p, us, pid, ip, leaf, opts, idx);
+	if (err)
+		return err;
+	ae = calloc(1, sizeof(*ae));
+	if (!ae)
+		return -ENOMEM;
+	ae->key = probe.key;
+	ae->frame = *idx;
+	HASH_ADD(hh, ix->addrs, key, sizeof(ae->key), ae);
+	return 0;
+}
+
+static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32_t pid,
+		      uint32_t tid, uint32_t *idx)
+{
+	struct index *ix = p->index;
+	struct thr_ent *te;
+	struct dp_thread *t;
+	const char *comm;
+
+	HASH_FIND(hh, ix->thrs, &tid, sizeof(tid), te);
+	if (te) {
+		*idx = te->idx;
+		return 0;
+	}
+	if (grow((void **)&p->threads, &p->capthreads, p->nthreads, sizeof(*p->threads)))
+		return -ENOMEM;
+	te = calloc(1, sizeof(*te));
+	if (!te)
+		return -ENOMEM;
+	t = &p->threads[p->nthreads];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	comm = dp_comms__get(comms, tid);
+	if (!comm)
+		comm = dp_comms__get(comms, pid);
+	if (comm)
+		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	else
+		snprintf(t->comm, sizeof(t->comm), "%s", tid ? "[unknown]" : "swapper");
+	te->tid = tid;
+	te->idx = p->nthreads++;
+	HASH_ADD(hh, ix->thrs, tid, sizeof(tid), te);
+	*idx = te->idx;
+	return 0;
+}
+
+/* Remember objects where user stacks stop early and that lack frame pointers. */
+static int note_outermost(struct dp_profile *p, struct dp_usyms *us, uint32_t pid,
+			  uint64_t ip, uint64_t count)
+{
+	struct index *ix = p->index;
+	struct dp_uobj_info info;
+	struct obj_ent *oe;
+	struct dp_nofp *n;
+
+	if (dp_usyms__fp_info(us, pid, ip, &info) || info.funcs_checked < 8 ||
+	    info.funcs_with_fp * 2 >= info.funcs_checked)
+		return 0;
+	HASH_FIND_STR(ix->objs, info.module, oe);
+	if (!oe) {
+		n = realloc(p->nofp, (p->nnofp + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->nofp = n;
+		n = &p->nofp[p->nnofp];
+		memset(n, 0, sizeof(*n));
+		n->module = strdup(info.module);
+		oe = calloc(1, sizeof(*oe));
+		if (!n->module || !oe) {
+			free(n->module);
+			free(oe);
+			return -ENOMEM;
+		}
+		n->funcs_checked = info.funcs_checked;
+		n->funcs_with_fp = info.funcs_with_fp;
+		oe->module = n->module;
+		oe->idx = p->nnofp++;
+		HASH_ADD_KEYPTR(hh, ix->objs, oe->module, strlen(oe->module), oe);
+	}
+	p->nofp[oe->idx].samples += count;
+	return 0;
+}
+
+static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
+		     const struct dp_ksyms *ks, struct dp_usyms *us,
+		     const struct dp_comms *comms, const struct dp_profile_opts *opts)
+{
+	const struct dp_stack_hdr *h = &e->hdr;
+	uint32_t n = 0, max = h->knr + h->unr + 4, thr, idx;
+	struct dp_pstack *s;
+	uint32_t *fr;
+	int err;
+
+	fr = malloc(max * sizeof(*fr));
+	if (!fr)
+		return -ENOMEM;
+	/* Root first: user part outermost to innermost, then the kernel part. */
+	if (h->flags & DP_STK_UTRUNC) {
+		if ((err = intern_frame(p, "[truncated]", NULL, 0, false, true, &fr[n++])))
+			goto out;
+	}
+	for (uint32_t i = h->unr; i-- > 0;) {
+		err = frame_for(p, ks, us, h->pid, e->ips[h->knr + i], false,
+				i == 0 && h->knr == 0, opts, &fr[n++]);
+		if (err)
+			goto out;
+	}
+	if (h->flags & DP_STK_USER_LOST) {
+		if ((err = intern_frame(p, "[user stack lost]", NULL, 0, false, true, &fr[n++])))
+			goto out;
+	}
+	if (h->flags & DP_STK_KTRUNC) {
+		if ((err = intern_frame(p, "[truncated]", NULL, 0, true, true, &fr[n++])))
+			goto out;
+	}
+	if (h->flags & DP_STK_KERNEL_LOST) {
+		if ((err = intern_frame(p, "[kernel stack lost]", NULL, 0, true, true, &fr[n++])))
+			goto out;
+	}
+	for (uint32_t i = h->knr; i-- > 0;) {
+		err = frame_for(p, ks, us, h->pid, e->ips[i], true, i == 0, opts, &fr[n++]);
+		if (err)
+			goto out;
+	}
+	if (!n && (err = intern_frame(p, "[no stack]", NULL, 0, false, true, &fr[n++])))
+		goto out;
+	if (opts->check_fp && h->unr && h->unr < 4 &&
+	    (err = note_outermost(p, us, h->pid, e->ips[h->knr + h->unr - 1], e->count)))
+		goto out;
+	if ((err = thread_for(p, comms, h->pid, h->tid, &thr)))
+		goto out;
+	if ((err = grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks))))
+		goto out;
+	s = &p->stacks[p->nstacks++];
+	s->thread = thr;
+	s->nframes = n;
+	s->frames = fr;
+	s->count = e->count;
+	p->threads[thr].samples += e->count;
+	p->total += e->count;
+	p->frames[fr[n - 1]].self += e->count;
+	/* total: once per stack even when a frame recurs in it */
+	for (uint32_t i = 0; i < n; i++) {
+		idx = fr[i];
+		bool seen = false;
+
+		for (uint32_t k = 0; k < i && !seen; k++)
+			seen = fr[k] == idx;
+		if (!seen)
+			p->frames[idx].total += e->count;
+	}
+	return 0;
+out:
+	free(fr);
+	return err;
+}
+
+static void free_index(struct dp_profile *p)
+{
+	struct index *ix = p->index;
+	struct addr_ent *a, *at;
+	struct name_ent *ne, *nt;
+	struct thr_ent *te, *tt;
+	struct obj_ent *oe, *ot;
+
+	if (!ix)
+		return;
+	HASH_ITER(hh, ix->addrs, a, at) {
+		HASH_DEL(ix->addrs, a);
+		free(a);
+	}
+	HASH_ITER(hh, ix->names, ne, nt) {
+		HASH_DEL(ix->names, ne);
+		free(ne->key);
+		free(ne);
+	}
+	HASH_ITER(hh, ix->thrs, te, tt) {
+		HASH_DEL(ix->thrs, te);
+		free(te);
+	}
+	HASH_ITER(hh, ix->objs, oe, ot) {
+		HASH_DEL(ix->objs, oe);
+		free(oe);
+	}
+	free(ix);
+	p->index = NULL;
+}
+
+int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
+		      const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		      const struct dp_profile_opts *opts)
+{
+	static const struct dp_profile_opts defaults;
+	const struct dp_stack_entry *e;
+	int err = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->index = calloc(1, sizeof(struct index));
+	if (!p->index)
+		return -ENOMEM;
+	if (!opts)
+		opts = &defaults;
+	for (e = t->head; e && !err; e = e->hh.next)
+		err = add_stack(p, e, ks, us, comms, opts);
+	free_index(p);
+	if (err)
+		dp_profile__free(p);
+	return err;
+}
+
+void dp_profile__free(struct dp_profile *p)
+{
+	free_index(p);
+	for (uint32_t i = 0; i < p->nframes; i++) {
+		free(p->frames[i].name);
+		free(p->frames[i].module);
+	}
+	for (uint32_t i = 0; i < p->nstacks; i++)
+		free(p->stacks[i].frames);
+	for (uint32_t i = 0; i < p->nnofp; i++)
+		free(p->nofp[i].module);
+	free(p->frames);
+	free(p->threads);
+	free(p->stacks);
+	free(p->nofp);
+	memset(p, 0, sizeof(*p));
+}
+
+struct merge_ent {
+	UT_hash_handle hh;
+	struct dp_merged m;
+	size_t keylen;
+	char key[];
+};
+
+/* Order by count, then frame by frame by name: output is deterministic. */
+static const struct dp_profile *cmp_profile;
+
+static int cmp_merged(const void *a, const void *b)
+{
+	const struct dp_merged *x = a, *y = b;
+	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
+	int c;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->comm && y->comm && (c = strcmp(x->comm, y->comm)))
+		return c;
+	for (uint32_t i = 0; i < n; i++) {
+		c = strcmp(cmp_profile->frames[x->frames[i]].name,
+			   cmp_profile->frames[y->frames[i]].name);
+		if (c)
+			return c;
+	}
+	return (int)x->nframes - (int)y->nframes;
+}
+
+int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
+		      uint32_t *n)
+{
+	struct merge_ent *head = NULL, *e, *t;
+	struct dp_merged *arr;
+	uint32_t cnt = 0, i = 0;
+	int err = 0;
+
+	for (uint32_t s = 0; s < p->nstacks; s++) {
+		const struct dp_pstack *ps = &p->stacks[s];
+		const char *comm = by_comm ? p->threads[ps->thread].comm : "";
+		size_t cl = strlen(comm) + 1, kl = cl + ps->nframes * sizeof(uint32_t);
+		struct merge_ent *f;
+
+		e = malloc(sizeof(*e) + kl);
+		if (!e) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(e->key, comm, cl);
+		memcpy(e->key + cl, ps->frames, ps->nframes * sizeof(uint32_t));
+		e->keylen = kl;
+		HASH_FIND(hh, head, e->key, kl, f);
+		if (f) {
+			f->m.count += ps->count;
+			free(e);
+			continue;
+		}
+		e->m.comm = by_comm ? p->threads[ps->thread].comm : NULL;
+		e->m.frames = ps->frames;
+		e->m.nframes = ps->nframes;
+		e->m.count = ps->count;
+		HASH_ADD_KEYPTR(hh, head, e->key, kl, e);
+		cnt++;
+	}
+	arr = err ? NULL : calloc(cnt ? cnt : 1, sizeof(*arr));
+	if (!arr && !err)
+		err = -ENOMEM;
+	HASH_ITER(hh, head, e, t) {
+		if (arr)
+			arr[i++] = e->m;
+		HASH_DEL(head, e);
+		free(e);
+	}
+	if (err)
+		return err;
+	cmp_profile = p;
+	qsort(arr, cnt, sizeof(*arr), cmp_merged);
+	*out = arr;
+	*n = cnt;
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The symbolized profile every output reads: interned frames, threads, and
+ * stacks of frame indices (root first) with their sample counts. Built from
+ * the raw stack table with the kernel and user symbol resolvers.
+ */
+#ifndef DP_PROFILE_H
+#define DP_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "stacks.h"
+
+struct dp_ksyms;
+struct dp_usyms;
+
+struct dp_frame {
+	char *name;		/* function, or module+0xoffset, or a [marker] */
+	char *module;		/* "[kernel]", a module or object basename, or NULL for markers */
+	uint64_t addr;		/* first address seen (object offset for user frames) */
+	bool kernel;
+	bool marker;		/* [user stack lost] and the like */
+	uint64_t self, total;	/* samples: leaf of a stack / anywhere in it */
+};
+
+struct dp_thread {
+	uint32_t pid, tid;
+	char comm[16];
+	uint64_t samples;
+};
+
+struct dp_pstack {
+	uint32_t thread;	/* index into threads */
+	uint32_t nframes;
+	uint32_t *frames;	/* root first */
+	uint64_t count;
+};
+
+/* What the report says about objects that break frame-pointer unwinding. */
+struct dp_nofp {
+	char *module;
+	int funcs_checked, funcs_with_fp;
+	uint64_t samples;	/* samples whose user stack ends in this object */
+};
+
+struct dp_profile {
+	struct dp_frame *frames;
+	uint32_t nframes, capframes;
+	struct dp_thread *threads;
+	uint32_t nthreads, capthreads;
+	struct dp_pstack *stacks;
+	uint32_t nstacks, capstacks;
+	struct dp_nofp *nofp;
+	uint32_t nnofp;
+	uint64_t total;
+	void *index;		/* private lookup tables */
+};
+
+/* Thread names, learned from /proc and COMM records. */
+struct dp_comms;
+struct dp_comms *dp_comms__new(void);
+void dp_comms__free(struct dp_comms *c);
+int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm);
+const char *dp_comms__get(const struct dp_comms *c, uint32_t tid);
+
+struct dp_profile_opts {
+	bool want_src;		/* source file:line (unused by text outputs) */
+	bool check_fp;		/* look for objects without frame pointers */
+};
+
+int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
+		      const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		      const struct dp_profile_opts *opts);
+void dp_profile__free(struct dp_profile *p);
+
+/* Stacks merged over threads (or per comm): sorted by count, then by frames. */
+struct dp_merged {
+	const char *comm;	/* NULL when merged over every thread */
+	const uint32_t *frames;
+	uint32_t nframes;
+	uint64_t count;
+};
+int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
+		      uint32_t *n);
+
+#endif

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The human report: what ran, the accounting of every sample, top stacks and functions. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile *p)
+{
+	const struct dp_join_stats *j = &ri->join;
+	const uint64_t *b = ri->bpf;
+
+	fprintf(f, "deferprof: %s\n", ri->target);
+	fprintf(f, "  mode:      %s%s\n", ri->mode,
+		!strcmp(ri->mode, "deferred") ?
+		" (user stacks from PERF_RECORD_CALLCHAIN_DEFERRED, kernel stacks aggregated in BPF)" :
+		" (user stacks unwound in the interrupt; kernel lacks deferred callchains or --mode=classic)");
+	fprintf(f, "  kernel:    %s\n", ri->kernel);
+	if (ri->freq)
+		fprintf(f, "  event:     %s at %" PRIu64 " Hz\n", ri->event, ri->freq);
+	else
+		fprintf(f, "  event:     %s every %" PRIu64 " events\n", ri->event, ri->period);
+	fprintf(f, "  duration:  %.2f s (ended by %s)\n", ri->duration_s, ri->end_reason);
+	fprintf(f, "  samples:   %" PRIu64 " seen by BPF = %" PRIu64 " in stacks + %" PRIu64
+		" dropped (counts map full %" PRIu64 ", no callchain %" PRIu64 ")\n",
+		b[DP_STAT_SAMPLES], p->total, dp_runinfo__dropped(ri),
+		b[DP_STAT_DROP_COUNTS_FULL], b[DP_STAT_DROP_NO_CHAIN]);
+	fprintf(f, "  stacks:    %" PRIu64 " = %" PRIu64 " deferred-joined + %" PRIu64
+		" classic + %" PRIu64 " kernel-only + %" PRIu64 " user stack lost"
+		" (task exited %" PRIu64 ", timeout %" PRIu64 ", at end %" PRIu64
+		", evicted %" PRIu64 ")\n",
+		j->samples_in, j->joined, j->classic, j->kernel_only, dp_runinfo__user_lost(ri),
+		j->lost_exited, j->lost_timeout, j->lost_at_end, j->lost_evicted);
+	fprintf(f, "  records:   %" PRIu64 " deferred (%" PRIu64 " matched, %" PRIu64
+		" without samples, %" PRIu64 " duplicate, %" PRIu64 " late); ring buffer lost %"
+		PRIu64 " records in %" PRIu64 " events; %" PRIu64 " malformed\n",
+		j->records, j->records_matched, j->records_unmatched, j->records_duplicate,
+		j->records_late, ri->lost_records, ri->lost_events, ri->malformed);
+	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
+		"; stack store full: kernel %" PRIu64 ", user %" PRIu64 "\n",
+		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
+		b[DP_STAT_USTACK_FULL]);
+	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF for %" PRIu64
+		" samples (capacity %" PRIu64 ")\n",
+		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);
+	if (ri->verify)
+		fprintf(f, "  verify:    %" PRIu64 " samples stitched from raw records; %" PRIu64
+			" stacks differ%s\n", ri->verify_raw_samples, ri->verify_diffs,
+			ri->verify_diffs ? " (FAILED)" : " (ok)");
+	for (uint32_t i = 0; i < p->nnofp; i++)
+		fprintf(f, "  note:      %s looks built without frame pointers (%d of %d functions"
+			" keep one); %" PRIu64 " samples have user stacks ending in it early\n",
+			p->nofp[i].module, p->nofp[i].funcs_with_fp, p->nofp[i].funcs_checked,
+			p->nofp[i].samples);
+}
+
+static const struct dp_profile *sort_p;
+static int sort_self;
+
+static int cmp_funcs(const void *a, const void *b)
+{
+	const struct dp_frame *x = &sort_p->frames[*(const uint32_t *)a];
+	const struct dp_frame *y = &sort_p->frames[*(const uint32_t *)b];
+	uint64_t vx = sort_self ? x->self : x->total, vy = sort_self ? y->self : y->total;
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void funcs(FILE *f, const struct dp_profile *p, int self, uint32_t top)
+{
+	uint32_t *idx = malloc((p->nframes ? p->nframes : 1) * sizeof(*idx)), n = 0;
+
+	if (!idx)
+		return;
+	for (uint32_t i = 0; i < p->nframes; i++)
+		if (self ? p->frames[i].self : p->frames[i].total)
+			idx[n++] = i;
+	sort_p = p;
+	sort_self = self;
+	qsort(idx, n, sizeof(*idx), cmp_funcs);
+	fprintf(f, "\nTop functions by %s samples:\n", self ? "self" : "total");
+	fprintf(f, "  %8s %6s  %-2s %-40s %s\n", "samples", "pct", "", "function", "module");
+	for (uint32_t i = 0; i < n && i < top; i++) {
+		const struct dp_frame *fr = &p->frames[idx[i]];
+		uint64_t v = self ? fr->self : fr->total;
+
+		fprintf(f, "  %8" PRIu64 " %5.1f%%  %-2s %-40s %s\n", v, pct(v, p->total),
+			fr->marker ? "" : fr->kernel ? "k" : "u", fr->name,
+			fr->module ? fr->module : "");
+	}
+	free(idx);
+}
+
+int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo *ri,
+		     const struct dp_report_opts *opts)
+{
+	uint32_t top_stacks = opts && opts->top_stacks ? opts->top_stacks : 10;
+	uint32_t top_funcs = opts && opts->top_funcs ? opts->top_funcs : 20;
+	struct dp_merged *m;
+	uint32_t n;
+	int err;
+
+	header(f, ri, p);
+	if (!p->total) {
+		fprintf(f, "\nNo samples. Is the target using CPU?\n");
+		return ferror(f) ? -EIO : 0;
+	}
+	err = dp_profile__merge(p, false, &m, &n);
+	if (err)
+		return err;
+	fprintf(f, "\nTop stacks (%u distinct, leaf first):\n", n);
+	for (uint32_t i = 0; i < n && i < top_stacks; i++) {
+		fprintf(f, "  #%u  %" PRIu64 " samples (%.1f%%)\n", i + 1, m[i].count,
+			pct(m[i].count, p->total));
+		for (uint32_t k = m[i].nframes; k-- > 0;) {
+			const struct dp_frame *fr = &p->frames[m[i].frames[k]];
+
+			fprintf(f, "      %s %s%s%s%s\n", fr->marker ? " " : fr->kernel ? "k" : "u",
+				fr->name, fr->module ? " [" : "", fr->module ? fr->module : "",
+				fr->module ? "]" : "");
+		}
+	}
+	free(m);
+	funcs(f, p, 1, top_funcs);
+	funcs(f, p, 0, top_funcs);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "deferprof.skel.h"
+#include "join.h"
+#include "perf_abi.h"
+#include "profile.h"
+#include "record.h"
+#include "ring.h"
+#include "session.h"
+#include "usyms.h"
+#include "uthash.h"
+
+volatile sig_atomic_t dp_stop;
+
+struct cached_stack {
+	UT_hash_handle hh;
+	uint64_t id;
+	uint32_t nr;
+	uint64_t ips[];
+};
+
+struct tid_ent {
+	UT_hash_handle hh;
+	uint32_t tid;
+};
+
+struct cpu_ring {
+	int fd;			/* the event whose buffer this is, -1 if none yet */
+	void *base;
+	struct dp_ring ring;
+};
+
+struct session {
+	const struct dp_opts *o;
+	const struct dp_probe *pr;
+	bool deferred;
+	pid_t child;
+	struct deferprof_bpf *skel;
+	struct bpf_program *prog;
+	int *fds;
+	struct bpf_link **links;
+	size_t nfds, capfds;
+	int *cpus, ncpus;
+	struct cpu_ring *rings;	/* indexed like cpus */
+	size_t mmap_len;
+	int epfd;
+	struct dp_join *join, *vjoin;
+	struct cached_stack *stack_cache;
+	struct tid_ent *covered;	/* threads with their own events (-p) */
+	struct dp_key_buf {
+		struct dp_sample_key *keys;
+		size_t cap;
+	} kb;
+	struct dp_session_result *res;
+	uint64_t t0;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("deferprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static int online_cpus(int **out)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int *cpus = NULL, n = 0, a, b;
+	char c;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		c = (char)fgetc(f);
+		if (c == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				break;
+			c = (char)fgetc(f);
+		}
+		for (int i = a; i <= b; i++) {
+			int *nc = realloc(cpus, (size_t)(n + 1) * sizeof(*nc));
+
+			if (!nc) {
+				free(cpus);
+				fclose(f);
+				return -ENOMEM;
+			}
+			cpus = nc;
+			cpus[n++] = i;
+		}
+		if (c != ',')
+			break;
+	}
+	fclose(f);
+	if (!n) {
+		free(cpus);
+		return -EINVAL;
+	}
+	*out = cpus;
+	return n;
+}
+
+static void read_comm(struct session *s, uint32_t pid, uint32_t tid)
+{
+	char path[96], comm[32] = "";
+	FILE *f;
+
+	if (dp_comms__get(s->res->comms, tid))
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(comm, sizeof(comm), f)) {
+		comm[strcspn(comm, "\n")] = 0;
+		dp_comms__set(s->res->comms, pid, tid, comm);
+	}
+	fclose(f);
+}
+
+/* First sight of a process: snapshot its mappings while it is alive. */
+static void ensure_proc(struct session *s, uint32_t pid)
+{
+	if (pid && !dp_usyms__known(s->res->us, pid))
+		dp_usyms__snapshot(s->res->us, pid);
+}
+
+static void perf_attr(const struct session *s, struct perf_event_attr *a, bool inherit)
+{
+	const struct dp_opts *o = s->o;
+
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	if (o->event == DP_EV_CYCLES) {
+		a->type = PERF_TYPE_HARDWARE;
+		a->config = PERF_COUNT_HW_CPU_CYCLES;
+	} else {
+		a->type = PERF_TYPE_SOFTWARE;
+		a->config = PERF_COUNT_SW_CPU_CLOCK;
+	}
+	if (o->freq) {
+		a->freq = 1;
+		a->sample_freq = o->freq;
+	} else {
+		a->sample_period = o->period;
+	}
+	a->sample_type = DP_SAMPLE_TYPE;
+	a->sample_id_all = 1;
+	a->disabled = 1;
+	a->inherit = inherit;
+	/* Side-band records: symbols of new mappings, thread names, exits. */
+	a->mmap = 1;
+	a->mmap2 = 1;
+	a->comm = 1;
+	a->comm_exec = 1;
+	a->task = 1;
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(s->o->ring_pages * (uint32_t)sysconf(_SC_PAGESIZE) / 4);
+	if (o->kernel_only)
+		a->exclude_callchain_user = 1;
+	if (o->user_only)
+		a->exclude_callchain_kernel = 1;
+	if (s->deferred && !o->kernel_only) {
+		dp_attr_set_flag(a, DP_ATTR_DEFER_CALLCHAIN_BIT, 1);
+		dp_attr_set_flag(a, DP_ATTR_DEFER_OUTPUT_BIT, 1);
+	}
+}
+
+static int open_error(int err, int pid, int cpu)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		say("cannot open perf event (pid %d, cpu %d): %s; run as root, or lower kernel.perf_event_paranoid", pid, cpu, strerror(err));
+		break;
+	case EMFILE:
+	case ENFILE:
+		say("too many open files for %d-thread x CPU events: raise the limit (ulimit -n)", pid);
+		break;
+	case ENOENT:
+	case EOPNOTSUPP:
+		say("this event is not supported here (%s): try -e cpu-clock", strerror(err));
+		break;
+	default:
+		say("cannot open perf event (pid %d, cpu %d): %s", pid, cpu, strerror(err));
+	}
+	return -err;
+}
+
+static int add_fd(struct session *s, int fd)
+{
+	if (s->nfds == s->capfds) {
+		size_t cap = s->capfds ? s->capfds * 2 : 64;
+		int *nf = realloc(s->fds, cap * sizeof(*nf));
+		struct bpf_link **nl;
+
+		if (!nf)
+			return -ENOMEM;
+		s->fds = nf;
+		nl = realloc(s->links, cap * sizeof(*nl));
+		if (!nl)
+			return -ENOMEM;
+		s->links = nl;
+		s->capfds = cap;
+	}
+	s->fds[s->nfds] = fd;
+	s->links[s->nfds] = NULL;
+	s->nfds++;
+	return 0;
+}
+
+/* Open one event, route its output to its CPU's ring buffer, attach BPF. */
+static int open_one(struct session *s, int pid, int ci, bool inherit, bool enable)
+{
+	struct perf_event_attr a;
+	struct cpu_ring *r = &s->rings[ci];
+	struct epoll_event ev = { .events = EPOLLIN };
+	size_t idx;
+	int fd, err;
+
+	perf_attr(s, &a, inherit);
+	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ESRCH : open_error(errno, pid, s->cpus[ci]);
+	err = add_fd(s, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	idx = s->nfds - 1;
+	if (r->fd < 0) {
+		r->base = mmap(NULL, s->mmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (r->base == MAP_FAILED) {
+			err = -errno;
+			r->base = NULL;
+			say("cannot map the ring buffer of CPU %d (%zu KiB): %s; try a smaller --ring-pages or raise kernel.perf_event_mlock_kb",
+			    s->cpus[ci], s->mmap_len / 1024, strerror(-err));
+			return err;
+		}
+		err = dp_ring__init(&r->ring, r->base, s->mmap_len - (size_t)sysconf(_SC_PAGESIZE));
+		if (err)
+			return err;
+		r->fd = fd;
+		ev.data.u32 = (uint32_t)ci;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
+			return -errno;
+	} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd)) {
+		err = -errno;
+		say("cannot share CPU %d's ring buffer: %s", s->cpus[ci], strerror(-err));
+		return err;
+	}
+	s->links[idx] = bpf_program__attach_perf_event(s->prog, fd);
+	if (!s->links[idx]) {
+		err = -errno;
+		say("cannot attach the BPF program to a perf event: %s", strerror(-err));
+		return err;
+	}
+	if (enable && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
+		err = -errno;
+		say("cannot enable a perf event: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Events of one thread on every CPU; a thread that is gone is skipped. */
+static int open_thread(struct session *s, uint32_t tid, bool inherit, bool enable)
+{
+	struct tid_ent *t;
+	int err;
+
+	HASH_FIND(hh, s->covered, &tid, sizeof(tid), t);
+	if (t)
+		return 0;
+	for (int ci = 0; ci < s->ncpus; ci++) {
+		err = open_one(s, (int)tid, ci, inherit, enable);
+		if (err == -ESRCH)
+			return 0;
+		if (err)
+			return err;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->tid = tid;
+	HASH_ADD(hh, s->covered, tid, sizeof(tid), t);
+	return 0;
+}
+
+static int open_process(struct session *s, uint32_t pid, bool enable, int *added)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+	size_t before = s->nfds;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !err) {
+		char *end;
+		unsigned long tid = strtoul(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.' || *end)
+			continue;
+		err = open_thread(s, (uint32_t)tid, true, enable);
+		read_comm(s, pid, (uint32_t)tid);
+	}
+	closedir(d);
+	if (added)
+		*added = (int)(s->nfds - before);
+	return err;
+}
+
+static const struct cached_stack *get_stack(struct session *s, uint64_t id)
+{
+	struct cached_stack *c;
+	struct dp_stack st;
+
+	if (!id)
+		return NULL;
+	HASH_FIND(hh, s->stack_cache, &id, sizeof(id), c);
+	if (c)
+		return c;
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &id, &st))
+		return NULL;
+	if (st.nr > DP_MAX_STACK)
+		st.nr = DP_MAX_STACK;
+	c = malloc(sizeof(*c) + st.nr * sizeof(uint64_t));
+	if (!c)
+		return NULL;
+	c->id = id;
+	c->nr = st.nr;
+	memcpy(c->ips, st.ips, st.nr * sizeof(uint64_t));
+	HASH_ADD(hh, s->stack_cache, id, sizeof(id), c);
+	return c;
+}
+
+static uint32_t stk_flags(uint32_t kflags, bool no_user)
+{
+	uint32_t f = 0;
+
+	if (kflags & DP_KEY_KSTACK_LOST)
+		f |= DP_STK_KERNEL_LOST;
+	if (kflags & DP_KEY_USTACK_LOST)
+		f |= DP_STK_USER_LOST;
+	if (kflags & DP_KEY_KTRUNC)
+		f |= DP_STK_KTRUNC;
+	if (kflags & DP_KEY_UTRUNC)
+		f |= DP_STK_UTRUNC;
+	if (no_user)
+		f |= DP_STK_NO_USER;
+	return f;
+}
+
+/* Move every entry of the BPF counts map into the join. */
+static int drain(struct session *s, uint64_t now)
+{
+	int fd = bpf_map__fd(s->skel->maps.counts);
+	size_t n = 0;
+	struct dp_sample_key key, next, *prev = NULL;
+	struct dp_sample_val val;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (n == s->kb.cap) {
+			size_t cap = s->kb.cap ? s->kb.cap * 2 : 1024;
+			struct dp_sample_key *nk = realloc(s->kb.keys, cap * sizeof(*nk));
+
+			if (!nk)
+				return -ENOMEM;
+			s->kb.keys = nk;
+			s->kb.cap = cap;
+		}
+		s->kb.keys[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct dp_sample_key *k = &s->kb.keys[i];
+		const struct cached_stack *ks, *us;
+		struct dp_join_sample js;
+		uint32_t kf = k->flags;
+		bool deferred = kf & DP_KEY_DEFERRED;
+
+		if (bpf_map_lookup_and_delete_elem(fd, k, &val)) {
+			if (errno == ENOENT)
+				continue;
+			/* Kernels before 5.14: lookup, then delete. */
+			if (bpf_map_lookup_elem(fd, k, &val) || bpf_map_delete_elem(fd, k))
+				continue;
+		}
+		ks = get_stack(s, k->kstack_id);
+		us = get_stack(s, k->ustack_id);
+		if (k->kstack_id && !ks)
+			kf |= DP_KEY_KSTACK_LOST;
+		if (k->ustack_id && !us)
+			kf |= DP_KEY_USTACK_LOST;
+		memset(&js, 0, sizeof(js));
+		js.pid = k->pid;
+		js.tid = k->tid;
+		js.cookie = deferred && !s->o->kernel_only ? k->cookie : 0;
+		js.flags = stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
+		if (s->o->kernel_only)
+			js.flags |= DP_STK_NO_USER;
+		js.kips = ks ? ks->ips : NULL;
+		js.knr = ks ? ks->nr : 0;
+		js.uips = us ? us->ips : NULL;
+		js.unr = us ? us->nr : 0;
+		js.count = val.count;
+		ensure_proc(s, k->pid);
+		read_comm(s, k->pid, k->tid);
+		err = dp_join__add_sample(s->join, &js, now);
+	}
+	return err;
+}
+
+/* --verify: a raw sample stitched as perf does, into the second table. */
+static int raw_sample(struct session *s, const struct dp_record *r, uint64_t now)
+{
+	struct dp_join_sample js;
+	struct dp_chain ch;
+
+	if (dp_chain__split(r->sample.ips, r->sample.nr, &ch)) {
+		s->res->ri.malformed++;
+		return 0;
+	}
+	memset(&js, 0, sizeof(js));
+	js.pid = r->id.pid;
+	js.tid = r->id.tid;
+	js.count = 1;
+	js.kips = ch.kips;
+	js.knr = ch.knr;
+	if (js.knr > DP_MAX_STACK) {
+		js.knr = DP_MAX_STACK;
+		js.flags |= DP_STK_KTRUNC;
+	}
+	switch (ch.form) {
+	case DP_CHAIN_DEFERRED:
+		js.cookie = ch.cookie;
+		break;
+	case DP_CHAIN_CLASSIC:
+		js.uips = ch.uips;
+		js.unr = ch.unr > DP_MAX_STACK ? DP_MAX_STACK : ch.unr;
+		if (ch.unr > DP_MAX_STACK)
+			js.flags |= DP_STK_UTRUNC;
+		break;
+	default:
+		js.flags |= DP_STK_NO_USER;
+	}
+	s->res->ri.verify_raw_samples++;
+	return dp_join__add_sample(s->vjoin, &js, now);
+}
+
+static int on_record(const void *buf, size_t len, void *ctx)
+{
+	struct session *s = ctx;
+	struct dp_runinfo *ri = &s->res->ri;
+	uint64_t now = mono_ns();
+	struct dp_record r;
+	int err;
+
+	err = dp_record__parse(buf, len, DP_SAMPLE_TYPE, &r);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		ri->malformed++;
+		return 0;
+	}
+	switch (r.type) {
+	case DP_RECORD_CALLCHAIN_DEFERRED: {
+		uint32_t nr = r.deferred.nr > DP_MAX_STACK ? DP_MAX_STACK : (uint32_t)r.deferred.nr;
+
+		ensure_proc(s, r.id.pid);
+		err = dp_join__add_record(s->join, r.id.pid, r.id.tid, r.deferred.cookie,
+					  r.deferred.ips, nr, now);
+		if (!err && s->vjoin)
+			err = dp_join__add_record(s->vjoin, r.id.pid, r.id.tid, r.deferred.cookie,
+						  r.deferred.ips, nr, now);
+		return err;
+	}
+	case PERF_RECORD_SAMPLE:
+		if (s->vjoin)
+			return raw_sample(s, &r, now);
+		return 0;
+	case PERF_RECORD_LOST:
+		ri->lost_records += r.lost.lost;
+		ri->lost_events++;
+		return 0;
+	case PERF_RECORD_MMAP2:
+		if (r.mmap.prot & PROT_EXEC) {
+			ensure_proc(s, r.mmap.pid);
+			dp_usyms__add_mmap(s->res->us, r.mmap.pid, r.mmap.start, r.mmap.len,
+					   r.mmap.pgoff, r.mmap.filename);
+		}
+		return 0;
+	case PERF_RECORD_COMM:
+		dp_comms__set(s->res->comms, r.comm.pid, r.comm.tid, r.comm.comm);
+		if (r.comm.exec)
+			dp_usyms__exec(s->res->us, r.comm.pid);
+		return 0;
+	case PERF_RECORD_FORK:
+		if (r.task.pid != r.task.ppid)
+			ensure_proc(s, r.task.pid);
+		{
+			const char *c = dp_comms__get(s->res->comms, r.task.ptid);
+
+			if (c)
+				dp_comms__set(s->res->comms, r.task.pid, r.task.tid, c);
+		}
+		return 0;
+	case PERF_RECORD_EXIT:
+		dp_join__task_exit(s->join, r.task.tid);
+		if (s->vjoin)
+			dp_join__task_exit(s->vjoin, r.task.tid);
+		return 0;
+	}
+	return 0;
+}
+
+static int consume_all(struct session *s)
+{
+	int err;
+
+	for (int ci = 0; ci < s->ncpus; ci++) {
+		if (s->rings[ci].fd < 0)
+			continue;
+		err = dp_ring__consume(&s->rings[ci].ring, on_record, s);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One round: read every buffer, drain the map, let the join retire what it can. */
+static int round_trip(struct session *s)
+{
+	uint64_t now;
+	int err;
+
+	err = consume_all(s);
+	if (err)
+		return err;
+	now = mono_ns();
+	err = drain(s, now);
+	if (err)
+		return err;
+	err = dp_join__end_round(s->join, now);
+	if (!err && s->vjoin)
+		err = dp_join__end_round(s->vjoin, now);
+	return err;
+}
+
+static bool target_gone(struct session *s)
+{
+	char path[64];
+	char state = 0;
+	FILE *f;
+
+	if (s->child) {
+		int st;
+
+		return waitpid(s->child, &st, WNOHANG) == s->child;
+	}
+	if (s->o->target != DP_TARGET_PID && s->o->target != DP_TARGET_TID)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/stat", s->o->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
+	{
+		char buf[512];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		char *rp;
+
+		buf[n] = 0;
+		rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ')
+			state = rp[2];
+	}
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+static int load_bpf(struct session *s)
+{
+	const struct dp_opts *o = s->o;
+	int err;
+
+	s->skel = deferprof_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		say("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	s->skel->rodata->pass_samples = o->verify ? 1 : 0;
+	s->skel->rodata->want_kernel = o->user_only ? 0 : 1;
+	s->skel->rodata->want_user = o->kernel_only ? 0 : 1;
+	bpf_map__set_max_entries(s->skel->maps.counts, o->max_entries);
+	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks);
+	if (s->pr->kctx) {
+		s->prog = s->skel->progs.dp_sample_kctx;
+		bpf_program__set_autoload(s->skel->progs.dp_sample_helper, false);
+	} else {
+		s->prog = s->skel->progs.dp_sample_helper;
+		bpf_program__set_autoload(s->skel->progs.dp_sample_kctx, false);
+	}
+	err = deferprof_bpf__load(s->skel);
+	if (err) {
+		say("cannot load the BPF program: %s (run with -v for the verifier's log)", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void read_stats(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.stats), ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	struct dp_runinfo *ri = &s->res->ri;
+	uint64_t id, *prev = NULL, next;
+
+	if (ncpu <= 0)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (uint32_t i = 0; i < DP_STAT_MAX; i++) {
+		ri->bpf[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			ri->bpf[i] += vals[c];
+	}
+	free(vals);
+	ri->store_stacks = 0;
+	fd = bpf_map__fd(s->skel->maps.stacks);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		ri->store_stacks++;
+		id = next;
+		prev = &id;
+	}
+	ri->store_capacity = s->o->max_stacks;
+}
+
+static void teardown(struct session *s)
+{
+	struct cached_stack *c, *ct;
+	struct tid_ent *t, *tt;
+
+	for (size_t i = 0; i < s->nfds; i++) {
+		if (s->links[i])
+			bpf_link__destroy(s->links[i]);
+		close(s->fds[i]);
+	}
+	free(s->fds);
+	free(s->links);
+	for (int ci = 0; s->rings && ci < s->ncpus; ci++) {
+		if (s->rings[ci].base) {
+			dp_ring__fini(&s->rings[ci].ring);
+			munmap(s->rings[ci].base, s->mmap_len);
+		}
+	}
+	free(s->rings);
+	free(s->cpus);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	deferprof_bpf__destroy(s->skel);
+	dp_join__free(s->join);
+	dp_join__free(s->vjoin);
+	HASH_ITER(hh, s->stack_cache, c, ct) {
+		HASH_DEL(s->stack_cache, c);
+		free(c);
+	}
+	HASH_ITER(hh, s->covered, t, tt) {
+		HASH_DEL(s->covered, t);
+		free(t);
+	}
+	free(s->kb.keys);
+}
+
+static int check_target(const struct dp_opts *o)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	size_t n;
+	char *rp;
+	unsigned long flags = 0;
+
+	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/stat", o->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", o->pid);
+		return -ESRCH;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	rp = strrchr(buf, ')');
+	/* Field 9 is flags; after ')' come state(3) ppid pgrp session tty tpgid flags. */
+	if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	    (flags & 0x00200000 /* PF_KTHREAD */)) {
+		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", o->pid);
+		return -EINVAL;
+	}
+	if (o->target == DP_TARGET_PID) {
+		/* -p takes a process: a thread id that is not a thread group leader is refused. */
+		snprintf(path, sizeof(path), "/proc/%u/status", o->pid);
+		f = fopen(path, "re");
+		if (f) {
+			unsigned long tgid = 0;
+
+			while (fgets(buf, sizeof(buf), f))
+				if (sscanf(buf, "Tgid: %lu", &tgid) == 1)
+					break;
+			fclose(f);
+			if (tgid && tgid != o->pid) {
+				say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu", o->pid, tgid, o->pid, tgid);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
+		    int release_fd, struct dp_session_result *res)
+{
+	struct session s;
+	struct dp_join_opts jo = {
+		.timeout_ns = o->join_timeout_ms * 1000000ULL,
+	};
+	struct dp_runinfo *ri = &res->ri;
+	struct epoll_event evs[16];
+	uint64_t last_drain, deadline = 0, now;
+	struct utsname u;
+	struct timespec wall;
+	int err = 0, added;
+
+	memset(&s, 0, sizeof(s));
+	memset(res, 0, sizeof(*res));
+	s.o = o;
+	s.pr = pr;
+	s.res = res;
+	s.child = child;
+	s.epfd = -1;
+	dp_stack_table__init(&res->table);
+	dp_stack_table__init(&res->raw);
+	res->us = dp_usyms__new(NULL);
+	res->comms = dp_comms__new();
+	if (!res->us || !res->comms)
+		return -ENOMEM;
+
+	s.deferred = o->mode == DP_MODE_DEFERRED ||
+		     (o->mode == DP_MODE_AUTO && dp_probe__deferred_ok(pr));
+	if (o->mode == DP_MODE_DEFERRED && !dp_probe__deferred_ok(pr)) {
+		say("--mode=deferred: this kernel (%s) lacks deferred user callchains (Linux >= 6.19 needed); use --mode=classic or auto", pr->kernel);
+		return -EOPNOTSUPP;
+	}
+	if (o->verify && !s.deferred) {
+		say("--verify needs deferred mode, which this kernel (%s) lacks (Linux >= 6.19)", pr->kernel);
+		return -EOPNOTSUPP;
+	}
+	if (o->event == DP_EV_CYCLES && !pr->perf_hw) {
+		say("-e cycles: no hardware cycles counter here (a VM without a PMU?); use -e cpu-clock");
+		return -EOPNOTSUPP;
+	}
+	err = check_target(o);
+	if (err)
+		return err;
+
+	ri->mode = s.deferred ? "deferred" : "classic";
+	ri->event = o->event == DP_EV_CYCLES ? "cycles" : "cpu-clock";
+	ri->freq = o->freq;
+	ri->period = o->period;
+	ri->verify = o->verify;
+	if (!uname(&u))
+		snprintf(ri->kernel, sizeof(ri->kernel), "%s %s", u.release, u.machine);
+	switch (o->target) {
+	case DP_TARGET_SYSTEM:
+		snprintf(ri->target, sizeof(ri->target), "system-wide");
+		break;
+	case DP_TARGET_TID:
+		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
+		break;
+	default:
+		snprintf(ri->target, sizeof(ri->target), "process %u", child ? (unsigned)child : o->pid);
+	}
+
+	jo.max_pending = (uint64_t)o->max_entries * 4;
+	s.join = dp_join__new(&jo, &res->table);
+	if (!s.join)
+		return -ENOMEM;
+	if (o->verify) {
+		s.vjoin = dp_join__new(&jo, &res->raw);
+		if (!s.vjoin) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	err = load_bpf(&s);
+	if (err)
+		goto out;
+
+	s.ncpus = online_cpus(&s.cpus);
+	if (s.ncpus <= 0) {
+		err = s.ncpus ? s.ncpus : -EINVAL;
+		say("cannot read the online CPUs: %s", strerror(-err));
+		goto out;
+	}
+	s.rings = calloc((size_t)s.ncpus, sizeof(*s.rings));
+	if (!s.rings) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int ci = 0; ci < s.ncpus; ci++)
+		s.rings[ci].fd = -1;
+	s.mmap_len = (size_t)(o->ring_pages + 1) * (size_t)sysconf(_SC_PAGESIZE);
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s.epfd < 0) {
+		err = -errno;
+		goto out;
+	}
+
+	switch (o->target) {
+	case DP_TARGET_SYSTEM:
+		for (int ci = 0; ci < s.ncpus && !err; ci++)
+			err = open_one(&s, -1, ci, false, false);
+		break;
+	case DP_TARGET_TID:
+		ensure_proc(&s, o->pid);
+		err = open_thread(&s, o->pid, false, false);
+		break;
+	default: {
+		uint32_t pid = child ? (uint32_t)child : o->pid;
+
+		ensure_proc(&s, pid);
+		err = open_process(&s, pid, false, NULL);
+		if (!err && !s.nfds) {
+			say("process %u exited before it could be profiled", pid);
+			err = -ESRCH;
+		}
+	}
+	}
+	if (err)
+		goto out;
+	ri->nevents = s.nfds;
+	if (o->verbose)
+		fprintf(stderr, "deferprof: %zu perf events on %d CPUs, mode %s, program %s\n",
+			s.nfds, s.ncpus, ri->mode, bpf_program__name(s.prog));
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	ri->start_unix_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
+	s.t0 = mono_ns();
+	for (size_t i = 0; i < s.nfds; i++) {
+		if (ioctl(s.fds[i], PERF_EVENT_IOC_ENABLE, 0)) {
+			err = -errno;
+			say("cannot enable a perf event: %s", strerror(-err));
+			goto out;
+		}
+	}
+	if (release_fd >= 0) {
+		/* The demo execs only now, with every event in place. */
+		if (write(release_fd, "g", 1) != 1) {
+			err = -errno;
+			say("cannot start the demo workload: %s", strerror(-err));
+			goto out;
+		}
+	}
+	if (o->target == DP_TARGET_PID && !child) {
+		/*
+		 * Threads created while the events were being opened, by a thread
+		 * that had none yet, were not inherited: give them their own.
+		 */
+		err = open_process(&s, o->pid, true, &added);
+		if (err && err != -ENOENT)
+			goto out;
+		err = 0;
+		ri->nevents = s.nfds;
+	}
+
+	if (o->duration > 0)
+		deadline = s.t0 + (uint64_t)(o->duration * 1e9);
+	last_drain = s.t0;
+	ri->end_reason = "signal";
+	while (!dp_stop) {
+		int timeout = (int)o->drain_ms, n;
+
+		now = mono_ns();
+		if (deadline && now >= deadline) {
+			ri->end_reason = "duration";
+			break;
+		}
+		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
+			timeout = (int)((deadline - now) / 1000000) + 1;
+		n = epoll_wait(s.epfd, evs, 16, timeout);
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			say("epoll_wait: %s", strerror(-err));
+			break;
+		}
+		now = mono_ns();
+		if (n > 0 || now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL) {
+			err = consume_all(&s);
+			if (err)
+				break;
+		}
+		if (now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL) {
+			err = round_trip(&s);
+			if (err)
+				break;
+			last_drain = now;
+			if (target_gone(&s)) {
+				ri->end_reason = "target exited";
+				res->target_exited = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < s.nfds; i++)
+		ioctl(s.fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	ri->duration_s = (double)(mono_ns() - s.t0) / 1e9;
+	/* Records of tasks leaving the kernel right now still come: two more rounds. */
+	for (int i = 0; i < 3 && !err; i++) {
+		if (i)
+			usleep(20000);
+		err = round_trip(&s);
+	}
+	if (err)
+		say("error while profiling: %s; the report has what was collected", strerror(-err));
+	dp_join__finish(s.join);
+	if (s.vjoin)
+		dp_join__finish(s.vjoin);
+	ri->join = *dp_join__stats(s.join);
+	read_stats(&s);
+	for (int ci = 0; ci < s.ncpus; ci++)
+		ri->malformed += s.rings[ci].fd >= 0 ? s.rings[ci].ring.malformed : 0;
+	if (o->verify)
+		ri->verify_diffs = dp_stack_table__diff(&res->table, &res->raw, o->verbose ? stderr : NULL, 20);
+	/* A profile cut short still has its report. */
+	err = 0;
+out:
+	teardown(&s);
+	return err;
+}
+
+void dp_session_result__free(struct dp_session_result *res)
+{
+	dp_stack_table__clear(&res->table);
+	dp_stack_table__clear(&res->raw);
+	dp_usyms__free(res->us);
+	dp_comms__free(res->comms);
+	res->us = NULL;
+	res->comms = NULL;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A profiling session: opens the sampling events, loads and attaches the BPF
+ * program, reads the ring buffers and drains the BPF map until told to stop,
+ * and hands back the aggregate with every counter. The thin layer that
+ * talks to the kernel; everything it feeds is pure.
+ */
+#ifndef DP_SESSION_H
+#define DP_SESSION_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "options.h"
+#include "probe.h"
+#include "runinfo.h"
+#include "stacks.h"
+
+struct dp_ksyms;
+struct dp_usyms;
+struct dp_comms;
+
+struct dp_session_result {
+	struct dp_runinfo ri;
+	struct dp_stack_table table;	/* the product: joined stacks */
+	struct dp_stack_table raw;	/* --verify: stacks stitched from raw samples */
+	struct dp_usyms *us;
+	struct dp_comms *comms;
+	bool target_exited;
+};
+
+/* Set by the signal handler: the session stops and returns what it has. */
+extern volatile sig_atomic_t dp_stop;
+
+/*
+ * Run one session. child is the demo's pid (held until *release is written)
+ * or 0. Errors print one line to stderr and return a negative errno.
+ */
+int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
+		    int release_fd, struct dp_session_result *res);
+void dp_session_result__free(struct dp_session_result *res);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The aggregate: raw stacks (addresses, not yet symbols) of each thread and
+ * the number of samples that had them. Pure data structure.
+ */
+#ifndef DP_STACKS_H
+#define DP_STACKS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "uthash.h"
+
+/* dp_stack_hdr.flags */
+#define DP_STK_USER_LOST	0x1	/* the user part never arrived */
+#define DP_STK_KERNEL_LOST	0x2	/* the kernel part could not be stored */
+#define DP_STK_KTRUNC		0x4
+#define DP_STK_UTRUNC		0x8
+#define DP_STK_NO_USER		0x10	/* a kernel thread, or user part not asked for */
+
+struct dp_stack_hdr {
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t flags;
+	uint16_t knr;
+	uint16_t unr;
+};
+
+/* One distinct stack: header then knr kernel and unr user addresses, innermost first. */
+struct dp_stack_entry {
+	UT_hash_handle hh;
+	uint64_t count;
+	size_t keylen;
+	struct dp_stack_hdr hdr;
+	uint64_t ips[];		/* kernel part, then user part */
+};
+
+struct dp_stack_table {
+	struct dp_stack_entry *head;
+	uint64_t total;		/* samples */
+	uint64_t entries;
+};
+
+void dp_stack_table__init(struct dp_stack_table *t);
+void dp_stack_table__clear(struct dp_stack_table *t);
+int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			const uint64_t *kips, const uint64_t *uips, uint64_t count);
+/* Add every entry of src into dst. */
+int dp_stack_table__merge(struct dp_stack_table *dst, const struct dp_stack_table *src);
+struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
+					    const struct dp_stack_hdr *hdr,
+					    const uint64_t *kips, const uint64_t *uips);
+/*
+ * Stacks whose counts differ between two tables (present in one only, or
+ * with other counts). The first max_log differences are described on log.
+ */
+uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_stack_table *b,
+			      FILE *log, unsigned int max_log);
+
+#endif
