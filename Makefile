@@ -77,7 +77,7 @@ $(OUT)/deferprof: $(SYS_OBJS) $(OUT)/libdpcore.a
 $(OUT)/deferprof-demo: user/demo/demo.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
 		-pthread $< -o $@
 
 $(OUT)/tests/%.o: tests/unit/%.c | $(OUT)/deferprof.skel.h
