@@ -27,7 +27,7 @@
 
 #define noinline __attribute__((noinline))
 /* Forces a frame pointer in a leaf function (see above). */
-#define FORCE_FRAME(n) volatile char frame_anchor[((n) & 1) + 1]; frame_anchor[0] = 0
+#define FORCE_FRAME(n) volatile char frame_anchor[((n) & 1) + 1]; frame_anchor[0] = 0; (void)frame_anchor[0]
 
 static volatile sig_atomic_t stop;
 static volatile unsigned long sink;
