@@ -13,6 +13,7 @@
  * then skips their caller; the array forces a frame.
  *
  * Usage: deferprof-demo [-s SECONDS] [-l LATE_MS] [-m spin|sys|both]
+ * The late thread starts after LATE_MS (default 300; -1: never), or on SIGUSR1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 /* Forces a frame pointer in a leaf function (see above). */
 #define FORCE_FRAME(n) volatile char frame_anchor[((n) & 1) + 1]; frame_anchor[0] = 0; (void)frame_anchor[0]
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, start_late;
 static volatile unsigned long sink;
 static int zero_fd = -1;
 
@@ -110,8 +111,10 @@ static void *demo_late_thread(void *arg)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		start_late = 1;
+	else
+		stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	if (zero_fd < 0) {
 		fprintf(stderr, "deferprof-demo: cannot open /dev/zero: %s\n", strerror(errno));
@@ -152,11 +156,11 @@ int main(int argc, char **argv)
 			demo_spin_outer(sink);
 		if (strcmp(mode, "spin"))
 			demo_sys_outer(buf);
-		if (!late_started && late_ms >= 0 && now() - start >= late_ms / 1000) {
+		if (!late_started && (start_late || (late_ms >= 0 && now() - start >= late_ms / 1000))) {
 			if (pthread_create(&late, NULL, demo_late_thread, &end) == 0)
 				late_started = 1;
 			else
-				late_ms = -1;
+				late_ms = -1, start_late = 0;
 		}
 	}
 	stop = 1;

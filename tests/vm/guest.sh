@@ -1,0 +1,118 @@
+#!/bin/sh
+# In-VM tests: run inside a kernel with deferred user callchains (>= 6.19),
+# under busybox. Each test prints "VMTEST <name>: PASS|FAIL|SKIP [why]";
+# the exit status is the number of failures.
+fails=0
+T=/tmp/t
+mkdir -p $T
+
+pass() { echo "VMTEST $1: PASS${2:+ ($2)}"; }
+fail() { echo "VMTEST $1: FAIL: $2"; fails=$((fails + 1)); }
+show() { sed 's/^/  | /' "$1" | head -n "${2:-40}"; }
+
+# Field N (1-based, spaces) of the first line matching a pattern.
+field() { grep -m1 "$1" "$2" | tr -s ' ' | cut -d' ' -f"$3"; }
+
+# --- 1. the probe reports deferred callchains as supported here
+deferprof --probe > $T/probe.txt 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -q "yes  defer_callchain/defer_output" $T/probe.txt &&
+   grep -q "yes  deferred records (live check)" $T/probe.txt &&
+   grep -q "^mode: deferred" $T/probe.txt; then
+	pass probe "$(grep -m1 'deferred records' $T/probe.txt | tr -s ' ')"
+else
+	fail probe "rc=$rc, deferred callchains not reported as supported"
+	show $T/probe.txt
+fi
+
+# --- 2. -p on the named-function workload: full chains, late thread, rate
+deferprof-demo -l -1 & demo=$!
+deferprof -v -p $demo -d 5 -f folded -o $T/demo.folded 2> $T/demo.err & prof=$!
+i=0
+while ! grep -q "perf events on" $T/demo.err 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+threads_at_attach=$(ls /proc/$demo/task | wc -l)
+kill -USR1 $demo	# the late thread starts now, after attach
+wait $prof
+rc=$?
+kill $demo; wait $demo 2>/dev/null
+if [ $rc != 0 ]; then
+	fail deferred-profile "deferprof exited $rc"
+	show $T/demo.err
+else
+	grep -q "deferred mode" $T/demo.err || fail mode-named "mode not deferred: $(tail -n1 $T/demo.err)"
+	if grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64[^;]*;do_syscall_64;.*vfs_read" $T/demo.folded; then
+		pass syscall-chain "user chain continued by the read(2) kernel frames"
+	else
+		fail syscall-chain "no main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64...;vfs_read"
+		show $T/demo.folded 20
+	fi
+	if grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" $T/demo.folded; then
+		pass user-chain
+	else
+		fail user-chain "no main;demo_spin_outer;demo_spin_middle;demo_spin_inner"
+		show $T/demo.folded 20
+	fi
+	if [ "$threads_at_attach" = 1 ] && grep -q "demo_late_thread;demo_late_work [0-9]" $T/demo.folded; then
+		pass late-thread "thread started after attach was profiled"
+	else
+		fail late-thread "threads at attach: $threads_at_attach; late thread's chain present: $(grep -c demo_late_work $T/demo.folded)"
+	fi
+fi
+
+# --- 3. --verify: the BPF join and perf-style stitching of raw samples agree,
+# the accounting closes, and the kernel-stack store stays small
+deferprof-demo -l -1 & demo=$!
+deferprof -p $demo -d 4 --verify -o $T/verify.txt 2> $T/verify.err
+rc=$?
+kill $demo; wait $demo 2>/dev/null
+if [ $rc = 0 ] && grep -q "stacks differ (ok)" $T/verify.txt && grep -q " 0 stacks differ" $T/verify.txt; then
+	pass verify "$(grep -m1 'verify:' $T/verify.txt | tr -s ' ')"
+else
+	fail verify "rc=$rc"
+	show $T/verify.txt 14
+	show $T/verify.err 20
+fi
+seen=$(field "samples:" $T/verify.txt 3)
+instacks=$(field "samples:" $T/verify.txt 8)
+dropped=$(field "samples:" $T/verify.txt 12)
+if [ -n "$seen" ] && [ -n "$instacks" ] && [ -n "$dropped" ] && [ "$seen" -gt 0 ] && [ "$seen" = $((instacks + dropped)) ]; then
+	pass accounting "$seen seen = $instacks in stacks + $dropped dropped"
+else
+	fail accounting "samples line: $(grep -m1 'samples:' $T/verify.txt)"
+fi
+joined=$(field "stacks:" $T/verify.txt 5)
+if [ -n "$joined" ] && [ "$joined" -gt 0 ]; then
+	pass joined "$joined samples joined with deferred records"
+else
+	fail joined "$(grep -m1 'stacks:' $T/verify.txt)"
+fi
+store=$(field "store:" $T/verify.txt 3)
+samples=$(field "store:" $T/verify.txt 9)
+if [ -n "$store" ] && [ -n "$samples" ] && [ $((store * 5)) -le "$samples" ]; then
+	pass store-small "$store distinct stacks for $samples samples"
+else
+	fail store-small "$(grep -m1 'store:' $T/verify.txt)"
+fi
+
+# --- 4. rate: one busy thread at 99 Hz gives 99 samples a second, within 20%
+deferprof-demo -m spin -l -1 & demo=$!
+deferprof -p $demo -F 99 -d 4 -o $T/rate.txt 2> $T/rate.err
+rc=$?
+kill $demo; wait $demo 2>/dev/null
+seen=$(field "samples:" $T/rate.txt 3)
+dur=$(grep -m1 "duration:" $T/rate.txt | tr -s ' ' | cut -d' ' -f3)
+if [ $rc = 0 ] && [ -n "$seen" ] && [ -n "$dur" ]; then
+	# busybox awk does the float arithmetic
+	verdict=$(awk -v s="$seen" -v d="$dur" 'BEGIN { r = s / d; printf "%s %.1f", (r >= 79.2 && r <= 118.8) ? "ok" : "bad", r }')
+	case $verdict in
+	ok*) pass rate "${verdict#ok } samples/s at 99 Hz" ;;
+	*) fail rate "${verdict#bad } samples/s at 99 Hz (expected 79.2 to 118.8)" ;;
+	esac
+else
+	fail rate "rc=$rc"
+	show $T/rate.err
+fi
+
+exit $fails

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Boot a kernel with deferred user callchains (>= 6.19) under QEMU and run
+# the in-VM tests (tests/vm/guest.sh) on the real deferred path.
+#
+#   tests/vm/vmtest.sh BUILD_DIR
+#   DP_VM_KERNEL=path      kernel image to boot (default: Debian's current cloud kernel)
+#   DP_VM_ACCEL=kvm|tcg    force an accelerator (default: KVM when it boots, else TCG)
+#   DP_VM_TIMEOUT=secs     whole-run limit (default 270)
+#
+# Exit status: 0 when every in-VM test passed; 1 when a test failed, the VM
+# did not boot or timed out, or the kernel logged an oops, BUG or WARNING.
+set -euo pipefail
+
+out=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+timeout_s=${DP_VM_TIMEOUT:-270}
+work=$(mktemp -d /tmp/dp-vmtest.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+die() { echo "vmtest: $*" >&2; exit 1; }
+
+for t in qemu-system-x86_64 cpio gzip; do
+	command -v "$t" >/dev/null || die "$t is missing: run 'make deps'"
+done
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q "statically linked" ||
+	busybox=/bin/busybox
+file -L "$busybox" 2>/dev/null | grep -q "statically linked" || die "a static busybox is needed (Debian package busybox-static): run 'make deps'"
+
+kernel=$("$top/scripts/get-kernel.sh") || die "cannot get a kernel image"
+echo "vmtest: kernel $kernel"
+
+# The initramfs: busybox, deferprof with its shared libraries, the tests.
+root=$work/root
+mkdir -p "$root"/{bin,dp,tests,proc,sys,dev,tmp}
+cp "$busybox" "$root/bin/busybox"
+cp "$top/$out/deferprof" "$top/$out/deferprof-demo" "$root/dp/"
+cp "$here/guest.sh" "$root/tests/"
+for bin in "$top/$out/deferprof" "$top/$out/deferprof-demo"; do
+	ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
+cat > "$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mkdir -p /usr/bin /sbin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+echo "VMTEST-BOOTED $(uname -r)"
+export PATH=/dp:/bin:/sbin:/usr/bin:/usr/sbin
+sh /tests/guest.sh
+echo "RESULT: $?"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+
+run_vm() {
+	local accel=$1 log=$2 cpu=max
+	local -a accel_opts=(-accel tcg,thread=single)
+	[ "$accel" = kvm ] && accel_opts=(-accel kvm) && cpu=host
+	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${accel_opts[@]}" -cpu "$cpu" \
+		-m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$log" 2>&1 || true
+}
+
+log=$work/console.log
+accels=${DP_VM_ACCEL:-}
+if [ -z "$accels" ]; then
+	accels=tcg
+	[ -w /dev/kvm ] && accels="kvm tcg"
+fi
+start=$(date +%s)
+for accel in $accels; do
+	echo "vmtest: booting with $accel"
+	run_vm "$accel" "$log"
+	grep -q "VMTEST-BOOTED" "$log" && break
+	echo "vmtest: no boot with $accel"
+done
+tr -d '\r' < "$log" > "$log.txt"
+cp "$log.txt" "$top/$out/vmtest-console.log"
+grep -E "^(VMTEST|vmtest|RESULT)|^  " "$log.txt" || true
+elapsed=$(( $(date +%s) - start ))
+
+if ! grep -q "VMTEST-BOOTED" "$log.txt"; then
+	tail -n 40 "$log.txt" >&2
+	die "the VM did not boot"
+fi
+if grep -Eq "Oops|BUG:|WARNING:|Kernel panic|general protection fault" "$log.txt"; then
+	grep -E -A20 "Oops|BUG:|WARNING:|Kernel panic|general protection fault" "$log.txt" | head -n 60 >&2
+	die "the kernel logged an oops, BUG or WARNING"
+fi
+result=$(sed -n 's/^RESULT: \([0-9]*\)$/\1/p' "$log.txt" | tail -n1)
+[ -n "$result" ] || { tail -n 40 "$log.txt" >&2; die "the VM timed out after ${timeout_s}s or the tests did not finish"; }
+pass=$(grep -c "^VMTEST .*: PASS" "$log.txt" || true)
+fail=$(grep -c "^VMTEST .*: FAIL" "$log.txt" || true)
+skip=$(grep -c "^VMTEST .*: SKIP" "$log.txt" || true)
+echo "vmtest: ${pass} passed, ${fail} failed, ${skip} skipped in ${elapsed}s"
+[ "$result" = 0 ] && [ "$fail" = 0 ] && [ "$pass" -gt 0 ] || die "in-VM tests failed"
