@@ -51,12 +51,14 @@ int dp_ring__consume(struct dp_ring *r, dp_ring_fn fn, void *ctx)
 			memcpy(&hdr, r->data + off, first);
 			memcpy((uint8_t *)&hdr + first, r->data, sizeof(hdr) - first);
 		}
-		if (hdr.size < sizeof(hdr) || hdr.size > head - tail) {
+		if (hdr.size < sizeof(hdr) || hdr.size > r->size) {
 			/* Not a record the kernel could write: skip what is there. */
 			r->malformed++;
 			tail = head;
 			break;
 		}
+		if (hdr.size > head - tail)
+			break;	/* not complete yet */
 		if (first >= hdr.size) {
 			rec = r->data + off;
 		} else {

@@ -263,7 +263,7 @@ static int put_map(struct proc *p, const struct map *m)
 
 static const char *special_name(struct dp_usyms *u, const char *path)
 {
-	if (!path[0])
+	if (!path[0] || !strncmp(path, "//anon", 6))
 		return "[anon]";
 	if (path[0] == '[')
 		return pool_keep(u, strdup(path));
@@ -476,7 +476,7 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	memset(out, 0, sizeof(*out));
 	out->module = "[unmapped]";
 	out->offset = addr;
-	if (!m || !m->obj) {
+	if (!m || !m->obj || !m->obj->mod) {
 		const struct jit_sym *js;
 
 		if (p && !p->jit_loaded)
@@ -488,7 +488,11 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 			out->sym_offset = addr - js->start;
 			return;
 		}
-		if (m) {
+		if (m && m->obj) {
+			out->module = m->obj->module;
+			out->path = m->obj->path;
+			out->offset = addr - m->start + m->pgoff;
+		} else if (m) {
 			out->module = m->name;
 			out->offset = addr - m->start;
 		}
@@ -499,7 +503,7 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	out->build_id = m->obj->build_id;
 	out->build_id_len = m->obj->build_id_len;
 	out->offset = addr - m->start + m->pgoff;
-	if (!m->obj->mod || to_vaddr(m->obj, m, addr, &vaddr))
+	if (to_vaddr(m->obj, m, addr, &vaddr))
 		return;
 	out->offset = vaddr;
 	{

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install deferprof's build and test dependencies from Debian's archive.
+# Idempotent: installs only what is missing. Debian 12 (bookworm) and newer.
+set -euo pipefail
+
+pkgs=(
+	make gcc clang llvm pkg-config
+	libbpf-dev bpftool
+	libelf-dev libdw-dev zlib1g-dev libzstd-dev libiberty-dev uthash-dev
+	libcriterion-dev
+	qemu-system-x86 busybox-static cpio gzip file
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all installed"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root (sudo make deps)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,186 @@
+#include <criterion/criterion.h>
+#include "join.h"
+#include "stacks.h"
+
+static const uint64_t K1[] = { 0xffffffff81005000, 0xffffffff81004000 };
+static const uint64_t K2[] = { 0xffffffff81003000 };
+static const uint64_t U1[] = { 0x401010, 0x401020, 0x401030 };
+static const uint64_t U2[] = { 0x402010 };
+
+static struct dp_stack_table t;
+static struct dp_join *j;
+
+static void setup(void)
+{
+	struct dp_join_opts o = { .timeout_ns = 1000, .max_pending = 100 };
+
+	dp_stack_table__init(&t);
+	j = dp_join__new(&o, &t);
+	cr_assert_not_null(j);
+}
+
+static void teardown(void)
+{
+	dp_join__free(j);
+	dp_stack_table__clear(&t);
+}
+
+static struct dp_join_sample smp(uint32_t tid, uint64_t cookie, const uint64_t *k, uint32_t kn,
+				 uint64_t count)
+{
+	struct dp_join_sample s = {
+		.pid = 100, .tid = tid, .cookie = cookie, .kips = k, .knr = kn, .count = count,
+	};
+	return s;
+}
+
+static uint64_t count_of(uint32_t tid, uint32_t flags, const uint64_t *k, uint16_t kn,
+			 const uint64_t *u, uint16_t un)
+{
+	struct dp_stack_hdr h = { .pid = 100, .tid = tid, .flags = flags, .knr = kn, .unr = un };
+	struct dp_stack_entry *e = dp_stack_table__find(&t, &h, k, u);
+
+	return e ? e->count : 0;
+}
+
+/* At the end, every sample given to the join is in the table and in exactly one counter. */
+static void assert_closed(void)
+{
+	const struct dp_join_stats *s = dp_join__stats(j);
+
+	cr_assert_eq(dp_join__finish(j), 0);
+	cr_assert_eq(dp_join__pending(j), 0);
+	cr_assert_eq(s->samples_in, s->joined + s->classic + s->kernel_only + s->lost_exited +
+		     s->lost_timeout + s->lost_at_end + s->lost_evicted);
+	cr_assert_eq(t.total, s->samples_in);
+}
+
+TestSuite(join, .init = setup, .fini = teardown);
+
+Test(join, samples_then_record)
+{
+	struct dp_join_sample a = smp(7, 0x100000001, K1, 2, 3), b = smp(7, 0x100000001, K2, 1, 2);
+
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	cr_assert_eq(dp_join__add_sample(j, &b, 0), 0);
+	cr_assert_eq(dp_join__pending(j), 1);
+	cr_assert_eq(t.total, 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x100000001, U1, 3, 0), 0);
+	cr_assert_eq(dp_join__pending(j), 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 3);
+	cr_assert_eq(count_of(7, 0, K2, 1, U1, 3), 2);
+	cr_assert_eq(dp_join__stats(j)->joined, 5);
+	dp_join__finish(j);
+	cr_assert_eq(dp_join__stats(j)->records_matched, 1);
+	assert_closed();
+}
+
+Test(join, record_then_late_samples_within_two_rounds)
+{
+	struct dp_join_sample a = smp(7, 5, K1, 2, 1);
+
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 5, U1, 3, 0), 0);
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	dp_join__end_round(j, 10);
+	/* taken between the unwind and the return to user space */
+	cr_assert_eq(dp_join__add_sample(j, &a, 10), 0);
+	dp_join__end_round(j, 20);
+	dp_join__end_round(j, 30);
+	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 2);
+	/* retired now: a sample for it waits for a record that will not come */
+	cr_assert_eq(dp_join__add_sample(j, &a, 40), 0);
+	cr_assert_eq(dp_join__pending(j), 1);
+	dp_join__finish(j);
+	cr_assert_eq(dp_join__stats(j)->lost_at_end, 1);
+	cr_assert_eq(count_of(7, DP_STK_USER_LOST, K1, 2, NULL, 0), 1);
+	assert_closed();
+}
+
+Test(join, orphan_samples_timeout_then_late_record)
+{
+	struct dp_join_sample a = smp(7, 9, K1, 2, 4);
+
+	dp_join__add_sample(j, &a, 0);
+	dp_join__end_round(j, 500);
+	cr_assert_eq(dp_join__pending(j), 1);
+	dp_join__end_round(j, 1500);
+	cr_assert_eq(dp_join__pending(j), 0);
+	cr_assert_eq(dp_join__stats(j)->lost_timeout, 4);
+	cr_assert_eq(count_of(7, DP_STK_USER_LOST, K1, 2, NULL, 0), 4);
+	dp_join__add_record(j, 100, 7, 9, U1, 3, 1600);
+	cr_assert_eq(dp_join__stats(j)->records_late, 1);
+	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 0);
+	assert_closed();
+}
+
+Test(join, task_exit_resolves_after_one_round)
+{
+	struct dp_join_sample a = smp(7, 9, K1, 2, 1), b = smp(8, 9, K1, 2, 1);
+
+	dp_join__add_sample(j, &a, 0);
+	dp_join__add_sample(j, &b, 0);
+	dp_join__task_exit(j, 7);
+	dp_join__end_round(j, 1);	/* the exit was seen in this round: wait */
+	cr_assert_eq(dp_join__pending(j), 2);
+	dp_join__end_round(j, 2);
+	cr_assert_eq(dp_join__pending(j), 1);
+	cr_assert_eq(dp_join__stats(j)->lost_exited, 1);
+	assert_closed();
+}
+
+Test(join, record_without_samples_and_duplicates)
+{
+	dp_join__add_record(j, 100, 7, 1, U1, 3, 0);
+	dp_join__add_record(j, 100, 7, 1, U1, 3, 0);
+	cr_assert_eq(dp_join__stats(j)->records_duplicate, 1);
+	dp_join__end_round(j, 1);
+	dp_join__end_round(j, 2);
+	dp_join__end_round(j, 3);
+	cr_assert_eq(dp_join__stats(j)->records_unmatched, 1);
+	cr_assert_eq(t.total, 0);
+}
+
+Test(join, same_cookie_other_threads_do_not_mix)
+{
+	struct dp_join_sample a = smp(7, 42, K1, 2, 1), b = smp(8, 42, K2, 1, 1);
+
+	dp_join__add_sample(j, &a, 0);
+	dp_join__add_sample(j, &b, 0);
+	dp_join__add_record(j, 100, 8, 42, U2, 1, 0);
+	cr_assert_eq(count_of(8, 0, K2, 1, U2, 1), 1);
+	cr_assert_eq(count_of(7, 0, K1, 2, U2, 1), 0);
+	cr_assert_eq(dp_join__pending(j), 1);
+	dp_join__add_record(j, 100, 7, 42, U1, 3, 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 1);
+	assert_closed();
+}
+
+Test(join, classic_and_kernel_only_pass_through)
+{
+	struct dp_join_sample c = smp(7, 0, K1, 2, 2), k = smp(9, 0, K2, 1, 5);
+
+	c.uips = U2;
+	c.unr = 1;
+	k.flags = DP_STK_NO_USER;
+	dp_join__add_sample(j, &c, 0);
+	dp_join__add_sample(j, &k, 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, U2, 1), 2);
+	cr_assert_eq(count_of(9, DP_STK_NO_USER, K2, 1, NULL, 0), 5);
+	cr_assert_eq(dp_join__stats(j)->classic, 2);
+	cr_assert_eq(dp_join__stats(j)->kernel_only, 5);
+	assert_closed();
+}
+
+Test(join, pending_table_is_bounded)
+{
+	for (uint64_t c = 1; c <= 150; c++) {
+		struct dp_join_sample a = smp(7, c, K1, 2, 1);
+
+		cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	}
+	cr_assert_eq(dp_join__pending(j), 100);
+	cr_assert_eq(dp_join__stats(j)->lost_evicted, 50);
+	cr_assert_eq(dp_join__stats(j)->pending_peak, 100);
+	dp_join__finish(j);
+	assert_closed();
+}

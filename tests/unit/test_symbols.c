@@ -1,0 +1,178 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "ksyms.h"
+#include "usyms.h"
+
+#define FIXTURES "tests/fixtures"
+
+Test(ksyms, lookup_with_modules)
+{
+	struct dp_ksyms *ks = dp_ksyms__load(FIXTURES "/kallsyms");
+	const struct dp_ksym *s;
+
+	cr_assert_not_null(ks);
+	cr_assert_eq(dp_ksyms__count(ks), 9, "data symbols are left out");
+	s = dp_ksyms__find(ks, 0xffffffff81004123);
+	cr_assert_str_eq(s->name, "vfs_read");
+	cr_assert_null(s->module);
+	s = dp_ksyms__find(ks, 0xffffffff81002900);	/* past the data symbol */
+	cr_assert_str_eq(s->name, "do_syscall_64");
+	s = dp_ksyms__find(ks, 0xffffffffc0001010);
+	cr_assert_str_eq(s->name, "ext4_file_read_iter");
+	cr_assert_str_eq(s->module, "ext4");
+	s = dp_ksyms__find(ks, 0xffffffffc0010001);
+	cr_assert_str_eq(s->module, "nf_tables");
+	cr_assert_null(dp_ksyms__find(ks, 0x1000));
+	dp_ksyms__free(ks);
+}
+
+Test(ksyms, hidden_addresses_and_errors)
+{
+	char path[] = "/tmp/dp-ksyms-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct dp_ksyms *ks;
+
+	fputs("0000000000000000 T _stext\n0000000000000000 T vfs_read\n", f);
+	fclose(f);
+	ks = dp_ksyms__load(path);
+	cr_assert_not_null(ks);
+	cr_assert(dp_ksyms__hidden(ks));
+	cr_assert_null(dp_ksyms__find(ks, 0xffffffff81000000));
+	dp_ksyms__free(ks);
+	f = fopen(path, "w");
+	fputs("not a kallsyms line\n", f);
+	fclose(f);
+	cr_assert_null(dp_ksyms__load(path));
+	unlink(path);
+	cr_assert_null(dp_ksyms__load("/nonexistent/kallsyms"));
+}
+
+int dp_test_named_function(int x);
+
+__attribute__((noinline)) int dp_test_named_function(int x)
+{
+	return x * 3 + 1;
+}
+
+Test(usyms, own_pie_and_libc)
+{
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_usym s;
+
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)getpid()), 0);
+	dp_usyms__resolve(u, (uint32_t)getpid(), (uint64_t)(uintptr_t)&dp_test_named_function + 4,
+			  true, &s);
+	cr_assert_not_null(s.name);
+	cr_assert_str_eq(s.name, "dp_test_named_function");
+	cr_assert_eq(s.sym_offset, 4);
+	cr_assert_str_eq(s.module, "unit-tests");
+	cr_assert_not_null(s.src_file, "debug info gives the source file");
+	cr_assert(strstr(s.src_file, "test_symbols.c"));
+	cr_assert_gt(s.build_id_len, 0);
+
+	dp_usyms__resolve(u, (uint32_t)getpid(), (uint64_t)(uintptr_t)&getppid, false, &s);
+	cr_assert_not_null(s.name);
+	cr_assert(strstr(s.name, "getppid"), "got %s", s.name);
+	cr_assert(strstr(s.module, "libc"), "got %s", s.module);
+	dp_usyms__free(u);
+}
+
+Test(usyms, unresolved_is_module_plus_offset)
+{
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_usym s;
+
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)getpid()), 0);
+	dp_usyms__resolve(u, (uint32_t)getpid(), 0x10, false, &s);
+	cr_assert_null(s.name);
+	cr_assert_str_eq(s.module, "[unmapped]");
+	cr_assert_eq(s.offset, 0x10);
+	dp_usyms__free(u);
+}
+
+Test(usyms, jit_map)
+{
+	struct dp_usyms_opts o = { .perfmap_dir = "/tmp" };
+	struct dp_usyms *u = dp_usyms__new(&o);
+	char path[64];
+	struct dp_usym s;
+	FILE *f;
+
+	/* A pid with no mappings at all: only the perf map knows the code. */
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", 999999);
+	f = fopen(path, "w");
+	fputs("7f0000001000 100 jitted_add\n7f0000002000 80 LambdaForm$MH.invoke\n", f);
+	fclose(f);
+	cr_assert_eq(dp_usyms__add_mmap(u, 999999, 0x7f0000000000, 0x10000, 0, "//anon"), 0);
+	dp_usyms__resolve(u, 999999, 0x7f0000001010, false, &s);
+	cr_assert_str_eq(s.name, "jitted_add");
+	cr_assert_str_eq(s.module, "[jit]");
+	dp_usyms__resolve(u, 999999, 0x7f0000002010, false, &s);
+	cr_assert_str_eq(s.name, "LambdaForm$MH.invoke");
+	dp_usyms__resolve(u, 999999, 0x7f0000003000, false, &s);
+	cr_assert_null(s.name);
+	unlink(path);
+	dp_usyms__free(u);
+}
+
+Test(usyms, demangle_cpp_and_rust)
+{
+	char *d = dp_demangle("_ZN3foo3barEv");
+
+	cr_assert_str_eq(d, "foo::bar()");
+	free(d);
+	d = dp_demangle("_ZN4core3fmt5write17h0123456789abcdefE");
+	cr_assert_not_null(d);
+	cr_assert(!strncmp(d, "core::fmt::write", 16), "got %s", d);
+	free(d);
+	cr_assert_null(dp_demangle("plain_c_name"));
+}
+
+/* A binary deleted on disk after it started is still read through map_files. */
+Test(usyms, deleted_binary)
+{
+	const char *demo = getenv("DP_DEMO");
+	char copy[] = "/tmp/dp-deleted-XXXXXX", cmd[512], line[512];
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	unsigned long long start = 0;
+	struct dp_usym s;
+	pid_t pid;
+	FILE *f;
+	int fd;
+
+	cr_assert_not_null(demo, "DP_DEMO names the demo workload");
+	fd = mkstemp(copy);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod +x %s", demo, copy, copy);
+	cr_assert_eq(system(cmd), 0);
+	pid = fork();
+	if (!pid) {
+		execl(copy, copy, "-s", "5", "-l", "-1", (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	cr_assert_eq(unlink(copy), 0);
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
+	/* The first executable mapping of the deleted file. */
+	snprintf(cmd, sizeof(cmd), "/proc/%d/maps", pid);
+	f = fopen(cmd, "r");
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "r-xp") && strstr(line, "(deleted)")) {
+			sscanf(line, "%llx", &start);
+			break;
+		}
+	fclose(f);
+	cr_assert_neq(start, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* The process is gone too: symbols come from the snapshot. */
+	dp_usyms__resolve(u, (uint32_t)pid, start + 0x10, false, &s);
+	cr_assert(strstr(s.module, "dp-deleted-"), "got %s", s.module);
+	cr_assert_not_null(s.name, "symbols of the deleted binary are read");
+	dp_usyms__free(u);
+}
