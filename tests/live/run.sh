@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Live tests on this machine's kernel: the real BPF object, real perf events,
+# the demo workload's named functions checked in what comes back. On kernels
+# without deferred callchains (< 6.19) this exercises classic mode; the
+# deferred path is tested in the VM (tests/vm).
+set -uo pipefail
+out=${1:-build}
+dp=$out/deferprof
+demo=$out/deferprof-demo
+tmp=$(mktemp -d /tmp/dp-live.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS $1${2:+ ($2)}"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 30; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+finish() { echo "live: $passed passed, $failed failed, $skipped skipped"; exit $((failed > 0)); }
+
+start_demo() { "$demo" "$@" & demo_pid=$!; pids+=("$demo_pid"); sleep 0.2; }
+stop_demo() { kill "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null; }
+
+if [ "$(id -u)" != 0 ]; then
+	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
+	finish
+fi
+if [ ! -r /sys/kernel/btf/vmlinux ]; then
+	skip all "no kernel BTF (/sys/kernel/btf/vmlinux): the BPF program cannot load here"
+	finish
+fi
+
+# --- probe
+"$dp" --probe > "$tmp/probe" 2>&1; rc=$?
+if [ $rc = 0 ] && grep -q "yes  bpf_cast_to_kern_ctx" "$tmp/probe"; then
+	if grep -q "yes  defer_callchain" "$tmp/probe"; then
+		pass probe "kernel offers deferred callchains: $(uname -r)"
+		deferred_host=1
+	elif grep -q "no   defer_callchain/defer_output .*rejected (EINVAL): needs Linux >= 6.19" "$tmp/probe" &&
+	     grep -q "^mode: classic" "$tmp/probe"; then
+		pass probe "deferred callchains reported unsupported on $(uname -r), classic mode"
+		deferred_host=0
+	else
+		fail probe "unexpected probe output" "$tmp/probe"
+	fi
+else
+	fail probe "exit $rc" "$tmp/probe"
+fi
+mode=classic; [ "${deferred_host:-0}" = 1 ] && mode=deferred
+
+# --- -p: named chains, user then kernel frames, mode in the header
+start_demo -l 200
+"$dp" -p "$demo_pid" -d 3 -f folded -o "$tmp/p.folded" 2> "$tmp/p.err"; rc=$?
+stop_demo
+if [ $rc = 0 ] && grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" "$tmp/p.folded"; then
+	pass user-chain "$(grep -c . "$tmp/p.folded") folded stacks"
+else
+	fail user-chain "exit $rc, no main;demo_spin_outer;demo_spin_middle;demo_spin_inner" "$tmp/p.folded"
+fi
+if grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64[^;]*;do_syscall_64;.*vfs_read" "$tmp/p.folded"; then
+	pass syscall-chain "user chain continued by read(2)'s kernel frames"
+else
+	fail syscall-chain "no demo_sys_inner continued by do_syscall_64...vfs_read" "$tmp/p.folded"
+fi
+grep -q "demo_late_thread;demo_late_work [0-9]" "$tmp/p.folded" && pass second-thread ||
+	fail second-thread "the demo's second thread is missing" "$tmp/p.folded"
+grep -q "deferprof: $mode mode" "$tmp/p.err" && pass mode-named "$mode" || fail mode-named "stderr does not name $mode mode" "$tmp/p.err"
+
+# --- the report: header, accounting that closes, atomic -o
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 2 -o "$tmp/report.txt" 2> "$tmp/r.err"; rc=$?
+stop_demo
+seen=$(grep -m1 "samples:" "$tmp/report.txt" | awk '{ print $2 }')
+instacks=$(grep -m1 "samples:" "$tmp/report.txt" | awk '{ print $7 }')
+dropped=$(grep -m1 "samples:" "$tmp/report.txt" | awk '{ print $11 }')
+if [ $rc = 0 ] && grep -q "mode:      $mode" "$tmp/report.txt" && [ -n "$seen" ] && [ "$seen" -gt 0 ] &&
+   [ "$seen" = $((instacks + dropped)) ]; then
+	pass report-accounting "$seen seen by BPF = $instacks in stacks + $dropped dropped"
+else
+	fail report-accounting "exit $rc" "$tmp/report.txt"
+fi
+ls "$tmp"/report.txt.* >/dev/null 2>&1 && fail atomic-output "temporary file left behind" || pass atomic-output
+
+# --- Ctrl-C and SIGTERM print what was collected
+for sig in INT TERM; do
+	start_demo -l -1
+	"$dp" -p "$demo_pid" -f folded -o "$tmp/sig.folded" 2> "$tmp/sig.err" & prof=$!
+	sleep 2.5
+	kill -"$sig" "$prof"
+	wait "$prof"; rc=$?
+	stop_demo
+	if [ $rc = 0 ] && grep -q "demo_spin_inner" "$tmp/sig.folded"; then
+		pass "sig$sig-writes-output"
+	else
+		fail "sig$sig-writes-output" "exit $rc" "$tmp/sig.err"
+	fi
+done
+
+# --- the target's exit ends the profile normally
+start_demo -s 1.5 -l -1
+"$dp" -p "$demo_pid" -o "$tmp/exit.txt" 2> "$tmp/exit.err"; rc=$?
+if [ $rc = 0 ] && grep -q "ended by target exited" "$tmp/exit.txt" && grep -q "demo_spin_inner" "$tmp/exit.txt"; then
+	pass target-exit "report kept the exited process's symbols"
+else
+	fail target-exit "exit $rc" "$tmp/exit.txt"
+fi
+
+# --- -t: one thread only
+start_demo -l 0
+sleep 0.3
+late_tid=$(ls /proc/"$demo_pid"/task | grep -v "^$demo_pid$" | head -n1)
+"$dp" -t "$late_tid" -d 2 -f folded -o "$tmp/t.folded" 2> "$tmp/t.err"; rc=$?
+stop_demo
+if [ $rc = 0 ] && grep -q "demo_late_work" "$tmp/t.folded" && ! grep -q "demo_spin_inner" "$tmp/t.folded"; then
+	pass one-thread "-t $late_tid has the late thread only"
+else
+	fail one-thread "exit $rc" "$tmp/t.folded"
+fi
+
+# --- system-wide, kernel only
+start_demo -m sys -l -1
+"$dp" -a --kernel-only -d 2 -f folded -o "$tmp/a.folded" 2> "$tmp/a.err"; rc=$?
+stop_demo
+if [ $rc = 0 ] && grep -q "^deferprof-demo;.*vfs_read" "$tmp/a.folded" && ! grep -q "demo_sys_inner" "$tmp/a.folded"; then
+	pass system-kernel-only
+else
+	fail system-kernel-only "exit $rc" "$tmp/a.folded"
+fi
+
+# --- the README's first command: the bundled demo
+"$dp" --demo -d 2 > "$tmp/demo.txt" 2> "$tmp/demo.err"; rc=$?
+if [ $rc = 0 ] && grep -q "demo_spin_inner" "$tmp/demo.txt" && grep -q "Top functions by self" "$tmp/demo.txt"; then
+	pass demo-report
+else
+	fail demo-report "exit $rc" "$tmp/demo.err"
+fi
+
+# --- bad input: one line on stderr, non-zero exit, no hang
+bad() {	# name, expected message, args...
+	local name=$1 want=$2
+	shift 2
+	timeout 20 "$dp" "$@" > "$tmp/bad.out" 2> "$tmp/bad.err"; local rc=$?
+	if [ $rc != 0 ] && [ $rc != 124 ] && [ "$(wc -l < "$tmp/bad.err")" = 1 ] && grep -q "$want" "$tmp/bad.err"; then
+		pass "error-$name" "$(cat "$tmp/bad.err")"
+	else
+		fail "error-$name" "exit $rc, wanted one line with '$want'" "$tmp/bad.err"
+	fi
+}
+bad no-such-pid "no such process: 4000000" -p 4000000 -d 1
+bad kernel-thread "kernel thread" -p 2 -d 1
+bad bad-number "invalid frequency 'abc'" -F abc
+bad bad-duration "invalid duration" -d -3
+bad unwritable-output "cannot write /nonexistent/dir/out" -o /nonexistent/dir/out -d 1
+if [ "$mode" = classic ]; then
+	bad deferred-unsupported "lacks deferred user callchains" --mode=deferred -d 1
+	bad verify-unsupported "needs deferred mode" --verify -d 1
+fi
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$dp" -p 1 -d 1 > /dev/null 2> "$tmp/np.err"; rc=$?
+	if [ $rc != 0 ] && [ "$(wc -l < "$tmp/np.err")" = 1 ] && grep -q "run with sudo" "$tmp/np.err"; then
+		pass error-not-root-profile "$(cat "$tmp/np.err")"
+	else
+		fail error-not-root-profile "exit $rc" "$tmp/np.err"
+	fi
+fi
+
+finish
