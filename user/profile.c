@@ -257,7 +257,17 @@ static int note_outermost(struct dp_profile *p, struct dp_usyms *us, uint32_t pi
 	struct dp_uobj_info info;
 	struct obj_ent *oe;
 	struct dp_nofp *n;
+	struct dp_usym sym;
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_call_main", "start_thread",
+		"clone", "clone3", "__clone3", "thread_start",
+	};
 
+	/* A stack that reaches a thread's or process's first function is complete. */
+	dp_usyms__resolve(us, pid, ip ? ip - 1 : ip, false, &sym);
+	for (size_t i = 0; sym.name && i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!strcmp(sym.name, roots[i]))
+			return 0;
 	if (dp_usyms__fp_info(us, pid, ip, &info) || info.funcs_checked < 8 ||
 	    info.funcs_with_fp * 2 >= info.funcs_checked)
 		return 0;

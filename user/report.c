@@ -123,9 +123,11 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 		for (uint32_t k = m[i].nframes; k-- > 0;) {
 			const struct dp_frame *fr = &p->frames[m[i].frames[k]];
 
-			fprintf(f, "      %s %s%s%s%s\n", fr->marker ? " " : fr->kernel ? "k" : "u",
-				fr->name, fr->module ? " [" : "", fr->module ? fr->module : "",
-				fr->module ? "]" : "");
+			bool bracket = fr->module && fr->module[0] != '[';
+
+			fprintf(f, "      %s %s%s%s%s%s\n", fr->marker ? " " : fr->kernel ? "k" : "u",
+				fr->name, fr->module ? " " : "", bracket ? "[" : "",
+				fr->module ? fr->module : "", bracket ? "]" : "");
 		}
 	}
 	free(m);
