@@ -203,7 +203,8 @@ static struct obj *open_obj(struct dp_usyms *u, const char *key, const char *pat
 	if (!o->dwfl)
 		return o;
 	/* dwfl takes its own fd: keep ours for reading function bytes. */
-	o->mod = dwfl_report_elf(o->dwfl, o->module, open_path, dup(fd), 0, false);
+	/* The real path, not map_files: debuglink files are looked for beside it. */
+	o->mod = dwfl_report_elf(o->dwfl, o->module, o->path, dup(fd), 0, false);
 	dwfl_report_end(o->dwfl, NULL, NULL);
 	if (!o->mod)
 		return o;
@@ -532,8 +533,8 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 /* Does the function at file address vaddr set up a frame pointer? */
 static int has_fp_prologue(const struct obj *o, uint64_t vaddr)
 {
-	static const unsigned char fp[] = { 0x55, 0x48, 0x89, 0xe5 };
-	unsigned char buf[16];
+	static const unsigned char mov[] = { 0x48, 0x89, 0xe5 };	/* mov %rsp,%rbp */
+	unsigned char buf[24];
 
 	for (int i = 0; i < o->nloads; i++) {
 		const GElf_Phdr *ph = &o->loads[i];
@@ -543,7 +544,11 @@ static int has_fp_prologue(const struct obj *o, uint64_t vaddr)
 
 			if (pread(o->fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
 				return -1;
-			return memmem(buf, sizeof(buf), fp, sizeof(fp)) != NULL;
+			/* push %rbp, then mov %rsp,%rbp: compilers may schedule others between. */
+			const unsigned char *push = memchr(buf, 0x55, 8);
+
+			return push && memmem(push + 1, sizeof(buf) - (size_t)(push + 1 - buf), mov,
+					      sizeof(mov)) != NULL;
 		}
 	}
 	return -1;

@@ -176,3 +176,110 @@ Test(usyms, deleted_binary)
 	cr_assert_not_null(s.name, "symbols of the deleted binary are read");
 	dp_usyms__free(u);
 }
+
+/* Start a copy of the demo from path, return its pid and first r-xp mapping's start. */
+static pid_t run_copy(const char *path, unsigned long long *start)
+{
+	char maps[64], line[512];
+	pid_t pid = fork();
+	FILE *f;
+
+	if (!pid) {
+		execl(path, path, "-s", "5", "-l", "-1", (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	*start = 0;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "r-xp") && strstr(line, path)) {
+			sscanf(line, "%llx", start);
+			break;
+		}
+	fclose(f);
+	return pid;
+}
+
+/* A stripped binary's symbols come from its separate debug file (debuglink). */
+Test(usyms, separate_debug_file_by_debuglink)
+{
+	const char *demo = getenv("DP_DEMO");
+	char dir[] = "/tmp/dp-debuglink-XXXXXX", cmd[1024], prog[128];
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	unsigned long long start;
+	struct dp_usym s;
+	pid_t pid;
+
+	cr_assert_not_null(demo);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s %s && cd %s && objcopy --only-keep-debug prog prog.debug && "
+		 "objcopy --strip-all --add-gnu-debuglink=prog.debug prog && "
+		 "! nm prog 2>/dev/null | grep -q demo_spin_inner", demo, prog, dir);
+	cr_assert_eq(system(cmd), 0, "stripping the demo copy failed");
+	pid = run_copy(prog, &start);
+	cr_assert_neq(start, 0);
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* Find demo_spin_inner's address through the debug file's symbols. */
+	snprintf(cmd, sizeof(cmd), "nm %s/prog.debug | awk '/ T demo_spin_inner$/ { print $1 }'", dir);
+	{
+		FILE *p = popen(cmd, "r");
+		unsigned long long vaddr = 0;
+		char line[64];
+
+		cr_assert(fgets(line, sizeof(line), p));
+		pclose(p);
+		sscanf(line, "%llx", &vaddr);
+		/* The demo is PIE: its text mapping maps file offsets 1:1 to vaddrs here. */
+		snprintf(cmd, sizeof(cmd), "readelf -lW %s | awk '$1 == \"LOAD\" && / R E / { print $2, $3 }'", prog);
+		p = popen(cmd, "r");
+		{
+			unsigned long long off, va;
+
+			cr_assert_eq(fscanf(p, "%llx %llx", &off, &va), 2);
+			pclose(p);
+			dp_usyms__resolve(u, (uint32_t)pid, start + (vaddr - va) + 2, false, &s);
+		}
+	}
+	cr_assert_not_null(s.name, "no name from the debug file");
+	cr_assert_str_eq(s.name, "demo_spin_inner");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	dp_usyms__free(u);
+}
+
+/* Objects without frame pointers are recognised: libc here, unlike the demo. */
+Test(usyms, frame_pointer_check)
+{
+	const char *demo = getenv("DP_DEMO");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_uobj_info info;
+	unsigned long long start;
+	pid_t pid;
+
+	cr_assert_not_null(demo);
+	pid = run_copy(demo, &start);
+	cr_assert_neq(start, 0);
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(dp_usyms__fp_info(u, (uint32_t)pid, start + 0x10, &info), 0);
+	cr_assert_geq(info.funcs_checked, 3);
+	cr_assert_gt(info.funcs_with_fp * 2, info.funcs_checked, "demo: %d of %d",
+		     info.funcs_with_fp, info.funcs_checked);
+	dp_usyms__free(u);
+
+	u = dp_usyms__new(NULL);
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)getpid()), 0);
+	cr_assert_eq(dp_usyms__fp_info(u, (uint32_t)getpid(), (uint64_t)(uintptr_t)&getppid, &info), 0);
+	cr_assert(strstr(info.module, "libc"));
+	cr_assert_gt(info.funcs_checked, 100);
+	cr_assert_lt(info.funcs_with_fp * 2, info.funcs_checked, "libc: %d of %d",
+		     info.funcs_with_fp, info.funcs_checked);
+	dp_usyms__free(u);
+}
