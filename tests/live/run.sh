@@ -127,6 +127,17 @@ else
 	fail system-kernel-only "exit $rc" "$tmp/a.folded"
 fi
 
+# --- user stacks only
+start_demo -m sys -l -1
+"$dp" -p "$demo_pid" --user-only -d 2 -f folded -o "$tmp/u.folded" 2> "$tmp/u.err"; rc=$?
+stop_demo
+if [ $rc = 0 ] && grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner [0-9]" "$tmp/u.folded" &&
+   ! grep -q "vfs_read" "$tmp/u.folded"; then
+	pass user-only
+else
+	fail user-only "exit $rc" "$tmp/u.folded"
+fi
+
 # --- the README's first command: the bundled demo
 "$dp" --demo -d 2 > "$tmp/demo.txt" 2> "$tmp/demo.err"; rc=$?
 if [ $rc = 0 ] && grep -q "demo_spin_inner" "$tmp/demo.txt" && grep -q "Top functions by self" "$tmp/demo.txt"; then

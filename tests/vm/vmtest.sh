@@ -78,7 +78,7 @@ fi
 start=$(date +%s)
 for accel in $accels; do
 	echo "vmtest: booting with $accel"
-	run_vm "$accel" "$log"
+	run_vm "$accel" "$log" 2>/dev/null
 	grep -q "VMTEST-BOOTED" "$log" && break
 	echo "vmtest: no boot with $accel"
 done
@@ -100,5 +100,6 @@ result=$(sed -n 's/^RESULT: \([0-9]*\)$/\1/p' "$log.txt" | tail -n1)
 pass=$(grep -c "^VMTEST .*: PASS" "$log.txt" || true)
 fail=$(grep -c "^VMTEST .*: FAIL" "$log.txt" || true)
 skip=$(grep -c "^VMTEST .*: SKIP" "$log.txt" || true)
-echo "vmtest: ${pass} passed, ${fail} failed, ${skip} skipped in ${elapsed}s"
+echo "vmtest: whole run ${elapsed}s"
+echo "vmtest: ${pass} passed, ${fail} failed, ${skip} skipped"
 [ "$result" = 0 ] && [ "$fail" = 0 ] && [ "$pass" -gt 0 ] || die "in-VM tests failed"
