@@ -24,13 +24,11 @@
 
 static bool verbose;
 
+/* libbpf's messages, warnings included, only with -v: errors are reported by deferprof. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose && level != LIBBPF_WARN)
-		return 0;
-	if (!verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static void on_signal(int sig)
