@@ -251,22 +251,20 @@ static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32
 
 /* Remember objects where user stacks stop early and that lack frame pointers. */
 static int note_outermost(struct dp_profile *p, struct dp_usyms *us, uint32_t pid,
-			  uint64_t ip, uint64_t count)
+			  uint64_t ip, const char *name, uint64_t count)
 {
 	struct index *ix = p->index;
 	struct dp_uobj_info info;
 	struct obj_ent *oe;
 	struct dp_nofp *n;
-	struct dp_usym sym;
 	static const char *const roots[] = {
 		"_start", "__libc_start_main", "__libc_start_call_main", "start_thread",
 		"clone", "clone3", "__clone3", "thread_start",
 	};
 
 	/* A stack that reaches a thread's or process's first function is complete. */
-	dp_usyms__resolve(us, pid, ip ? ip - 1 : ip, false, &sym);
-	for (size_t i = 0; sym.name && i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (!strcmp(sym.name, roots[i]))
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!strcmp(name, roots[i]))
 			return 0;
 	if (dp_usyms__fp_info(us, pid, ip, &info) || info.funcs_checked < 8 ||
 	    info.funcs_with_fp * 2 >= info.funcs_checked)
@@ -301,7 +299,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 		     const struct dp_comms *comms, const struct dp_profile_opts *opts)
 {
 	const struct dp_stack_hdr *h = &e->hdr;
-	uint32_t n = 0, max = h->knr + h->unr + 4, thr, idx;
+	uint32_t n = 0, max = h->knr + h->unr + 4, thr, idx, outer;
 	struct dp_pstack *s;
 	uint32_t *fr;
 	int err;
@@ -314,6 +312,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 		if ((err = intern_frame(p, "[truncated]", NULL, 0, false, true, &fr[n++])))
 			goto out;
 	}
+	outer = n;	/* the outermost user frame, when there is a user part */
 	for (uint32_t i = h->unr; i-- > 0;) {
 		err = frame_for(p, ks, us, h->pid, e->ips[h->knr + i], false,
 				i == 0 && h->knr == 0, opts, &fr[n++]);
@@ -340,7 +339,8 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 	if (!n && (err = intern_frame(p, "[no stack]", NULL, 0, false, true, &fr[n++])))
 		goto out;
 	if (opts->check_fp && h->unr && h->unr < 4 &&
-	    (err = note_outermost(p, us, h->pid, e->ips[h->knr + h->unr - 1], e->count)))
+	    (err = note_outermost(p, us, h->pid, e->ips[h->knr + h->unr - 1],
+				  p->frames[fr[outer]].name, e->count)))
 		goto out;
 	if ((err = thread_for(p, comms, h->pid, h->tid, &thr)))
 		goto out;

@@ -319,13 +319,12 @@ static int open_thread(struct session *s, uint32_t tid, bool inherit, bool enabl
 	return 0;
 }
 
-static int open_process(struct session *s, uint32_t pid, bool enable, int *added)
+static int open_process(struct session *s, uint32_t pid, bool enable)
 {
 	char path[64];
 	struct dirent *de;
 	DIR *d;
 	int err = 0;
-	size_t before = s->nfds;
 
 	snprintf(path, sizeof(path), "/proc/%u/task", pid);
 	d = opendir(path);
@@ -341,8 +340,6 @@ static int open_process(struct session *s, uint32_t pid, bool enable, int *added
 		read_comm(s, pid, (uint32_t)tid);
 	}
 	closedir(d);
-	if (added)
-		*added = (int)(s->nfds - before);
 	return err;
 }
 
@@ -507,10 +504,10 @@ static int on_record(const void *buf, size_t len, void *ctx)
 
 		ensure_proc(s, r.id.pid);
 		err = dp_join__add_record(s->join, r.id.pid, r.id.tid, r.deferred.cookie,
-					  r.deferred.ips, nr, now);
+					  r.deferred.ips, nr);
 		if (!err && s->vjoin)
 			err = dp_join__add_record(s->vjoin, r.id.pid, r.id.tid, r.deferred.cookie,
-						  r.deferred.ips, nr, now);
+						  r.deferred.ips, nr);
 		return err;
 	}
 	case PERF_RECORD_SAMPLE:
@@ -585,11 +582,35 @@ static int round_trip(struct session *s)
 	return err;
 }
 
+/*
+ * State and flags of a task from /proc/PID/stat ("pid (comm) S ppid ..."; comm
+ * may hold spaces and parentheses). Returns -errno when the task is gone.
+ */
+static int read_stat(uint32_t pid, char *state, unsigned long *flags)
+{
+	char path[64], buf[1024];
+	size_t n;
+	char *rp;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	rp = strrchr(buf, ')');
+	/* After ')': state(3) ppid pgrp session tty_nr tpgid flags(9). */
+	if (!rp || sscanf(rp + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) != 2)
+		return -EINVAL;
+	return 0;
+}
+
 static bool target_gone(struct session *s)
 {
-	char path[64];
-	char state = 0;
-	FILE *f;
+	unsigned long flags;
+	char state;
 
 	if (s->child) {
 		int st;
@@ -598,22 +619,8 @@ static bool target_gone(struct session *s)
 	}
 	if (s->o->target != DP_TARGET_PID && s->o->target != DP_TARGET_TID)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%u/stat", s->o->pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (read_stat(s->o->pid, &state, &flags))
 		return true;
-	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
-	{
-		char buf[512];
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		char *rp;
-
-		buf[n] = 0;
-		rp = strrchr(buf, ')');
-		if (rp && rp[1] == ' ')
-			state = rp[2];
-	}
-	fclose(f);
 	return state == 'Z' || state == 'X';
 }
 
@@ -717,26 +724,17 @@ static void teardown(struct session *s)
 static int check_target(const struct dp_opts *o)
 {
 	char path[64], buf[1024];
-	FILE *f;
-	size_t n;
-	char *rp;
 	unsigned long flags = 0;
+	char state;
+	FILE *f;
 
 	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/stat", o->pid);
-	f = fopen(path, "re");
-	if (!f) {
+	if (read_stat(o->pid, &state, &flags) == -ENOENT) {
 		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", o->pid);
 		return -ESRCH;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	rp = strrchr(buf, ')');
-	/* Field 9 is flags; after ')' come state(3) ppid pgrp session tty tpgid flags. */
-	if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
-	    (flags & 0x00200000 /* PF_KTHREAD */)) {
+	if (flags & 0x00200000 /* PF_KTHREAD */) {
 		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", o->pid);
 		return -EINVAL;
 	}
@@ -772,7 +770,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	uint64_t last_drain, deadline = 0, now;
 	struct utsname u;
 	struct timespec wall;
-	int err = 0, added;
+	int err = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
@@ -872,7 +870,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		uint32_t pid = child ? (uint32_t)child : o->pid;
 
 		ensure_proc(&s, pid);
-		err = open_process(&s, pid, false, NULL);
+		err = open_process(&s, pid, false);
 		if (!err && !s.nfds) {
 			say("process %u exited before it could be profiled", pid);
 			err = -ESRCH;
@@ -909,7 +907,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		 * Threads created while the events were being opened, by a thread
 		 * that had none yet, were not inherited: give them their own.
 		 */
-		err = open_process(&s, o->pid, true, &added);
+		err = open_process(&s, o->pid, true);
 		if (err && err != -ENOENT)
 			goto out;
 		err = 0;
