@@ -242,7 +242,7 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 }
 
 int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
-			const uint64_t *uips, uint32_t unr, uint64_t now_ns)
+			const uint64_t *uips, uint32_t unr)
 {
 	struct jkey key = mkkey(tid, cookie);
 	struct pending *p;
@@ -250,7 +250,6 @@ int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t 
 	struct rec *r;
 	int err = 0;
 
-	(void)now_ns;
 	j->st.records++;
 	HASH_FIND(hh, j->recs, &key, sizeof(key), r);
 	if (r) {

@@ -59,7 +59,7 @@ struct dp_join *dp_join__new(const struct dp_join_opts *opts, struct dp_stack_ta
 void dp_join__free(struct dp_join *j);
 int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint64_t now_ns);
 int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
-			const uint64_t *uips, uint32_t unr, uint64_t now_ns);
+			const uint64_t *uips, uint32_t unr);
 void dp_join__task_exit(struct dp_join *j, uint32_t tid);
 int dp_join__end_round(struct dp_join *j, uint64_t now_ns);
 /* End of profile: everything still waiting is resolved as lost. */

@@ -65,7 +65,7 @@ Test(join, samples_then_record)
 	cr_assert_eq(dp_join__add_sample(j, &b, 0), 0);
 	cr_assert_eq(dp_join__pending(j), 1);
 	cr_assert_eq(t.total, 0);
-	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x100000001, U1, 3, 0), 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x100000001, U1, 3), 0);
 	cr_assert_eq(dp_join__pending(j), 0);
 	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 3);
 	cr_assert_eq(count_of(7, 0, K2, 1, U1, 3), 2);
@@ -79,7 +79,7 @@ Test(join, record_then_late_samples_within_two_rounds)
 {
 	struct dp_join_sample a = smp(7, 5, K1, 2, 1);
 
-	cr_assert_eq(dp_join__add_record(j, 100, 7, 5, U1, 3, 0), 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 5, U1, 3), 0);
 	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
 	dp_join__end_round(j, 10);
 	/* taken between the unwind and the return to user space */
@@ -107,7 +107,7 @@ Test(join, orphan_samples_timeout_then_late_record)
 	cr_assert_eq(dp_join__pending(j), 0);
 	cr_assert_eq(dp_join__stats(j)->lost_timeout, 4);
 	cr_assert_eq(count_of(7, DP_STK_USER_LOST, K1, 2, NULL, 0), 4);
-	dp_join__add_record(j, 100, 7, 9, U1, 3, 1600);
+	dp_join__add_record(j, 100, 7, 9, U1, 3);
 	cr_assert_eq(dp_join__stats(j)->records_late, 1);
 	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 0);
 	assert_closed();
@@ -130,8 +130,8 @@ Test(join, task_exit_resolves_after_one_round)
 
 Test(join, record_without_samples_and_duplicates)
 {
-	dp_join__add_record(j, 100, 7, 1, U1, 3, 0);
-	dp_join__add_record(j, 100, 7, 1, U1, 3, 0);
+	dp_join__add_record(j, 100, 7, 1, U1, 3);
+	dp_join__add_record(j, 100, 7, 1, U1, 3);
 	cr_assert_eq(dp_join__stats(j)->records_duplicate, 1);
 	dp_join__end_round(j, 1);
 	dp_join__end_round(j, 2);
@@ -146,11 +146,11 @@ Test(join, same_cookie_other_threads_do_not_mix)
 
 	dp_join__add_sample(j, &a, 0);
 	dp_join__add_sample(j, &b, 0);
-	dp_join__add_record(j, 100, 8, 42, U2, 1, 0);
+	dp_join__add_record(j, 100, 8, 42, U2, 1);
 	cr_assert_eq(count_of(8, 0, K2, 1, U2, 1), 1);
 	cr_assert_eq(count_of(7, 0, K1, 2, U2, 1), 0);
 	cr_assert_eq(dp_join__pending(j), 1);
-	dp_join__add_record(j, 100, 7, 42, U1, 3, 0);
+	dp_join__add_record(j, 100, 7, 42, U1, 3);
 	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 1);
 	assert_closed();
 }
