@@ -35,12 +35,32 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-struct {
+/*
+ * Sample counts, double-buffered. A program that found an entry adds to it
+ * after the lookup; were user space to delete the entry in between, that
+ * sample would be lost (and with preallocation could land in a reused entry).
+ * So samples go to counts_maps[active] and user space drains only the other
+ * map, which nothing has written since the previous drain interval: it flips
+ * active after each drain.
+ */
+struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct dp_sample_key);
 	__type(value, struct dp_sample_val);
-} counts SEC(".maps");
+} counts0 SEC(".maps"), counts1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct counts_map);
+} counts_maps SEC(".maps") = {
+	.values = { &counts0, &counts1 },
+};
+
+/* Which counts map samples go to; written by user space through the mmapped .bss. */
+__u32 active = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -139,17 +159,24 @@ static __always_inline __u64 stack_intern(struct dp_stack *s)
 static __always_inline void count_sample(struct dp_sample_key *key)
 {
 	struct dp_sample_val one = { .count = 1 }, *val;
+	__u32 idx = active & 1;
+	void *counts;
 	long err;
 
-	val = bpf_map_lookup_elem(&counts, key);
+	counts = bpf_map_lookup_elem(&counts_maps, &idx);
+	if (!counts) {
+		stat_inc(DP_STAT_DROP_COUNTS_FULL);
+		return;
+	}
+	val = bpf_map_lookup_elem(counts, key);
 	if (val) {
 		__sync_fetch_and_add(&val->count, 1);
 		stat_inc(DP_STAT_STORED);
 		return;
 	}
-	err = bpf_map_update_elem(&counts, key, &one, BPF_NOEXIST);
+	err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
 	if (err == -17) {
-		val = bpf_map_lookup_elem(&counts, key);
+		val = bpf_map_lookup_elem(counts, key);
 		if (val) {
 			__sync_fetch_and_add(&val->count, 1);
 			err = 0;

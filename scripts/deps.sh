@@ -7,9 +7,15 @@ pkgs=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool
 	libelf-dev libdw-dev zlib1g-dev libzstd-dev libiberty-dev uthash-dev
-	libcriterion-dev
+	libjson-c-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
+	libncurses-dev
+	libcriterion-dev protobuf-compiler python3 python3-jsonschema tmux
 	qemu-system-x86 busybox-static cpio gzip file
+	bpfcc-tools bpftrace valgrind
 )
+# npm fetches speedscope's published schema for the tests: the machine's own
+# Node.js when there is one, else Debian's.
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

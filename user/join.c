@@ -316,7 +316,7 @@ int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 	int err = 0, e2;
 
 	HASH_ITER(hh, j->recs, r, rt) {
-		if (r->round + 2 <= j->round)
+		if (r->round + 3 <= j->round)
 			retire_record(j, r);
 	}
 	/*

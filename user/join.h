@@ -9,8 +9,9 @@
  * then call dp_join__end_round(). A record read in round R has all of its
  * samples in the map by the drain of round R (the kernel writes the record
  * when the task leaves the kernel, after every sample of that entry), so
- * records are kept only two more rounds, for samples taken between the unwind
- * and the return to user space.
+ * records are kept three more rounds: for samples taken between the unwind
+ * and the return to user space, and because the session drains each counts
+ * map one round after its samples were taken (it is double-buffered).
  */
 #ifndef DP_JOIN_H
 #define DP_JOIN_H

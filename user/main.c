@@ -13,14 +13,17 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
+#include "export.h"
 #include "ksyms.h"
 #include "options.h"
+#include "outfile.h"
 #include "output.h"
 #include "probe.h"
 #include "profile.h"
 #include "session.h"
+#include "version.h"
 
-#define DP_VERSION "0.1.0"
+
 
 static bool verbose;
 
@@ -50,64 +53,6 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* The output file is written under a temporary name and renamed when complete. */
-struct out_file {
-	FILE *f;
-	char *tmp;
-	const char *final;
-};
-
-static int out_open(struct out_file *of, const char *path)
-{
-	int fd;
-
-	memset(of, 0, sizeof(*of));
-	if (!path) {
-		of->f = stdout;
-		return 0;
-	}
-	if (asprintf(&of->tmp, "%s.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkstemp(of->tmp);
-	if (fd < 0) {
-		int err = errno;
-
-		fprintf(stderr, "deferprof: cannot write %s: %s\n", path, strerror(err));
-		free(of->tmp);
-		of->tmp = NULL;
-		return -err;
-	}
-	fchmod(fd, 0644);
-	of->f = fdopen(fd, "w");
-	if (!of->f) {
-		close(fd);
-		unlink(of->tmp);
-		return -errno;
-	}
-	of->final = path;
-	return 0;
-}
-
-static int out_close(struct out_file *of, bool keep)
-{
-	int err = 0;
-
-	if (!of->tmp)
-		return fflush(stdout) ? -errno : 0;
-	if (fflush(of->f) || fsync(fileno(of->f)))
-		err = -errno;
-	if (fclose(of->f) && !err)
-		err = -errno;
-	if (!err && keep && rename(of->tmp, of->final))
-		err = -errno;
-	if (err || !keep)
-		unlink(of->tmp);
-	if (err)
-		fprintf(stderr, "deferprof: cannot write %s: %s\n", of->final, strerror(-err));
-	free(of->tmp);
-	return err;
-}
-
 static int demo_path(char *buf, size_t len)
 {
 	const char *env = getenv("DP_DEMO");
@@ -127,6 +72,17 @@ static int demo_path(char *buf, size_t len)
 }
 
 /* Fork the demo, held before exec until the events are attached. */
+static struct dp_ksyms *load_ksyms(void)
+{
+	struct dp_ksyms *ks = dp_ksyms__load("/proc/kallsyms");
+
+	if (!ks)
+		fprintf(stderr, "deferprof: cannot read /proc/kallsyms (%s): kernel frames stay as addresses\n", strerror(errno));
+	else if (dp_ksyms__hidden(ks))
+		fprintf(stderr, "deferprof: /proc/kallsyms hides addresses (kernel.kptr_restrict): kernel frames stay as addresses\n");
+	return ks;
+}
+
 static pid_t start_demo(int *release_fd)
 {
 	char path[PATH_MAX];
@@ -167,16 +123,69 @@ static void stop_demo(pid_t pid)
 	waitpid(pid, &st, 0);
 }
 
+/* -f ndjson: each interval of the session becomes one line, as it ends. */
+struct ndjson_ctx {
+	struct dp_ndjson nd;
+	const struct dp_ksyms *ks;
+	struct dp_profile_opts popts;
+};
+
+static void set_target_comm(struct dp_runinfo *ri, const struct dp_comms *comms)
+{
+	const char *comm = ri->target_pid ? dp_comms__get(comms, ri->target_pid) : NULL;
+
+	if (comm && !ri->target_comm[0])
+		snprintf(ri->target_comm, sizeof(ri->target_comm), "%s", comm);
+}
+
+static int ndjson_tick(void *ctx, struct dp_session_result *res, const struct dp_stack_table *delta,
+		       bool final)
+{
+	struct ndjson_ctx *c = ctx;
+	struct dp_profile p;
+	int err;
+
+	(void)final;
+	set_target_comm(&res->ri, res->comms);
+	err = dp_profile__build(&p, delta, c->ks, res->us, res->comms, &c->popts);
+	if (err)
+		return err;
+	err = dp_ndjson__interval(&c->nd, &p, &res->ri);
+	dp_profile__free(&p);
+	return err;
+}
+
+static int write_format(FILE *f, enum dp_format fmt, const struct dp_profile *p,
+			const struct dp_runinfo *ri, const struct dp_opts *o)
+{
+	struct dp_report_opts ropts = { .top_stacks = o->top };
+
+	switch (fmt) {
+	case DP_FMT_FOLDED:
+		return dp_folded__write(f, p);
+	case DP_FMT_JSON:
+		return dp_json__write(f, p, ri);
+	case DP_FMT_PPROF:
+		return dp_pprof__write(f, p, ri);
+	case DP_FMT_SPEEDSCOPE:
+		return dp_speedscope__write(f, p, ri);
+	default:
+		return dp_report__write(f, p, ri, &ropts);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct dp_session_result res;
 	struct dp_profile prof;
 	struct dp_opts o;
 	struct dp_probe pr;
-	struct out_file of;
+	struct dp_outfile ofs[DP_MAX_OUTPUTS];
 	struct dp_ksyms *ks = NULL;
+	bool failed = false;
 	struct dp_profile_opts popts = { .check_fp = true };
-	struct dp_report_opts ropts;
+	struct dp_session_hooks hooks, *hooksp = NULL;
+	struct ndjson_ctx nctx;
 	char err[256];
 	const char *blocker, *comm;
 	pid_t child = 0;
@@ -209,25 +218,62 @@ int main(int argc, char **argv)
 	}
 	if (o.verbose)
 		dp_probe__print(&pr, stderr);
-	if (out_open(&of, o.output))
-		return 1;
+	if (o.cmd == DP_CMD_TOP) {
+		fprintf(stderr, "deferprof: top is not built into this version\n");
+		return 2;
+	}
+	for (uint32_t i = 0; i < o.nouts; i++) {
+		enum dp_format f = o.outs[i].format;
+
+		if (f == DP_FMT_PPROF && !o.outs[i].path && isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "deferprof: pprof output is binary (gzip): give -o FILE or redirect stdout\n");
+			return 2;
+		}
+		/* Exports carry source lines and inlined functions; text outputs do not need them. */
+		popts.want_src |= f == DP_FMT_JSON || f == DP_FMT_NDJSON || f == DP_FMT_PPROF ||
+				  f == DP_FMT_SPEEDSCOPE;
+	}
+	for (uint32_t i = 0; i < o.nouts; i++) {
+		if (dp_outfile__open(&ofs[i], o.outs[i].path)) {
+			while (i-- > 0)
+				dp_outfile__close(&ofs[i], false);
+			return 1;
+		}
+	}
+	ks = load_ksyms();
+	if (o.format == DP_FMT_NDJSON) {
+		memset(&nctx, 0, sizeof(nctx));
+		dp_ndjson__init(&nctx.nd, ofs[0].f);
+		nctx.ks = ks;
+		nctx.popts = popts;
+		nctx.popts.check_fp = false;
+		hooks.interval_ns = (uint64_t)(o.interval * 1e9);
+		hooks.tick = ndjson_tick;
+		hooks.ctx = &nctx;
+		hooksp = &hooks;
+	}
 	install_signals();
 	if (o.target == DP_TARGET_DEMO) {
 		child = start_demo(&release_fd);
 		if (child < 0) {
-			out_close(&of, false);
+			for (uint32_t i = 0; i < o.nouts; i++)
+				dp_outfile__close(&ofs[i], false);
+			dp_ksyms__free(ks);
 			return 1;
 		}
 	}
-	rc = dp_session__run(&o, &pr, child, release_fd, &res);
+	rc = dp_session__run(&o, &pr, child, release_fd, hooksp, &res);
 	if (release_fd >= 0)
 		close(release_fd);
 	stop_demo(child);
 	if (rc) {
 		dp_session_result__free(&res);
-		out_close(&of, false);
+		for (uint32_t i = 0; i < o.nouts; i++)
+			dp_outfile__close(&ofs[i], false);
+		dp_ksyms__free(ks);
 		return 1;
 	}
+	set_target_comm(&res.ri, res.comms);
 	comm = dp_comms__get(res.comms, child ? (uint32_t)child : o.pid);
 	if (comm && o.target != DP_TARGET_SYSTEM) {
 		size_t n = strlen(res.ri.target);
@@ -235,23 +281,31 @@ int main(int argc, char **argv)
 		snprintf(res.ri.target + n, sizeof(res.ri.target) - n, " (%s)", comm);
 	}
 
-	ks = dp_ksyms__load("/proc/kallsyms");
-	if (!ks)
-		fprintf(stderr, "deferprof: cannot read /proc/kallsyms (%s): kernel frames stay as addresses\n", strerror(errno));
-	else if (dp_ksyms__hidden(ks))
-		fprintf(stderr, "deferprof: /proc/kallsyms hides addresses (kernel.kptr_restrict): kernel frames stay as addresses\n");
-	rc = dp_profile__build(&prof, &res.table, ks, res.us, res.comms, &popts);
-	if (rc) {
-		fprintf(stderr, "deferprof: cannot build the profile: %s\n", strerror(-rc));
-		goto out;
+	memset(&prof, 0, sizeof(prof));
+	if (o.format == DP_FMT_NDJSON) {
+		rc = dp_ndjson__summary(&nctx.nd, &res.ri);
+		prof.total = res.table.total;
+		if (rc)
+			fprintf(stderr, "deferprof: writing the ndjson stream failed: %s\n", strerror(-rc));
+	} else {
+		rc = dp_profile__build(&prof, &res.table, ks, res.us, res.comms, &popts);
+		if (rc)
+			fprintf(stderr, "deferprof: cannot build the profile: %s\n", strerror(-rc));
 	}
-	memset(&ropts, 0, sizeof(ropts));
-	ropts.top_stacks = o.top;
-	if (o.format == DP_FMT_FOLDED)
-		rc = dp_folded__write(of.f, &prof);
-	else
-		rc = dp_report__write(of.f, &prof, &res.ri, &ropts);
-	if (o.format != DP_FMT_REPORT) {
+	/* Every output gets its file, even when another one failed. */
+	for (uint32_t i = 0; i < o.nouts; i++) {
+		int werr = rc;
+
+		if (!werr && o.format != DP_FMT_NDJSON) {
+			werr = write_format(ofs[i].f, o.outs[i].format, &prof, &res.ri, &o);
+			if (werr)
+				fprintf(stderr, "deferprof: writing %s failed: %s\n",
+					o.outs[i].path ? o.outs[i].path : "stdout", strerror(-werr));
+		}
+		if (dp_outfile__close(&ofs[i], werr == 0) || werr)
+			failed = true;
+	}
+	if (o.format != DP_FMT_REPORT || o.nouts > 1) {
 		/* The accounting goes to stderr when stdout holds data. */
 		fprintf(stderr, "deferprof: %s mode, %llu samples seen by BPF, %llu in stacks, %llu dropped, %llu with user stack lost, %llu lost records\n",
 			res.ri.mode, (unsigned long long)res.ri.bpf[DP_STAT_SAMPLES],
@@ -259,11 +313,9 @@ int main(int argc, char **argv)
 			(unsigned long long)dp_runinfo__user_lost(&res.ri),
 			(unsigned long long)res.ri.lost_records);
 	}
-	dp_profile__free(&prof);
-	if (rc)
-		fprintf(stderr, "deferprof: writing the output failed: %s\n", strerror(-rc));
-out:
-	rc = out_close(&of, rc == 0) || rc ? 1 : 0;
+	if (o.format != DP_FMT_NDJSON)
+		dp_profile__free(&prof);
+	rc = failed ? 1 : 0;
 	if (!rc && res.ri.verify && res.ri.verify_diffs) {
 		fprintf(stderr, "deferprof: verification failed: %llu stacks differ between the BPF join and the raw stitch\n",
 			(unsigned long long)res.ri.verify_diffs);

@@ -13,6 +13,24 @@ enum {
 	OPT_TOP, OPT_VERSION,
 };
 
+static const char *const format_names[] = {
+	[DP_FMT_REPORT] = "report", [DP_FMT_FOLDED] = "folded", [DP_FMT_JSON] = "json",
+	[DP_FMT_NDJSON] = "ndjson", [DP_FMT_PPROF] = "pprof", [DP_FMT_SPEEDSCOPE] = "speedscope",
+};
+
+int dp_format__parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (!strcmp(name, format_names[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *dp_format__name(enum dp_format f)
+{
+	return format_names[f];
+}
+
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "tid", required_argument, NULL, 't' },
@@ -22,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "interval", required_argument, NULL, 'i' },
 	{ "event", required_argument, NULL, 'e' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -45,6 +64,7 @@ const char *dp_opts__usage(void)
 {
 	return
 "Usage: deferprof [OPTIONS]            profile (default: whole system)\n"
+"       deferprof top [OPTIONS]        live, top-style view (keys: press h in it)\n"
 "       deferprof --probe [-v]         show what this kernel offers deferprof\n"
 "\n"
 "Target (one of):\n"
@@ -65,8 +85,13 @@ const char *dp_opts__usage(void)
 "                         any difference)\n"
 "\n"
 "Output:\n"
-"  -f, --format FMT       report (default) or folded (flamegraph.pl, inferno, speedscope)\n"
-"  -o, --output FILE      write there instead of stdout (atomically)\n"
+"  -f, --format FMT       report (default); folded (flamegraph.pl, inferno); json\n"
+"                         (deferprof's schema); ndjson (one line per interval);\n"
+"                         pprof (gzipped profile.proto: pprof, Pyroscope, Parca,\n"
+"                         Grafana); speedscope (speedscope.app)\n"
+"  -o, --output FILE      write there instead of stdout (atomically); repeat -f FMT -o FILE\n"
+"                         to write several formats of the same profile\n"
+"  -i, --interval SECS    ndjson: one line every SECS (default 1); top: refresh (default 1)\n"
 "      --top N            stacks shown in the report (default 10)\n"
 "  -v, --verbose          say what is set up, and libbpf's messages\n"
 "\n"
@@ -80,6 +105,9 @@ const char *dp_opts__usage(void)
 "Examples:\n"
 "  sudo deferprof -p 1234 -d 10             report on process 1234 for 10 s\n"
 "  sudo deferprof -p 1234 -F 999 -f folded -o out.folded\n"
+"  sudo deferprof -p 1234 -d 30 -f pprof -o cpu.pb.gz\n"
+"  sudo deferprof -p 1234 -f ndjson -i 5 -o live.ndjson\n"
+"  sudo deferprof top -p 1234               live view, refreshed every second\n"
 "  sudo deferprof -a -d 5 --kernel-only     system-wide kernel hot spots\n"
 "  sudo deferprof --probe                   deferred callchains supported here?\n";
 }
@@ -99,11 +127,18 @@ static int num(const char *s, long long lo, long long hi, long long *v)
 
 int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
-	int c, ntargets = 0;
+	int c, ntargets = 0, f;
+	bool have_format = false, have_output = false, have_interval = false;
+	bool format_after_output = false;
 	long long v;
 	char *end;
 
 	memset(o, 0, sizeof(*o));
+	if (argc > 1 && !strcmp(argv[1], "top")) {
+		o->cmd = DP_CMD_TOP;
+		argc--;
+		argv++;
+	}
 	o->freq = 99;
 	o->ring_pages = 64;
 	o->max_entries = 65536;
@@ -111,9 +146,10 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	o->join_timeout_ms = 10000;
 	o->drain_ms = 100;
 	o->top = 10;
+	o->interval = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:t:aF:c:d:f:o:e:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:t:aF:c:d:f:o:e:i:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 		case 't':
@@ -152,17 +188,36 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 				FAIL("invalid duration '%s': expected seconds, more than 0", optarg);
 			break;
 		case 'f':
-			if (!strcmp(optarg, "report"))
-				o->format = DP_FMT_REPORT;
-			else if (!strcmp(optarg, "folded"))
-				o->format = DP_FMT_FOLDED;
-			else
-				FAIL("unknown format '%s': expected report or folded", optarg);
+			f = dp_format__parse(optarg);
+			if (f < 0)
+				FAIL("unknown format '%s': expected report, folded, json, ndjson, pprof or speedscope",
+				     optarg);
+			o->format = (enum dp_format)f;
+			have_format = true;
+			format_after_output = have_output;
 			break;
 		case 'o':
 			if (!*optarg)
 				FAIL("empty output file name");
-			o->output = optarg;
+			if (o->nouts == DP_MAX_OUTPUTS)
+				FAIL("at most %d output files", DP_MAX_OUTPUTS);
+			for (uint32_t i = 0; i < o->nouts; i++)
+				if (!strcmp(o->outs[i].path, optarg))
+					FAIL("output file '%s' given twice", optarg);
+			if (!o->nouts)
+				o->output = optarg;
+			o->outs[o->nouts].path = optarg;
+			o->outs[o->nouts++].format = o->format;
+			have_output = true;
+			format_after_output = false;
+			break;
+		case 'i':
+			errno = 0;
+			o->interval = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->interval >= 0.1) ||
+			    o->interval > 86400)
+				FAIL("invalid interval '%s': expected 0.1 to 86400 seconds", optarg);
+			have_interval = true;
 			break;
 		case 'e':
 			if (!strcmp(optarg, "cpu-clock"))
@@ -247,5 +302,25 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		FAIL("--kernel-only and --user-only exclude each other");
 	if (o->verify && o->mode == DP_MODE_CLASSIC)
 		FAIL("--verify compares the deferred join with raw samples: it needs deferred mode");
+	if (o->cmd == DP_CMD_TOP) {
+		if (have_format || have_output)
+			FAIL("top shows a live view: -f and -o belong to the report command (press w in top to save)");
+		if (o->verify)
+			FAIL("--verify belongs to the report command, not top");
+	} else {
+		bool ndjson = o->format == DP_FMT_NDJSON;
+
+		if (format_after_output)
+			FAIL("-f after the last -o applies to no file: give -f before the -o it is for");
+		for (uint32_t i = 0; i < o->nouts; i++)
+			ndjson |= o->outs[i].format == DP_FMT_NDJSON;
+		if (ndjson && o->nouts > 1)
+			FAIL("-f ndjson streams while profiling: it takes a single output");
+		if (have_interval && !ndjson)
+			FAIL("-i/--interval applies to -f ndjson and to top");
+		if (!o->nouts)
+			o->outs[o->nouts++].format = o->format;	/* stdout */
+		o->format = o->outs[0].format;
+	}
 	return 0;
 }

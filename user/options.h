@@ -4,13 +4,18 @@
 #define DP_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum dp_cmd { DP_CMD_RECORD, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
+enum dp_cmd { DP_CMD_RECORD, DP_CMD_TOP, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
 enum dp_target { DP_TARGET_SYSTEM, DP_TARGET_PID, DP_TARGET_TID, DP_TARGET_DEMO };
 enum dp_mode { DP_MODE_AUTO, DP_MODE_DEFERRED, DP_MODE_CLASSIC };
-enum dp_format { DP_FMT_REPORT, DP_FMT_FOLDED };
+enum dp_format {
+	DP_FMT_REPORT, DP_FMT_FOLDED, DP_FMT_JSON, DP_FMT_NDJSON, DP_FMT_PPROF, DP_FMT_SPEEDSCOPE,
+};
 enum dp_event { DP_EV_CPU_CLOCK, DP_EV_CYCLES };
+
+#define DP_MAX_OUTPUTS 8
 
 struct dp_opts {
 	enum dp_cmd cmd;
@@ -30,7 +35,15 @@ struct dp_opts {
 	uint64_t join_timeout_ms;
 	uint32_t drain_ms;	/* how often the BPF map is drained */
 	uint32_t top;		/* stacks in the report */
+	double interval;	/* -i: ndjson interval or top refresh, seconds */
+	/* Each -o with the -f given before it (the last -f for stdout when none). */
+	struct dp_output { const char *path; enum dp_format format; } outs[DP_MAX_OUTPUTS];
+	uint32_t nouts;
 };
+
+/* "json" -> DP_FMT_JSON; -1 when unknown. */
+int dp_format__parse(const char *name);
+const char *dp_format__name(enum dp_format f);
 
 /*
  * Parse argv into o. On error returns -EINVAL and writes a one-line message

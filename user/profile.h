@@ -17,9 +17,13 @@ struct dp_usyms;
 struct dp_frame {
 	char *name;		/* function, or module+0xoffset, or a [marker] */
 	char *module;		/* "[kernel]", a module or object basename, or NULL for markers */
-	uint64_t addr;		/* first address seen (object offset for user frames) */
+	char *build_id;		/* hex, when the object has one */
+	char *src_file;		/* with want_src, when debug info has it */
+	int src_line;
+	uint64_t addr;		/* lowest address seen (object offset for user frames) */
 	bool kernel;
 	bool marker;		/* [user stack lost] and the like */
+	bool inlined;		/* a function inlined into its caller (with want_src) */
 	uint64_t self, total;	/* samples: leaf of a stack / anywhere in it */
 };
 
@@ -64,13 +68,27 @@ int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *co
 const char *dp_comms__get(const struct dp_comms *c, uint32_t tid);
 
 struct dp_profile_opts {
-	bool want_src;		/* source file:line (unused by text outputs) */
+	bool want_src;		/* source file:line and inlined functions (exports) */
 	bool check_fp;		/* look for objects without frame pointers */
 };
 
+/*
+ * Build a profile from a stack table. Raw stacks that symbolize to the same
+ * thread and frames become one stack.
+ */
 int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
 		      const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
 		      const struct dp_profile_opts *opts);
+/*
+ * The same, in steps, for a profile that grows while collection goes on:
+ * init, then add each table (new stacks appended, known ones counted; frame
+ * and stack indices never change), then seal (or free) when done.
+ */
+int dp_profile__init(struct dp_profile *p);
+int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
+		    const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		    const struct dp_profile_opts *opts);
+void dp_profile__seal(struct dp_profile *p);
 void dp_profile__free(struct dp_profile *p);
 
 /* Stacks merged over threads (or per comm): sorted by count, then by frames. */

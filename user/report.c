@@ -43,7 +43,7 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		j->records, j->records_matched, j->records_unmatched, j->records_duplicate,
 		j->records_late, ri->lost_records, ri->lost_events, ri->malformed);
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
-		"; stack store full: kernel %" PRIu64 ", user %" PRIu64 "\n",
+		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
 		b[DP_STAT_USTACK_FULL]);
 	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF for %" PRIu64

@@ -13,6 +13,9 @@ struct dp_runinfo {
 	const char *mode;		/* "deferred" or "classic" */
 	char kernel[192];
 	char target[192];		/* "pid 123 (demo)", "tid 5", "system-wide" */
+	uint32_t target_pid;		/* -p/-t/--demo, 0 system-wide */
+	char target_comm[16];
+	char host[65];			/* uname nodename */
 	const char *event;		/* "cpu-clock", "cycles" */
 	uint64_t freq;			/* Hz, or 0 with a period */
 	uint64_t period;
@@ -43,6 +46,41 @@ static inline uint64_t dp_runinfo__user_lost(const struct dp_runinfo *ri)
 {
 	return ri->join.lost_exited + ri->join.lost_timeout + ri->join.lost_at_end +
 	       ri->join.lost_evicted;
+}
+
+/* Every loss counter, by the name the outputs use. */
+struct dp_loss {
+	const char *name;
+	const char *what;
+	uint64_t value;
+};
+
+#define DP_NLOSSES 16
+
+/* Fill out[DP_NLOSSES]; the order is fixed. */
+static inline void dp_runinfo__losses(const struct dp_runinfo *ri, struct dp_loss *out)
+{
+	const struct dp_loss l[DP_NLOSSES] = {
+		{ "dropped_map_full", "samples dropped: BPF counts map full", ri->bpf[DP_STAT_DROP_COUNTS_FULL] },
+		{ "dropped_no_chain", "samples dropped: no callchain", ri->bpf[DP_STAT_DROP_NO_CHAIN] },
+		{ "kernel_stack_store_full", "kernel stacks not stored: stack store full or allocation failed", ri->bpf[DP_STAT_KSTACK_FULL] },
+		{ "user_stack_store_full", "user stacks not stored: stack store full or allocation failed", ri->bpf[DP_STAT_USTACK_FULL] },
+		{ "kernel_truncated", "kernel stacks truncated", ri->bpf[DP_STAT_KTRUNC] },
+		{ "user_truncated", "user stacks truncated", ri->bpf[DP_STAT_UTRUNC] },
+		{ "user_lost_exited", "user stack lost: task exited in the kernel", ri->join.lost_exited },
+		{ "user_lost_timeout", "user stack lost: record did not come in time", ri->join.lost_timeout },
+		{ "user_lost_at_end", "user stack lost: still waiting at the end", ri->join.lost_at_end },
+		{ "user_lost_evicted", "user stack lost: pending table full", ri->join.lost_evicted },
+		{ "records_late", "deferred records after their samples timed out", ri->join.records_late },
+		{ "records_unmatched", "deferred records without samples", ri->join.records_unmatched },
+		{ "records_duplicate", "deferred records seen twice", ri->join.records_duplicate },
+		{ "lost_records", "records the kernel could not write (ring full)", ri->lost_records },
+		{ "lost_events", "PERF_RECORD_LOST records", ri->lost_events },
+		{ "malformed_records", "records that failed to parse", ri->malformed },
+	};
+
+	for (int i = 0; i < DP_NLOSSES; i++)
+		out[i] = l[i];
 }
 
 #endif

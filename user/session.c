@@ -27,6 +27,10 @@
 #include "usyms.h"
 #include "uthash.h"
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's, for operations a map type lacks */
+#endif
+
 volatile sig_atomic_t dp_stop;
 
 struct cached_stack {
@@ -58,6 +62,7 @@ struct session {
 	struct bpf_link **links;
 	size_t nfds, capfds;
 	int *cpus, ncpus;
+	uint64_t malformed_rec;	/* records that failed to parse */
 	struct cpu_ring *rings;	/* indexed like cpus */
 	size_t mmap_len;
 	int epfd;
@@ -66,8 +71,11 @@ struct session {
 	struct tid_ent *covered;	/* threads with their own events (-p) */
 	struct dp_key_buf {
 		struct dp_sample_key *keys;
+		struct dp_sample_val *vals;
 		size_t cap;
 	} kb;
+	bool no_batch;		/* the kernel lacks lookup_and_delete_batch for hash maps */
+	uint64_t drains, batch_calls;
 	struct dp_session_result *res;
 	uint64_t t0;
 };
@@ -384,65 +392,119 @@ static uint32_t stk_flags(uint32_t kflags, bool no_user)
 	return f;
 }
 
-/* Move every entry of the BPF counts map into the join. */
+/* One drained entry of the counts map, into the join. */
+static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t count,
+		      uint64_t now)
+{
+	const struct cached_stack *ks, *us;
+	struct dp_join_sample js;
+	uint32_t kf = k->flags;
+	bool deferred = kf & DP_KEY_DEFERRED;
+
+	ks = get_stack(s, k->kstack_id);
+	us = get_stack(s, k->ustack_id);
+	if (k->kstack_id && !ks)
+		kf |= DP_KEY_KSTACK_LOST;
+	if (k->ustack_id && !us)
+		kf |= DP_KEY_USTACK_LOST;
+	memset(&js, 0, sizeof(js));
+	js.pid = k->pid;
+	js.tid = k->tid;
+	js.cookie = deferred && !s->o->kernel_only ? k->cookie : 0;
+	js.flags = stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
+	if (s->o->kernel_only)
+		js.flags |= DP_STK_NO_USER;
+	js.kips = ks ? ks->ips : NULL;
+	js.knr = ks ? ks->nr : 0;
+	js.uips = us ? us->ips : NULL;
+	js.unr = us ? us->nr : 0;
+	js.count = count;
+	ensure_proc(s, k->pid);
+	read_comm(s, k->pid, k->tid);
+	return dp_join__add_sample(s->join, &js, now);
+}
+
+static int grow_kb(struct session *s, size_t need)
+{
+	struct dp_sample_key *nk;
+	struct dp_sample_val *nv;
+
+	if (need <= s->kb.cap)
+		return 0;
+	nk = realloc(s->kb.keys, need * sizeof(*nk));
+	if (!nk)
+		return -ENOMEM;
+	s->kb.keys = nk;
+	nv = realloc(s->kb.vals, need * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	s->kb.vals = nv;
+	s->kb.cap = need;
+	return 0;
+}
+
+/*
+ * Move every entry of the idle counts map into the join, then make it the
+ * active one. The idle map has had no writer since the previous flip, a
+ * whole drain interval ago, so taking its entries loses no increment.
+ */
 static int drain(struct session *s, uint64_t now)
 {
-	int fd = bpf_map__fd(s->skel->maps.counts);
-	size_t n = 0;
+	__u32 idle = (s->skel->bss->active & 1) ^ 1;
+	int fd = bpf_map__fd(idle ? s->skel->maps.counts1 : s->skel->maps.counts0);
 	struct dp_sample_key key, next, *prev = NULL;
-	struct dp_sample_val val;
-	int err = 0;
+	size_t n = 0;
+	int err = grow_kb(s, s->o->max_entries);
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (n == s->kb.cap) {
-			size_t cap = s->kb.cap ? s->kb.cap * 2 : 1024;
-			struct dp_sample_key *nk = realloc(s->kb.keys, cap * sizeof(*nk));
+	if (err)
+		return err;
+	s->drains++;
+	if (!s->no_batch) {
+		__u32 count;
+		struct dp_sample_key token;
+		bool first = true;
 
-			if (!nk)
-				return -ENOMEM;
-			s->kb.keys = nk;
-			s->kb.cap = cap;
-		}
-		s->kb.keys[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n && !err; i++) {
-		const struct dp_sample_key *k = &s->kb.keys[i];
-		const struct cached_stack *ks, *us;
-		struct dp_join_sample js;
-		uint32_t kf = k->flags;
-		bool deferred = kf & DP_KEY_DEFERRED;
-
-		if (bpf_map_lookup_and_delete_elem(fd, k, &val)) {
-			if (errno == ENOENT)
+		for (;;) {
+			count = (__u32)(s->kb.cap - n);
+			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
+							      s->kb.keys + n, s->kb.vals + n,
+							      &count, NULL);
+			s->batch_calls++;
+			first = false;
+			n += count;
+			if (!err && n < s->kb.cap)
 				continue;
-			/* Kernels before 5.14: lookup, then delete. */
-			if (bpf_map_lookup_elem(fd, k, &val) || bpf_map_delete_elem(fd, k))
-				continue;
+			if (err && errno == ENOENT)
+				break;	/* done: the last batch came with ENOENT */
+			if (err && n == 0 && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP)) {
+				s->no_batch = true;	/* kernel < 5.6 */
+				break;
+			}
+			if (err) {
+				err = -errno;
+				say("cannot drain the counts map: %s", strerror(-err));
+				return err;
+			}
+			/* The buffer holds the whole map: full means done. */
+			break;
 		}
-		ks = get_stack(s, k->kstack_id);
-		us = get_stack(s, k->ustack_id);
-		if (k->kstack_id && !ks)
-			kf |= DP_KEY_KSTACK_LOST;
-		if (k->ustack_id && !us)
-			kf |= DP_KEY_USTACK_LOST;
-		memset(&js, 0, sizeof(js));
-		js.pid = k->pid;
-		js.tid = k->tid;
-		js.cookie = deferred && !s->o->kernel_only ? k->cookie : 0;
-		js.flags = stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
-		if (s->o->kernel_only)
-			js.flags |= DP_STK_NO_USER;
-		js.kips = ks ? ks->ips : NULL;
-		js.knr = ks ? ks->nr : 0;
-		js.uips = us ? us->ips : NULL;
-		js.unr = us ? us->nr : 0;
-		js.count = val.count;
-		ensure_proc(s, k->pid);
-		read_comm(s, k->pid, k->tid);
-		err = dp_join__add_sample(s->join, &js, now);
 	}
+	if (s->no_batch) {
+		while (n < s->kb.cap && !bpf_map_get_next_key(fd, prev, &next)) {
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(fd, &key, &s->kb.vals[n]))
+				continue;
+			s->kb.keys[n++] = key;
+		}
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, &s->kb.keys[i]);
+	}
+	err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = take_entry(s, &s->kb.keys[i], s->kb.vals[i].count, now);
+	/* New samples go to the map just emptied. */
+	s->skel->bss->active = idle;
 	return err;
 }
 
@@ -453,7 +515,7 @@ static int raw_sample(struct session *s, const struct dp_record *r, uint64_t now
 	struct dp_chain ch;
 
 	if (dp_chain__split(r->sample.ips, r->sample.nr, &ch)) {
-		s->res->ri.malformed++;
+		s->malformed_rec++;
 		return 0;
 	}
 	memset(&js, 0, sizeof(js));
@@ -495,7 +557,7 @@ static int on_record(const void *buf, size_t len, void *ctx)
 	if (err == -ENOENT)
 		return 0;
 	if (err) {
-		ri->malformed++;
+		s->malformed_rec++;
 		return 0;
 	}
 	switch (r.type) {
@@ -551,16 +613,16 @@ static int on_record(const void *buf, size_t len, void *ctx)
 
 static int consume_all(struct session *s)
 {
-	int err;
+	int err = 0;
 
-	for (int ci = 0; ci < s->ncpus; ci++) {
+	pthread_mutex_lock(&s->res->lock);
+	for (int ci = 0; ci < s->ncpus && !err; ci++) {
 		if (s->rings[ci].fd < 0)
 			continue;
 		err = dp_ring__consume(&s->rings[ci].ring, on_record, s);
-		if (err)
-			return err;
 	}
-	return 0;
+	pthread_mutex_unlock(&s->res->lock);
+	return err;
 }
 
 /* One round: read every buffer, drain the map, let the join retire what it can. */
@@ -573,7 +635,9 @@ static int round_trip(struct session *s)
 	if (err)
 		return err;
 	now = mono_ns();
+	pthread_mutex_lock(&s->res->lock);
 	err = drain(s, now);
+	pthread_mutex_unlock(&s->res->lock);
 	if (err)
 		return err;
 	err = dp_join__end_round(s->join, now);
@@ -638,7 +702,9 @@ static int load_bpf(struct session *s)
 	s->skel->rodata->pass_samples = o->verify ? 1 : 0;
 	s->skel->rodata->want_kernel = o->user_only ? 0 : 1;
 	s->skel->rodata->want_user = o->kernel_only ? 0 : 1;
-	bpf_map__set_max_entries(s->skel->maps.counts, o->max_entries);
+	bpf_map__set_max_entries(s->skel->maps.counts0, o->max_entries);
+	bpf_map__set_max_entries(s->skel->maps.counts1, o->max_entries);
+	/* The outer map's inner template may keep its size: hash maps are matched without it. */
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks);
 	if (s->pr->kctx) {
 		s->prog = s->skel->progs.dp_sample_kctx;
@@ -660,7 +726,6 @@ static void read_stats(struct session *s)
 	int fd = bpf_map__fd(s->skel->maps.stats), ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 	struct dp_runinfo *ri = &s->res->ri;
-	uint64_t id, *prev = NULL, next;
 
 	if (ncpu <= 0)
 		return;
@@ -675,6 +740,15 @@ static void read_stats(struct session *s)
 			ri->bpf[i] += vals[c];
 	}
 	free(vals);
+}
+
+/* Distinct stacks in the BPF store: one walk of the map, at the end. */
+static void read_store(struct session *s)
+{
+	struct dp_runinfo *ri = &s->res->ri;
+	uint64_t id, *prev = NULL, next;
+	int fd;
+
 	ri->store_stacks = 0;
 	fd = bpf_map__fd(s->skel->maps.stacks);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -719,6 +793,7 @@ static void teardown(struct session *s)
 		free(t);
 	}
 	free(s->kb.keys);
+	free(s->kb.vals);
 }
 
 static int check_target(const struct dp_opts *o)
@@ -758,8 +833,31 @@ static int check_target(const struct dp_opts *o)
 	return 0;
 }
 
+/* The counters so far, and the interval's counts, to the tick hook. */
+static int tick(struct session *s, const struct dp_session_hooks *hooks, bool final)
+{
+	struct dp_runinfo *ri = &s->res->ri;
+	struct dp_stack_table delta;
+	int err;
+
+	read_stats(s);
+	ri->join = *dp_join__stats(s->join);
+	ri->malformed = s->malformed_rec;
+	for (int ci = 0; ci < s->ncpus; ci++)
+		ri->malformed += s->rings[ci].fd >= 0 ? s->rings[ci].ring.malformed : 0;
+	if (!final)
+		ri->duration_s = (double)(mono_ns() - s->t0) / 1e9;
+	dp_stack_table__init(&delta);
+	err = dp_stack_table__delta(&s->res->table, &delta);
+	if (!err)
+		err = hooks->tick(hooks->ctx, s->res, &delta, final);
+	dp_stack_table__clear(&delta);
+	return err;
+}
+
 int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
-		    int release_fd, struct dp_session_result *res)
+		    int release_fd, const struct dp_session_hooks *hooks,
+		    struct dp_session_result *res)
 {
 	struct session s;
 	struct dp_join_opts jo = {
@@ -767,7 +865,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	};
 	struct dp_runinfo *ri = &res->ri;
 	struct epoll_event evs[16];
-	uint64_t last_drain, deadline = 0, now;
+	uint64_t last_drain, deadline = 0, now, next_tick = 0;
 	struct utsname u;
 	struct timespec wall;
 	int err = 0;
@@ -781,6 +879,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	s.epfd = -1;
 	dp_stack_table__init(&res->table);
 	dp_stack_table__init(&res->raw);
+	pthread_mutex_init(&res->lock, NULL);
 	res->us = dp_usyms__new(NULL);
 	res->comms = dp_comms__new();
 	if (!res->us || !res->comms)
@@ -809,8 +908,12 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	ri->freq = o->freq;
 	ri->period = o->period;
 	ri->verify = o->verify;
-	if (!uname(&u))
+	if (!uname(&u)) {
 		snprintf(ri->kernel, sizeof(ri->kernel), "%s %s", u.release, u.machine);
+		snprintf(ri->host, sizeof(ri->host), "%s", u.nodename);
+	}
+	if (o->target != DP_TARGET_SYSTEM)
+		ri->target_pid = child ? (uint32_t)child : o->pid;
 	switch (o->target) {
 	case DP_TARGET_SYSTEM:
 		snprintf(ri->target, sizeof(ri->target), "system-wide");
@@ -917,6 +1020,8 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	if (o->duration > 0)
 		deadline = s.t0 + (uint64_t)(o->duration * 1e9);
 	last_drain = s.t0;
+	if (hooks)
+		next_tick = s.t0 + hooks->interval_ns;
 	ri->end_reason = "signal";
 	while (!dp_stop) {
 		int timeout = (int)o->drain_ms, n;
@@ -928,6 +1033,8 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		}
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
 			timeout = (int)((deadline - now) / 1000000) + 1;
+		if (hooks && next_tick > now && (next_tick - now) / 1000000 < (uint64_t)timeout)
+			timeout = (int)((next_tick - now) / 1000000) + 1;
 		n = epoll_wait(s.epfd, evs, 16, timeout);
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -940,11 +1047,19 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 			if (err)
 				break;
 		}
-		if (now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL) {
+		if (now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL ||
+		    (hooks && now >= next_tick)) {
 			err = round_trip(&s);
 			if (err)
 				break;
 			last_drain = now;
+			if (hooks && now >= next_tick) {
+				err = tick(&s, hooks, false);
+				if (err)
+					break;
+				while (next_tick <= now)
+					next_tick += hooks->interval_ns;
+			}
 			if (target_gone(&s)) {
 				ri->end_reason = "target exited";
 				res->target_exited = true;
@@ -968,8 +1083,16 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		dp_join__finish(s.vjoin);
 	ri->join = *dp_join__stats(s.join);
 	read_stats(&s);
+	read_store(&s);
+	ri->malformed = s.malformed_rec;
 	for (int ci = 0; ci < s.ncpus; ci++)
 		ri->malformed += s.rings[ci].fd >= 0 ? s.rings[ci].ring.malformed : 0;
+	if (hooks) {
+		int terr = tick(&s, hooks, true);
+
+		if (terr)
+			say("error in the periodic output: %s", strerror(-terr));
+	}
 	if (o->verify)
 		ri->verify_diffs = dp_stack_table__diff(&res->table, &res->raw, o->verbose ? stderr : NULL, 20);
 	/* A profile cut short still has its report. */
@@ -985,6 +1108,7 @@ void dp_session_result__free(struct dp_session_result *res)
 	dp_stack_table__clear(&res->raw);
 	dp_usyms__free(res->us);
 	dp_comms__free(res->comms);
+	pthread_mutex_destroy(&res->lock);
 	res->us = NULL;
 	res->comms = NULL;
 }

@@ -8,6 +8,7 @@
 #ifndef DP_SESSION_H
 #define DP_SESSION_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -27,6 +28,24 @@ struct dp_session_result {
 	struct dp_usyms *us;
 	struct dp_comms *comms;
 	bool target_exited;
+	/*
+	 * Held by the session while it changes us and comms: a reader in another
+	 * thread (the live view) takes it while it symbolizes.
+	 */
+	pthread_mutex_t lock;
+};
+
+/*
+ * Periodic delivery while the session runs. tick gets the counts of the
+ * interval just ended (and res->ri with the counters so far), every
+ * interval_ns and once more, with final set, when the session ends. It runs
+ * on the session's thread; a non-zero return stops the session with that error.
+ */
+struct dp_session_hooks {
+	uint64_t interval_ns;
+	int (*tick)(void *ctx, struct dp_session_result *res, const struct dp_stack_table *delta,
+		    bool final);
+	void *ctx;
 };
 
 /* Set by the signal handler: the session stops and returns what it has. */
@@ -37,7 +56,8 @@ extern volatile sig_atomic_t dp_stop;
  * or 0. Errors print one line to stderr and return a negative errno.
  */
 int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
-		    int release_fd, struct dp_session_result *res);
+		    int release_fd, const struct dp_session_hooks *hooks,
+		    struct dp_session_result *res);
 void dp_session_result__free(struct dp_session_result *res);
 
 #endif

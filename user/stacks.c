@@ -54,23 +54,64 @@ struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
 	return found;
 }
 
+/* Lay out hdr and ips as the hashed key is: into buf, which holds cap words. */
+static size_t put_key(uint64_t *buf, const struct dp_stack_hdr *hdr, const uint64_t *kips,
+		      const uint64_t *uips)
+{
+	memcpy(buf, hdr, sizeof(*hdr));
+	if (hdr->knr)
+		memcpy(buf + sizeof(*hdr) / 8, kips, hdr->knr * sizeof(uint64_t));
+	if (hdr->unr)
+		memcpy(buf + sizeof(*hdr) / 8 + hdr->knr, uips, hdr->unr * sizeof(uint64_t));
+	return sizeof(*hdr) + ((size_t)hdr->knr + hdr->unr) * sizeof(uint64_t);
+}
+
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			const uint64_t *kips, const uint64_t *uips, uint64_t count)
 {
-	struct dp_stack_entry *e = build(hdr, kips, uips), *found = NULL;
+	/* Most stacks fit the key buffer on the stack: no allocation for known stacks. */
+	uint64_t local[2 + 2 * 128], *key = local;
+	struct dp_stack_entry *e, *found = NULL;
+	size_t n = (size_t)hdr->knr + hdr->unr, keylen;
 
-	if (!e)
-		return -ENOMEM;
-	HASH_FIND(hh, t->head, &e->hdr, e->keylen, found);
+	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the key layout assumes a 16-byte header");
+	if (n + 2 > sizeof(local) / sizeof(local[0])) {
+		key = malloc((n + 2) * sizeof(uint64_t));
+		if (!key)
+			return -ENOMEM;
+	}
+	keylen = put_key(key, hdr, kips, uips);
+	HASH_FIND(hh, t->head, key, keylen, found);
+	if (key != local)
+		free(key);
 	if (found) {
 		found->count += count;
-		free(e);
 	} else {
+		e = build(hdr, kips, uips);
+		if (!e)
+			return -ENOMEM;
 		e->count = count;
 		HASH_ADD_KEYPTR(hh, t->head, &e->hdr, e->keylen, e);
 		t->entries++;
 	}
 	t->total += count;
+	return 0;
+}
+
+int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
+{
+	struct dp_stack_entry *e;
+	int err;
+
+	for (e = t->head; e; e = e->hh.next) {
+		if (e->count == e->mark)
+			continue;
+		err = dp_stack_table__add(out, &e->hdr, e->ips, e->ips + e->hdr.knr,
+					  e->count - e->mark);
+		if (err)
+			return err;
+		e->mark = e->count;
+	}
 	return 0;
 }
 

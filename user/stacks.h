@@ -29,6 +29,7 @@ struct dp_stack_hdr {
 struct dp_stack_entry {
 	UT_hash_handle hh;
 	uint64_t count;
+	uint64_t mark;		/* count at the last dp_stack_table__delta() */
 	size_t keylen;
 	struct dp_stack_hdr hdr;
 	uint64_t ips[];		/* kernel part, then user part */
@@ -44,6 +45,11 @@ void dp_stack_table__init(struct dp_stack_table *t);
 void dp_stack_table__clear(struct dp_stack_table *t);
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			const uint64_t *kips, const uint64_t *uips, uint64_t count);
+/*
+ * Add to out what each stack of t gained since the last call (or since it
+ * was added): the counts of one interval.
+ */
+int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out);
 /* Add every entry of src into dst. */
 int dp_stack_table__merge(struct dp_stack_table *dst, const struct dp_stack_table *src);
 struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,

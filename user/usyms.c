@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <libiberty/demangle.h>
@@ -595,4 +597,56 @@ int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 	out->funcs_checked = m->obj->fp_funcs;
 	out->funcs_with_fp = m->obj->fp_with;
 	return 0;
+}
+
+/* The DWARF file name of index idx in the CU's file table. */
+static const char *cu_file(Dwarf_Die *cu, Dwarf_Word idx)
+{
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+		      struct dp_uinline *out, int max)
+{
+	struct proc *p = get_proc(u, pid, 0);
+	const struct map *m = p ? find_map(p, addr) : NULL;
+	Dwarf_Die *cu, *scopes = NULL;
+	Dwarf_Addr bias = 0;
+	uint64_t vaddr;
+	int n, k = 0;
+
+	if (!m || !m->obj || !m->obj->mod || to_vaddr(m->obj, m, addr, &vaddr))
+		return 0;
+	cu = dwfl_module_addrdie(m->obj->mod, vaddr, &bias);
+	if (!cu)
+		return 0;
+	n = dwarf_getscopes(cu, vaddr - bias, &scopes);
+	/* Innermost scope first; the enclosing real function ends the chain. */
+	for (int i = 0; i < n && k < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		Dwarf_Attribute attr;
+		Dwarf_Word w;
+
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[k].name = dwarf_diename(&scopes[i]);
+		if (!out[k].name)
+			out[k].name = "[inlined]";
+		out[k].call_file = NULL;
+		out[k].call_line = 0;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &w) == 0)
+			out[k].call_file = cu_file(cu, w);
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &w) == 0)
+			out[k].call_line = (int)w;
+		k++;
+	}
+	free(scopes);
+	return k;
 }

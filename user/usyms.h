@@ -52,6 +52,19 @@ void dp_usyms__exec(struct dp_usyms *u, uint32_t pid);
 /* Resolve one address. Always fills out (module+offset at worst). */
 void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool want_src,
 		       struct dp_usym *out);
+/* A function inlined at an address, and where it was inlined into its caller. */
+struct dp_uinline {
+	const char *name;
+	const char *call_file;
+	int call_line;
+};
+
+/*
+ * Functions inlined at addr, innermost first (from DWARF), at most max.
+ * Returns how many; 0 when none or without debug info.
+ */
+int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+		      struct dp_uinline *out, int max);
 /* Frame-pointer check of the object mapped at addr (lazy, cached). */
 int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uobj_info *out);

@@ -146,6 +146,94 @@ else
 	fail demo-report "exit $rc" "$tmp/demo.err"
 fi
 
+# --- exports: every format from one run; totals agree; the named chain in each
+schema_ss=${DP_SPEEDSCOPE_SCHEMA:-}
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 2 -f json -o "$tmp/x.json" -f pprof -o "$tmp/x.pb.gz" \
+	-f speedscope -o "$tmp/x.speedscope.json" -f folded -o "$tmp/x.folded" 2> "$tmp/x.err"; rc=$?
+stop_demo
+if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer,demo_spin_middle,demo_spin_inner,demo_spin_step \
+	--json "$tmp/x.json" --pprof "$tmp/x.pb.gz" --speedscope "$tmp/x.speedscope.json" \
+	--folded "$tmp/x.folded" ${schema_ss:+--speedscope-schema "$schema_ss"} > "$tmp/x.chk" 2>&1; then
+	pass exports-agree "$(cat "$tmp/x.chk")"
+else
+	cat "$tmp/x.err" >> "$tmp/x.chk"
+	fail exports-agree "exit $rc" "$tmp/x.chk"
+fi
+if grep -q '"name":"demo_spin_step",[^}]*"inlined":true' "$tmp/x.json" &&
+   grep -q '"name":"demo_sys_inner",[^}]*"file":"user/demo/demo.c","line":[0-9]' "$tmp/x.json"; then
+	pass exports-inline-and-lines "demo_spin_step inlined into demo_spin_inner; demo.c lines"
+else
+	fail exports-inline-and-lines "no inlined demo_spin_step or no source line" "$tmp/x.json"
+fi
+if grep -q "demo_sys_inner;entry_SYSCALL_64[^;]*;do_syscall_64;.*vfs_read" "$tmp/x.folded"; then
+	pass exports-syscall-chain "user chain continued by the kernel's in every format's source aggregate"
+else
+	fail exports-syscall-chain "no demo_sys_inner...vfs_read" "$tmp/x.folded"
+fi
+
+# --- ndjson: one complete line per interval, flushed as written, then a summary
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 4 -f ndjson -i 0.5 -o "$tmp/x.ndjson" 2> "$tmp/nd.err" & prof=$!
+# Lines reach the (temporary) file while deferprof still runs.
+lines_midway=0
+for _ in $(seq 40); do
+	sleep 0.1
+	kill -0 $prof 2>/dev/null || break
+	lines_midway=$(cat "$tmp"/x.ndjson.* 2>/dev/null | wc -l)
+	[ "$lines_midway" -ge 2 ] && break
+done
+wait $prof; rc=$?
+stop_demo
+if [ $rc = 0 ] && tests/check-export.py --chain main,demo_sys_outer,demo_sys_middle,demo_sys_inner \
+	--ndjson "$tmp/x.ndjson" > "$tmp/nd.chk" 2>&1 && [ "$lines_midway" -ge 2 ]; then
+	pass ndjson-stream "$(wc -l < "$tmp/x.ndjson") lines, $lines_midway complete while profiling; $(cat "$tmp/nd.chk")"
+else
+	fail ndjson-stream "exit $rc, $lines_midway lines while profiling" "$tmp/nd.chk"
+fi
+# stdout: each line is there as soon as its interval ends
+start_demo -l -1
+timeout -s INT 1.8 "$dp" -p "$demo_pid" -f ndjson -i 0.5 2>/dev/null | head -n 2 > "$tmp/nd2.out"
+stop_demo
+if [ "$(wc -l < "$tmp/nd2.out")" = 2 ] && head -1 "$tmp/nd2.out" | grep -q '^{"type":"interval","interval":{"seq":1,'; then
+	pass ndjson-stdout "2 interval lines read from a pipe while profiling"
+else
+	fail ndjson-stdout "expected 2 interval lines" "$tmp/nd2.out"
+fi
+
+# --- exports are atomic: SIGTERM writes them whole, SIGKILL leaves no file
+start_demo -l -1
+"$dp" -p "$demo_pid" -f json -o "$tmp/t.json" 2>/dev/null & prof=$!
+sleep 1.5; kill -TERM $prof; wait $prof; rc=$?
+if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer --json "$tmp/t.json" > "$tmp/t.chk" 2>&1; then
+	pass export-sigterm "$(cat "$tmp/t.chk")"
+else
+	fail export-sigterm "exit $rc" "$tmp/t.chk"
+fi
+"$dp" -p "$demo_pid" -f json -o "$tmp/k.json" 2>/dev/null & prof=$!
+sleep 1; kill -KILL $prof; wait $prof 2>/dev/null
+stop_demo
+if [ ! -e "$tmp/k.json" ]; then
+	pass export-sigkill "no half file under the final name"
+else
+	fail export-sigkill "k.json exists after SIGKILL"
+fi
+
+# --- a full disk: a clear error, non-zero exit, no file
+mkdir -p "$tmp/full"
+if mount -t tmpfs -o size=64k dpfull "$tmp/full" 2>/dev/null; then
+	dd if=/dev/zero of="$tmp/full/fill" bs=4k 2>/dev/null
+	"$dp" --demo -d 1 -f json -o "$tmp/full/out.json" > /dev/null 2> "$tmp/full.err"; rc=$?
+	umount "$tmp/full"
+	if [ $rc = 1 ] && grep -q "No space left on device" "$tmp/full.err" && [ ! -e "$tmp/full/out.json" ]; then
+		pass error-disk-full "$(grep -m1 "No space" "$tmp/full.err")"
+	else
+		fail error-disk-full "exit $rc" "$tmp/full.err"
+	fi
+else
+	skip error-disk-full "cannot mount a small tmpfs here"
+fi
+
 # --- bad input: one line on stderr, non-zero exit, no hang
 bad() {	# name, expected message, args...
 	local name=$1 want=$2
@@ -162,6 +250,16 @@ bad kernel-thread "kernel thread" -p 2 -d 1
 bad bad-number "invalid frequency 'abc'" -F abc
 bad bad-duration "invalid duration" -d -3
 bad unwritable-output "cannot write /nonexistent/dir/out" -o /nonexistent/dir/out -d 1
+bad unknown-format "unknown format 'xml'" -f xml -d 1
+bad interval-no-ndjson "applies to -f ndjson" -f json -i 1 -d 1
+bad ndjson-two-outputs "takes a single output" -f ndjson -o "$tmp/a" -f json -o "$tmp/b" -d 1
+# pprof to a terminal: refused (script gives the command a terminal)
+timeout 20 script -qec "$dp -f pprof -d 1" /dev/null > "$tmp/tty.out" 2>&1; rc=$?
+if [ $rc = 2 ] && grep -q "pprof output is binary (gzip): give -o FILE or redirect stdout" "$tmp/tty.out"; then
+	pass error-pprof-terminal "$(tr -d '\r' < "$tmp/tty.out")"
+else
+	fail error-pprof-terminal "exit $rc" "$tmp/tty.out"
+fi
 if [ "$mode" = classic ]; then
 	bad deferred-unsupported "lacks deferred user callchains" --mode=deferred -d 1
 	bad verify-unsupported "needs deferred mode" --verify -d 1

@@ -115,4 +115,25 @@ else
 	show $T/rate.err
 fi
 
+# --- 5. exports on the deferred path: every format of one run, handed to the
+# host (base64 between markers) where tests/check-export.py checks them
+deferprof-demo -l -1 & demo=$!
+deferprof -p $demo -d 3 -f json -o $T/x.json -f pprof -o $T/x.pb.gz \
+	-f speedscope -o $T/x.speedscope.json -f folded -o $T/x.folded 2> $T/x.err
+rc=$?
+deferprof -p $demo -d 2.2 -f ndjson -i 0.5 -o $T/x.ndjson 2>> $T/x.err
+rc2=$?
+kill $demo; wait $demo 2>/dev/null
+if [ $rc = 0 ] && [ $rc2 = 0 ] && grep -q '"mode":"deferred"' $T/x.json; then
+	for f in x.json x.pb.gz x.speedscope.json x.folded x.ndjson; do
+		echo "VMFILE-BEGIN $f"
+		base64 $T/$f
+		echo "VMFILE-END $f"
+	done
+	pass exports-written "deferred mode; checked on the host (VMHOST exports)"
+else
+	fail exports-written "rc=$rc/$rc2"
+	show $T/x.err
+fi
+
 exit $fails

@@ -84,7 +84,7 @@ for accel in $accels; do
 done
 tr -d '\r' < "$log" > "$log.txt"
 cp "$log.txt" "$top/$out/vmtest-console.log"
-grep -E "^(VMTEST|vmtest|RESULT)|^  " "$log.txt" || true
+grep -E "^(VMTEST|vmtest|RESULT)|^  " "$log.txt" | grep -v "^VMFILE" || true
 elapsed=$(( $(date +%s) - start ))
 
 if ! grep -q "VMTEST-BOOTED" "$log.txt"; then
@@ -97,6 +97,24 @@ if grep -Eq "Oops|BUG:|WARNING:|Kernel panic|general protection fault" "$log.txt
 fi
 result=$(sed -n 's/^RESULT: \([0-9]*\)$/\1/p' "$log.txt" | tail -n1)
 [ -n "$result" ] || { tail -n 40 "$log.txt" >&2; die "the VM timed out after ${timeout_s}s or the tests did not finish"; }
+# Files the guest handed over: the exports, checked here with the host's tools.
+extract() {	# name -> $work/name
+	awk -v f="$1" '$0 == "VMFILE-BEGIN " f { on = 1; next } $0 == "VMFILE-END " f { on = 0 } on' \
+		"$log.txt" | base64 -d > "$work/$1"
+}
+if grep -q "^VMFILE-BEGIN x.json" "$log.txt"; then
+	for f in x.json x.pb.gz x.speedscope.json x.folded x.ndjson; do extract "$f"; done
+	chain=main,demo_sys_outer,demo_sys_middle,demo_sys_inner,entry_SYSCALL_64_after_hwframe,do_syscall_64
+	if "$top/tests/check-export.py" --chain "$chain" --json "$work/x.json" --pprof "$work/x.pb.gz" \
+		--speedscope "$work/x.speedscope.json" --folded "$work/x.folded" \
+		${DP_SPEEDSCOPE_SCHEMA:+--speedscope-schema "$DP_SPEEDSCOPE_SCHEMA"} > "$work/chk" 2>&1 &&
+	   "$top/tests/check-export.py" --chain main,demo_spin_outer,demo_spin_middle,demo_spin_inner \
+		--ndjson "$work/x.ndjson" >> "$work/chk" 2>&1; then
+		echo "VMTEST exports (host check): PASS ($(tr '\n' ' ' < "$work/chk"))" | tee -a "$log.txt"
+	else
+		echo "VMTEST exports (host check): FAIL: $(tr '\n' ' ' < "$work/chk")" | tee -a "$log.txt"
+	fi
+fi
 pass=$(grep -c "^VMTEST .*: PASS" "$log.txt" || true)
 fail=$(grep -c "^VMTEST .*: FAIL" "$log.txt" || true)
 skip=$(grep -c "^VMTEST .*: SKIP" "$log.txt" || true)

@@ -3,6 +3,7 @@
  * deferprof's demo workload: named functions that a profile must show.
  *
  *   main -> demo_spin_outer -> demo_spin_middle -> demo_spin_inner   user-space CPU
+ *                                       (its loop: demo_spin_step, inlined)
  *   main -> demo_sys_outer -> demo_sys_middle -> demo_sys_inner      read(2) of /dev/zero
  *   demo_late_thread -> demo_late_work                               a thread started later
  *
@@ -15,6 +16,7 @@
  * Usage: deferprof-demo [-s SECONDS] [-l LATE_MS] [-m spin|sys|both]
  * The late thread starts after LATE_MS (default 300; -1: never), or on SIGUSR1.
  */
+#define _GNU_SOURCE	/* pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -42,13 +44,20 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-noinline unsigned long demo_spin_inner(unsigned long n)
+/* Always inlined: exports show it as an inlined frame under demo_spin_inner. */
+static inline __attribute__((always_inline)) unsigned long demo_spin_step(unsigned long x)
 {
-	unsigned long x = n;
-	FORCE_FRAME(n);
-
 	for (unsigned long i = 0; i < 200000; i++)
 		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+noinline unsigned long demo_spin_inner(unsigned long n)
+{
+	unsigned long x;
+	FORCE_FRAME(n);
+
+	x = demo_spin_step(n);
 	sink = x;
 	return x;
 }
@@ -104,6 +113,7 @@ static void *demo_late_thread(void *arg)
 {
 	double end = *(double *)arg;
 
+	pthread_setname_np(pthread_self(), "demo-late");	/* a thread name the views can show */
 	while (!stop && (end <= 0 || now() < end))
 		demo_late_work(sink + 1);
 	return NULL;

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The canonical order every export format writes, and UTF-8 cleaning. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "export.h"
+
+/* qsort has no context argument: the profile being sorted. */
+static const struct dp_profile *sort_p;
+static const uint32_t *sort_thread_rank;
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+/* A total order on distinct frames: what makes them distinct, compared. */
+static int cmp_frame(uint32_t a, uint32_t b)
+{
+	const struct dp_frame *x = &sort_p->frames[a], *y = &sort_p->frames[b];
+	int c;
+
+	if (a == b)
+		return 0;
+	if ((c = strcmp(x->name, y->name)))
+		return c;
+	if ((c = cmp_str(x->module, y->module)))
+		return c;
+	if (x->kernel != y->kernel)
+		return x->kernel ? 1 : -1;
+	if (x->marker != y->marker)
+		return x->marker ? 1 : -1;
+	return x->inlined ? 1 : -1;
+}
+
+static int cmp_frames(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
+{
+	uint32_t n = na < nb ? na : nb;
+	int c;
+
+	for (uint32_t i = 0; i < n; i++)
+		if ((c = cmp_frame(a[i], b[i])))
+			return c;
+	return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
+static int cmp_pstack(const void *a, const void *b)
+{
+	const struct dp_pstack *x = &sort_p->stacks[*(const uint32_t *)a];
+	const struct dp_pstack *y = &sort_p->stacks[*(const uint32_t *)b];
+	int c = cmp_frames(x->frames, x->nframes, y->frames, y->nframes);
+
+	if (c)
+		return c;
+	return sort_thread_rank[x->thread] < sort_thread_rank[y->thread] ? -1 :
+	       sort_thread_rank[x->thread] > sort_thread_rank[y->thread];
+}
+
+static int cmp_xstack(const void *a, const void *b)
+{
+	const struct dp_xstack *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return cmp_frames(x->frames, x->nframes, y->frames, y->nframes);
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct dp_thread *x = *(const struct dp_thread *const *)a;
+	const struct dp_thread *y = *(const struct dp_thread *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+int dp_export__build(struct dp_export *x, const struct dp_profile *p)
+{
+	uint32_t *order = NULL, *rank = NULL, *newidx = NULL;
+	uint32_t n = p->nstacks, g = 0;
+	int err = -ENOMEM;
+
+	memset(x, 0, sizeof(*x));
+	x->p = p;
+	x->total = p->total;
+	x->threads = calloc(p->nthreads + 1, sizeof(*x->threads));
+	rank = calloc(p->nthreads + 1, sizeof(*rank));
+	order = calloc(n + 1, sizeof(*order));
+	x->stacks = calloc(n + 1, sizeof(*x->stacks));
+	x->count_buf = calloc(n + 1, sizeof(*x->count_buf));
+	newidx = malloc((p->nframes + 1) * sizeof(*newidx));
+	x->frames = calloc(p->nframes + 1, sizeof(*x->frames));
+	if (!x->threads || !rank || !order || !x->stacks || !x->count_buf || !newidx || !x->frames)
+		goto out;
+
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		x->threads[i] = &p->threads[i];
+	x->nthreads = p->nthreads;
+	qsort(x->threads, x->nthreads, sizeof(*x->threads), cmp_thread);
+	for (uint32_t i = 0; i < x->nthreads; i++)
+		rank[x->threads[i] - p->threads] = i;
+
+	/* Equal frame lists sort next to each other, their threads in order. */
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_p = p;
+	sort_thread_rank = rank;
+	qsort(order, n, sizeof(*order), cmp_pstack);
+	for (uint32_t i = 0; i < n;) {
+		const struct dp_pstack *s = &p->stacks[order[i]];
+		struct dp_xstack *xs = &x->stacks[g++];
+
+		xs->frames = s->frames;	/* profile indices until renumbered below */
+		xs->nframes = s->nframes;
+		xs->threads = &x->count_buf[i];
+		for (; i < n; i++) {
+			const struct dp_pstack *t = &p->stacks[order[i]];
+
+			if (t->nframes != s->nframes ||
+			    memcmp(t->frames, s->frames, s->nframes * sizeof(uint32_t)))
+				break;
+			if (!t->count)
+				continue;
+			xs->threads[xs->nthreads].thread = rank[t->thread];
+			xs->threads[xs->nthreads++].count = t->count;
+			xs->count += t->count;
+		}
+		if (!xs->count)
+			g--;	/* a stack with no samples (an empty interval) is left out */
+	}
+	x->nstacks = g;
+	qsort(x->stacks, g, sizeof(*x->stacks), cmp_xstack);
+
+	/* Frames numbered in order of first use; each stack gets its own copy. */
+	{
+		size_t total = 0;
+
+		for (uint32_t i = 0; i < g; i++)
+			total += x->stacks[i].nframes;
+		x->frame_buf = malloc((total + 1) * sizeof(*x->frame_buf));
+		if (!x->frame_buf)
+			goto out;
+		memset(newidx, 0xff, (p->nframes + 1) * sizeof(*newidx));
+		total = 0;
+		for (uint32_t i = 0; i < g; i++) {
+			struct dp_xstack *xs = &x->stacks[i];
+			uint32_t *dst = x->frame_buf + total;
+
+			for (uint32_t k = 0; k < xs->nframes; k++) {
+				uint32_t f = xs->frames[k];
+
+				if (newidx[f] == UINT32_MAX) {
+					newidx[f] = x->nframes;
+					x->frames[x->nframes++] = f;
+				}
+				dst[k] = newidx[f];
+			}
+			xs->frames = dst;
+			total += xs->nframes;
+		}
+	}
+	err = 0;
+out:
+	free(order);
+	free(rank);
+	free(newidx);
+	if (err)
+		dp_export__free(x);
+	return err;
+}
+
+void dp_export__free(struct dp_export *x)
+{
+	free(x->frames);
+	free(x->threads);
+	free(x->stacks);
+	free(x->frame_buf);
+	free(x->count_buf);
+	memset(x, 0, sizeof(*x));
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		       (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+char *dp_utf8_clean(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), i, k, bad = 0;
+	char *out;
+
+	for (i = 0; i < len; i += k ? k : 1) {
+		k = utf8_seq(u + i);
+		bad += !k;
+	}
+	if (!bad)
+		return (char *)s;
+	out = malloc(len + bad * 2 + 1);
+	if (!out)
+		return NULL;
+	for (i = 0, len = 0; u[i]; i += k ? k : 1) {
+		k = utf8_seq(u + i);
+		if (k) {
+			memcpy(out + len, u + i, k);
+			len += k;
+		} else {
+			memcpy(out + len, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			len += 3;
+		}
+	}
+	out[len] = 0;
+	return out;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * speedscope's file format (https://www.speedscope.app/file-format-schema.json):
+ * shared frames, and one "sampled" profile per thread whose samples are
+ * stacks of frame indices, root first, weighted by their sample counts.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "export.h"
+#include "version.h"
+
+#define JFLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static json_object *jstr(const char *s)
+{
+	char *c = dp_utf8_clean(s);
+	json_object *o;
+
+	if (!c)
+		return NULL;
+	o = json_object_new_string(c);
+	if (c != s)
+		free(c);
+	return o;
+}
+
+static int put(FILE *f, json_object *o)
+{
+	const char *s;
+
+	if (!o)
+		return -ENOMEM;
+	s = json_object_to_json_string_ext(o, JFLAGS);
+	if (s)
+		fputs(s, f);
+	json_object_put(o);
+	return s ? 0 : -ENOMEM;
+}
+
+static json_object *frame_obj(const struct dp_frame *fr)
+{
+	json_object *o = json_object_new_object();
+	const char *file = fr->src_file ? fr->src_file : fr->module;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "name", jstr(fr->name));
+	if (file)
+		json_object_object_add(o, "file", jstr(file));
+	if (fr->src_line > 0)
+		json_object_object_add(o, "line", json_object_new_int(fr->src_line));
+	return o;
+}
+
+struct use {
+	uint32_t stack;
+	uint64_t count;
+};
+
+int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo *ri)
+{
+	struct dp_export x;
+	struct use *uses = NULL;
+	uint32_t *start = NULL, *fill = NULL;
+	uint64_t nuses = 0;
+	char name[256];
+	int err = dp_export__build(&x, p);
+
+	if (err)
+		return err;
+	/* (stack, count) pairs bucketed by thread, in stack order. */
+	for (uint32_t i = 0; i < x.nstacks; i++)
+		nuses += x.stacks[i].nthreads;
+	err = -ENOMEM;
+	uses = calloc(nuses + 1, sizeof(*uses));
+	start = calloc(x.nthreads + 1, sizeof(*start));
+	fill = calloc(x.nthreads + 1, sizeof(*fill));
+	if (!uses || !start || !fill)
+		goto out;
+	for (uint32_t i = 0; i < x.nstacks; i++)
+		for (uint32_t t = 0; t < x.stacks[i].nthreads; t++)
+			start[x.stacks[i].threads[t].thread + 1]++;
+	for (uint32_t t = 0; t < x.nthreads; t++)
+		start[t + 1] += start[t];
+	for (uint32_t i = 0; i < x.nstacks; i++)
+		for (uint32_t t = 0; t < x.stacks[i].nthreads; t++) {
+			uint32_t th = x.stacks[i].threads[t].thread;
+			struct use *u = &uses[start[th] + fill[th]++];
+
+			u->stack = i;
+			u->count = x.stacks[i].threads[t].count;
+		}
+
+	err = 0;
+	fprintf(f, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n");
+	snprintf(name, sizeof(name), "deferprof: %s (%s mode)", ri->target, ri->mode ? ri->mode : "?");
+	fprintf(f, "\"name\":");
+	err = put(f, jstr(name));
+	fprintf(f, ",\n\"exporter\":\"deferprof %s\",\n\"activeProfileIndex\":0,\n", DP_VERSION);
+	fprintf(f, "\"shared\":{\"frames\":[\n");
+	for (uint32_t i = 0; i < x.nframes && !err; i++) {
+		err = put(f, frame_obj(dp_export__frame(&x, i)));
+		fprintf(f, "%s\n", i + 1 < x.nframes ? "," : "");
+	}
+	fprintf(f, "]},\n\"profiles\":[\n");
+	for (uint32_t t = 0; t < x.nthreads && !err; t++) {
+		const struct dp_thread *th = x.threads[t];
+		uint64_t total = 0;
+
+		for (uint32_t k = start[t]; k < start[t + 1]; k++)
+			total += uses[k].count;
+		snprintf(name, sizeof(name), "%s (pid %u, tid %u)", th->comm, th->pid, th->tid);
+		fprintf(f, "{\"type\":\"sampled\",\"name\":");
+		err = put(f, jstr(name));
+		fprintf(f, ",\"unit\":\"none\",\"startValue\":0,\"endValue\":%" PRIu64
+			",\n\"samples\":[", total);
+		for (uint32_t k = start[t]; k < start[t + 1] && !err; k++) {
+			const struct dp_xstack *xs = &x.stacks[uses[k].stack];
+			json_object *a = json_object_new_array_ext((int)xs->nframes);
+
+			for (uint32_t i = 0; a && i < xs->nframes; i++)
+				json_object_array_add(a, json_object_new_int64(xs->frames[i]));
+			err = put(f, a);
+			fprintf(f, "%s", k + 1 < start[t + 1] ? ",\n" : "");
+		}
+		fprintf(f, "],\n\"weights\":[");
+		for (uint32_t k = start[t]; k < start[t + 1]; k++)
+			fprintf(f, "%" PRIu64 "%s", uses[k].count, k + 1 < start[t + 1] ? "," : "");
+		fprintf(f, "]}%s\n", t + 1 < x.nthreads ? "," : "");
+	}
+	fprintf(f, "]}\n");
+	if (!err && ferror(f))
+		err = -EIO;
+out:
+	free(uses);
+	free(start);
+	free(fill);
+	dp_export__free(&x);
+	return err;
+}
