@@ -34,9 +34,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := perf_abi record ring stacks join ksyms usyms profile report folded options \
-	export json pprof speedscope
+	export json pprof speedscope topmodel
 # Modules that talk to the kernel.
-SYS_SRCS := probe session outfile main
+SYS_SRCS := probe session top outfile main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 
@@ -133,6 +133,7 @@ asan-test: $(SPEEDSCOPE_SCHEMA)
 
 live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/vm/vmtest.sh $(OUT)

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "profile.h"
 #include "session.h"
+#include "top.h"
 #include "version.h"
 
 
@@ -218,10 +219,8 @@ int main(int argc, char **argv)
 	}
 	if (o.verbose)
 		dp_probe__print(&pr, stderr);
-	if (o.cmd == DP_CMD_TOP) {
-		fprintf(stderr, "deferprof: top is not built into this version\n");
-		return 2;
-	}
+	if (o.cmd == DP_CMD_TOP)
+		return dp_top__main(&o, &pr);
 	for (uint32_t i = 0; i < o.nouts; i++) {
 		enum dp_format f = o.outs[i].format;
 

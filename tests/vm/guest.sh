@@ -136,4 +136,36 @@ else
 	show $T/x.err
 fi
 
+# --- 6. deferprof top on the deferred path, driven in tmux
+if command -v tmux >/dev/null; then
+	export TERM=xterm LC_ALL=C.UTF-8	# tmux needs a known terminal and a UTF-8 locale
+	deferprof-demo -l -1 & demo=$!
+	tmux -f /dev/null new-session -d -s top -x 100 -y 30 \
+		"deferprof top -p $demo -i 0.5; echo EXIT=\$?; sleep 60"
+	i=0
+	while [ $i -lt 120 ]; do	# the probe alone takes seconds under TCG
+		sleep 0.5; i=$((i + 1))
+		tmux capture-pane -p -t top > $T/top1
+		grep -q "demo_spin_inner" $T/top1 && grep -q "demo_sys_inner" $T/top1 && break
+	done
+	sleep 2
+	tmux capture-pane -p -t top > $T/top2
+	tmux send-keys -t top q
+	sleep 3
+	tmux capture-pane -p -t top > $T/top3
+	tmux kill-server
+	kill $demo; wait $demo 2>/dev/null
+	a=$(grep -m1 "^samples:" $T/top1); b=$(grep -m1 "^samples:" $T/top2)
+	if grep -q "deferred mode" $T/top1 && grep -q "demo_spin_inner" $T/top1 &&
+	   grep -q "demo_sys_inner" $T/top1 && [ -n "$a" ] && [ "$a" != "$b" ] && grep -q "^EXIT=0" $T/top3; then
+		pass top "deferred mode on screen, named functions, '$a' then '$b', q exits 0"
+	else
+		fail top "screen below"
+		show $T/top2
+		show $T/top3 10
+	fi
+else
+	echo "VMTEST top: SKIP: tmux is not in the VM image (install tmux: make deps)"
+fi
+
 exit $fails

@@ -14,7 +14,7 @@ set -euo pipefail
 out=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-timeout_s=${DP_VM_TIMEOUT:-270}
+timeout_s=${DP_VM_TIMEOUT:-600}
 work=$(mktemp -d /tmp/dp-vmtest.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -36,13 +36,36 @@ root=$work/root
 mkdir -p "$root"/{bin,dp,tests,proc,sys,dev,tmp}
 cp "$busybox" "$root/bin/busybox"
 cp "$top/$out/deferprof" "$top/$out/deferprof-demo" "$root/dp/"
-cp "$here/guest.sh" "$root/tests/"
-for bin in "$top/$out/deferprof" "$top/$out/deferprof-demo"; do
+# DP_VM_SCRIPT runs another guest script (make bench); DP_VM_EXTRA: more binaries.
+cp "${DP_VM_SCRIPT:-$here/guest.sh}" "$root/tests/guest.sh"
+for x in ${DP_VM_EXTRA:-}; do cp "$x" "$root/dp/"; done
+# tmux drives deferprof top in the guest, with the terminfo entries it needs.
+tmux_bin=$(command -v tmux || true)
+if [ -n "$tmux_bin" ]; then
+	cp "$tmux_bin" "$root/dp/tmux"
+	mkdir -p "$root/usr/lib/terminfo"
+	# tmux wants a UTF-8 locale: Debian's C.utf8
+	if [ -d /usr/lib/locale/C.utf8 ]; then
+		mkdir -p "$root/usr/lib/locale"
+		cp -r /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
+	fi
+	for e in t/tmux-256color t/tmux s/screen s/screen-256color x/xterm x/xterm-256color d/dumb; do
+		for d in /usr/lib/terminfo /lib/terminfo /usr/share/terminfo; do
+			if [ -e "$d/$e" ]; then
+				mkdir -p "$root/usr/lib/terminfo/$(dirname "$e")"
+				cp -L "$d/$e" "$root/usr/lib/terminfo/$e"
+				break
+			fi
+		done
+	done
+fi
+for bin in "$top/$out/deferprof" "$top/$out/deferprof-demo" ${tmux_bin:+"$tmux_bin"} ${DP_VM_EXTRA:-}; do
 	ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
 done
+printf 'export %s\n' ${DP_VM_GUEST_ENV:-DP_GUEST=1} > "$root/tests/env"
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mkdir -p /usr/bin /sbin /usr/sbin
@@ -51,8 +74,11 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+export TERMINFO_DIRS=/usr/lib/terminfo
 echo "VMTEST-BOOTED $(uname -r)"
 export PATH=/dp:/bin:/sbin:/usr/bin:/usr/sbin
+. /tests/env
 sh /tests/guest.sh
 echo "RESULT: $?"
 poweroff -f
