@@ -2,7 +2,8 @@
 /*
  * Output files written atomically: to a temporary file beside the final
  * name, synced and renamed when complete. An interrupted or failed write
- * never leaves a half file under the final name.
+ * never leaves a half file under the final name. Devices and FIFOs
+ * (/dev/null, /dev/stdout, pipes) are written in place.
  */
 #ifndef DP_OUTFILE_H
 #define DP_OUTFILE_H
@@ -14,6 +15,7 @@ struct dp_outfile {
 	FILE *f;
 	char *tmp;
 	const char *final;
+	bool direct;		/* a device or FIFO, written in place */
 };
 
 /* path NULL: stdout. Errors print one line and return -errno. */

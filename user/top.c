@@ -157,6 +157,14 @@ static void take(struct top *t)
 	if (ticks) {
 		pthread_mutex_lock(&t->res.lock);
 		err = dp_topmodel__add(&t->m, &got, t->ks, t->res.us, t->res.comms, &t->popts);
+		/* Threads rename themselves (prctl, pthread_setname_np): names follow. */
+		for (uint32_t i = 0; i < t->m.prof.nthreads; i++) {
+			struct dp_thread *th = &t->m.prof.threads[i];
+			const char *c = dp_comms__get(t->res.comms, th->tid);
+
+			if (c && strncmp(c, th->comm, sizeof(th->comm)))
+				snprintf(th->comm, sizeof(th->comm), "%s", c);
+		}
 		pthread_mutex_unlock(&t->res.lock);
 		if (!err)
 			err = dp_topmodel__tick(&t->m);

@@ -219,6 +219,21 @@ else
 	fail export-sigkill "k.json exists after SIGKILL"
 fi
 
+# --- devices and FIFOs are written in place, never replaced by a renamed file
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 1 -f json -o /dev/null 2> "$tmp/devnull.err"; rc=$?
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" > "$tmp/fifo.out" & catp=$!
+"$dp" -p "$demo_pid" -d 1 -f folded -o "$tmp/fifo" 2>> "$tmp/devnull.err"; rc2=$?
+wait $catp
+stop_demo
+if [ $rc = 0 ] && [ $rc2 = 0 ] && [ -c /dev/null ] && [ -p "$tmp/fifo" ] &&
+   grep -q "demo_spin_inner" "$tmp/fifo.out"; then
+	pass output-device-fifo "-o /dev/null leaves the device; -o FIFO streams into the pipe"
+else
+	fail output-device-fifo "exit $rc/$rc2, /dev/null: $(stat -c %F /dev/null)" "$tmp/devnull.err"
+fi
+
 # --- a full disk: a clear error, non-zero exit, no file
 mkdir -p "$tmp/full"
 if mount -t tmpfs -o size=64k dpfull "$tmp/full" 2>/dev/null; then

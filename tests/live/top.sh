@@ -233,7 +233,8 @@ for how in C-c TERM; do
 	if [ $how = C-c ]; then
 		$T send-keys -t top C-c
 	else
-		pkill -TERM -x deferprof	# the program, not the pane's shell
+		# this pane's deferprof, not its shell (nor any other deferprof running)
+		pkill -TERM -x -P "$($T display-message -p -t top '#{pane_pid}')" deferprof
 	fi
 	sleep 1.5; screen sig-$how
 	if grep -q "^EXIT=0" "$tmp/sig-$how" && grep -q "^icanon echo" "$tmp/sig-$how" && grep -q "MARKER-BEFORE" "$tmp/sig-$how"; then
