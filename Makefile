@@ -45,9 +45,10 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build
+.PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build \
+	bench bench-smoke
 
-all: $(OUT)/deferprof $(OUT)/deferprof-demo
+all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -94,6 +95,17 @@ $(OUT)/deferprof-demo: user/demo/demo.c
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
 		-pthread $< -o $@
 
+# make bench's workloads (named noinline functions) and its replay tool.
+$(OUT)/dp-bench-work: bench/workload.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
+		-pthread $< -o $@
+
+$(OUT)/dp-replay: bench/replay.c $(OUT)/libdpcore.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS_CORE) -o $@
+
 $(OUT)/tests/%.o: tests/unit/%.c | $(OUT)/deferprof.skel.h $(OUT)/proto/profile.pb-c.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -104,7 +116,15 @@ $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/libdpcore.a
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 
 # Everything the README's test command runs.
-test: all unit-test asan-test live-test vmtest
+test: all unit-test asan-test live-test bench-smoke vmtest
+
+# Benchmarks (bench/run.py): results under bench/results/. Not part of test;
+# bench-smoke runs the same harness with tiny sizes and no thresholds.
+bench: all
+	$(Q)bench/run.py $(OUT)
+
+bench-smoke: all
+	$(Q)bench/run.py $(OUT) --smoke
 
 # speedscope's published file-format schema, from its npm package (pinned).
 SPEEDSCOPE_VERSION := 1.25.0

@@ -10,7 +10,7 @@
 enum {
 	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
 	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS,
-	OPT_TOP, OPT_VERSION,
+	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD,
 };
 
 static const char *const format_names[] = {
@@ -48,6 +48,8 @@ static const struct option long_opts[] = {
 	{ "user-only", no_argument, NULL, OPT_USER_ONLY },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "demo", no_argument, NULL, OPT_DEMO },
 	{ "ring-pages", required_argument, NULL, OPT_RING_PAGES },
@@ -83,6 +85,8 @@ const char *dp_opts__usage(void)
 "      --user-only        keep user stacks only\n"
 "      --verify           also stitch the raw samples as perf does and compare (exit 3 on\n"
 "                         any difference)\n"
+"      --raw              no BPF aggregation: every sample through the ring buffer,\n"
+"                         stitched in user space as perf does (for comparisons)\n"
 "\n"
 "Output:\n"
 "  -f, --format FMT       report (default); folded (flamegraph.pl, inferno); json\n"
@@ -101,6 +105,7 @@ const char *dp_opts__usage(void)
 "  --max-stacks N         BPF stack store entries (default 16384)\n"
 "  --join-timeout MS      how long a sample waits for its user stack (default 10000)\n"
 "  --drain-ms MS          how often the BPF map is drained (default 100)\n"
+"  --record FILE          also write what the join is fed, for replaying (make bench)\n"
 "\n"
 "Examples:\n"
 "  sudo deferprof -p 1234 -d 10             report on process 1234 for 10 s\n"
@@ -255,6 +260,14 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		case OPT_VERIFY:
 			o->verify = true;
 			break;
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case OPT_RECORD:
+			if (!*optarg)
+				FAIL("empty recording file name");
+			o->record = optarg;
+			break;
 		case OPT_PROBE:
 			o->cmd = DP_CMD_PROBE;
 			break;
@@ -298,6 +311,8 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		FAIL("unexpected argument '%s' (see --help)", argv[optind]);
 	if (ntargets > 1)
 		FAIL("choose one target: -p, -t, -a or --demo");
+	if (o->raw && o->verify)
+		FAIL("--raw and --verify exclude each other: --verify already compares with raw samples");
 	if (o->kernel_only && o->user_only)
 		FAIL("--kernel-only and --user-only exclude each other");
 	if (o->verify && o->mode == DP_MODE_CLASSIC)

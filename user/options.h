@@ -29,6 +29,8 @@ struct dp_opts {
 	double duration;	/* -d seconds, 0 = until stopped */
 	const char *output;	/* -o */
 	bool kernel_only, user_only, verify, verbose;
+	bool raw;		/* no BPF aggregation: samples through the ring (for comparison) */
+	const char *record;	/* --record: what the join was fed, for replay (make bench) */
 	uint32_t ring_pages;	/* data pages per ring buffer, a power of two */
 	uint32_t max_entries;	/* BPF counts map entries */
 	uint32_t max_stacks;	/* BPF stack store entries */

@@ -42,6 +42,9 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		PRIu64 " records in %" PRIu64 " events; %" PRIu64 " malformed\n",
 		j->records, j->records_matched, j->records_unmatched, j->records_duplicate,
 		j->records_late, ri->lost_records, ri->lost_events, ri->malformed);
+	fprintf(f, "  ring:      %" PRIu64 " records, %" PRIu64 " bytes through the ring buffers%s\n",
+		ri->ring_records, ri->ring_bytes,
+		ri->raw ? " (--raw: every sample, no BPF aggregation)" : "");
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
 		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],

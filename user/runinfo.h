@@ -27,6 +27,8 @@ struct dp_runinfo {
 	uint64_t lost_records;		/* PERF_RECORD_LOST totals */
 	uint64_t lost_events;		/* PERF_RECORD_LOST records */
 	uint64_t malformed;		/* records that failed to parse */
+	uint64_t ring_records, ring_bytes;	/* through the perf ring buffers */
+	bool raw;			/* --raw: no BPF, samples stitched in user space */
 	uint64_t store_stacks;		/* distinct stacks in the BPF stack store */
 	uint64_t store_capacity;
 	uint64_t nevents;		/* perf events opened */

@@ -22,6 +22,7 @@
 #include "perf_abi.h"
 #include "profile.h"
 #include "record.h"
+#include "recording.h"
 #include "ring.h"
 #include "session.h"
 #include "usyms.h"
@@ -75,6 +76,8 @@ struct session {
 		size_t cap;
 	} kb;
 	bool no_batch;		/* the kernel lacks lookup_and_delete_batch for hash maps */
+	FILE *rec;		/* --record */
+	uint64_t rec_errors;
 	uint64_t drains, batch_calls;
 	struct dp_session_result *res;
 	uint64_t t0;
@@ -289,12 +292,15 @@ static int open_one(struct session *s, int pid, int ci, bool inherit, bool enabl
 		say("cannot share CPU %d's ring buffer: %s", s->cpus[ci], strerror(-err));
 		return err;
 	}
+	if (s->o->raw)
+		goto attached;	/* --raw: samples go through the ring buffer */
 	s->links[idx] = bpf_program__attach_perf_event(s->prog, fd);
 	if (!s->links[idx]) {
 		err = -errno;
 		say("cannot attach the BPF program to a perf event: %s", strerror(-err));
 		return err;
 	}
+attached:
 	if (enable && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		err = -errno;
 		say("cannot enable a perf event: %s", strerror(-err));
@@ -421,6 +427,16 @@ static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t
 	js.count = count;
 	ensure_proc(s, k->pid);
 	read_comm(s, k->pid, k->tid);
+	if (s->rec) {
+		struct dp_rec_sample rs = {
+			.pid = js.pid, .tid = js.tid, .cookie = js.cookie, .flags = js.flags,
+			.knr = js.knr, .unr = js.unr, .count = js.count,
+		};
+
+		if (dp_rec__put(s->rec, DP_REC_SAMPLE, &rs, sizeof(rs), js.kips, js.knr * 8,
+				js.uips, js.unr * 8))
+			s->rec_errors++;
+	}
 	return dp_join__add_sample(s->join, &js, now);
 }
 
@@ -453,8 +469,8 @@ static int drain(struct session *s, uint64_t now)
 	__u32 idle = (s->skel->bss->active & 1) ^ 1;
 	int fd = bpf_map__fd(idle ? s->skel->maps.counts1 : s->skel->maps.counts0);
 	struct dp_sample_key key, next, *prev = NULL;
-	size_t n = 0;
-	int err = grow_kb(s, s->o->max_entries);
+	size_t n = 0, chunk = s->o->max_entries < 4096 ? s->o->max_entries : 4096;
+	int err = grow_kb(s, chunk);
 
 	if (err)
 		return err;
@@ -465,6 +481,9 @@ static int drain(struct session *s, uint64_t now)
 		bool first = true;
 
 		for (;;) {
+			/* The buffer grows with what one interval brings, not with the map's size. */
+			if (s->kb.cap - n < chunk && (err = grow_kb(s, s->kb.cap * 2)))
+				return err;
 			count = (__u32)(s->kb.cap - n);
 			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
 							      s->kb.keys + n, s->kb.vals + n,
@@ -472,25 +491,25 @@ static int drain(struct session *s, uint64_t now)
 			s->batch_calls++;
 			first = false;
 			n += count;
-			if (!err && n < s->kb.cap)
+			if (!err)
 				continue;
-			if (err && errno == ENOENT)
+			if (errno == ENOENT)
 				break;	/* done: the last batch came with ENOENT */
+			if (errno == ENOSPC && (err = grow_kb(s, s->kb.cap * 2)) == 0)
+				continue;	/* a bucket holds more than the room left */
 			if (err && n == 0 && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP)) {
 				s->no_batch = true;	/* kernel < 5.6 */
 				break;
 			}
-			if (err) {
-				err = -errno;
-				say("cannot drain the counts map: %s", strerror(-err));
-				return err;
-			}
-			/* The buffer holds the whole map: full means done. */
-			break;
+			err = err < 0 && errno ? -errno : err;
+			say("cannot drain the counts map: %s", strerror(-err));
+			return err;
 		}
 	}
 	if (s->no_batch) {
-		while (n < s->kb.cap && !bpf_map_get_next_key(fd, prev, &next)) {
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			if (n == s->kb.cap && (err = grow_kb(s, s->kb.cap * 2)))
+				return err;
 			key = next;
 			prev = &key;
 			if (bpf_map_lookup_elem(fd, &key, &s->kb.vals[n]))
@@ -509,7 +528,8 @@ static int drain(struct session *s, uint64_t now)
 }
 
 /* --verify: a raw sample stitched as perf does, into the second table. */
-static int raw_sample(struct session *s, const struct dp_record *r, uint64_t now)
+static int raw_sample(struct session *s, struct dp_join *j, const struct dp_record *r,
+		      uint64_t now)
 {
 	struct dp_join_sample js;
 	struct dp_chain ch;
@@ -542,7 +562,11 @@ static int raw_sample(struct session *s, const struct dp_record *r, uint64_t now
 		js.flags |= DP_STK_NO_USER;
 	}
 	s->res->ri.verify_raw_samples++;
-	return dp_join__add_sample(s->vjoin, &js, now);
+	if (j == s->join) {
+		ensure_proc(s, js.pid);
+		read_comm(s, js.pid, js.tid);
+	}
+	return dp_join__add_sample(j, &js, now);
 }
 
 static int on_record(const void *buf, size_t len, void *ctx)
@@ -553,6 +577,10 @@ static int on_record(const void *buf, size_t len, void *ctx)
 	struct dp_record r;
 	int err;
 
+	s->res->ri.ring_records++;
+	s->res->ri.ring_bytes += len;
+	if (s->rec && dp_rec__put(s->rec, DP_REC_RING, buf, (uint32_t)len, NULL, 0, NULL, 0))
+		s->rec_errors++;
 	err = dp_record__parse(buf, len, DP_SAMPLE_TYPE, &r);
 	if (err == -ENOENT)
 		return 0;
@@ -573,8 +601,10 @@ static int on_record(const void *buf, size_t len, void *ctx)
 		return err;
 	}
 	case PERF_RECORD_SAMPLE:
+		if (s->o->raw)
+			return raw_sample(s, s->join, &r, now);
 		if (s->vjoin)
-			return raw_sample(s, &r, now);
+			return raw_sample(s, s->vjoin, &r, now);
 		return 0;
 	case PERF_RECORD_LOST:
 		ri->lost_records += r.lost.lost;
@@ -640,6 +670,8 @@ static int round_trip(struct session *s)
 	pthread_mutex_unlock(&s->res->lock);
 	if (err)
 		return err;
+	if (s->rec && dp_rec__put(s->rec, DP_REC_ROUND, &now, sizeof(now), NULL, 0, NULL, 0))
+		s->rec_errors++;
 	err = dp_join__end_round(s->join, now);
 	if (!err && s->vjoin)
 		err = dp_join__end_round(s->vjoin, now);
@@ -908,6 +940,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	ri->freq = o->freq;
 	ri->period = o->period;
 	ri->verify = o->verify;
+	ri->raw = o->raw;
 	if (!uname(&u)) {
 		snprintf(ri->kernel, sizeof(ri->kernel), "%s %s", u.release, u.machine);
 		snprintf(ri->host, sizeof(ri->host), "%s", u.nodename);
@@ -933,6 +966,14 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		s.vjoin = dp_join__new(&jo, &res->raw);
 		if (!s.vjoin) {
 			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (o->record) {
+		s.rec = fopen(o->record, "we");
+		if (!s.rec || fwrite(DP_REC_MAGIC, 8, 1, s.rec) != 1) {
+			err = -errno;
+			say("cannot write the recording %s: %s", o->record, strerror(-err));
 			goto out;
 		}
 	}
@@ -1084,6 +1125,8 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	ri->join = *dp_join__stats(s.join);
 	read_stats(&s);
 	read_store(&s);
+	if (o->raw)
+		ri->bpf[DP_STAT_SAMPLES] = ri->verify_raw_samples;	/* no BPF: the ring saw them */
 	ri->malformed = s.malformed_rec;
 	for (int ci = 0; ci < s.ncpus; ci++)
 		ri->malformed += s.rings[ci].fd >= 0 ? s.rings[ci].ring.malformed : 0;
@@ -1095,9 +1138,17 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	}
 	if (o->verify)
 		ri->verify_diffs = dp_stack_table__diff(&res->table, &res->raw, o->verbose ? stderr : NULL, 20);
+	if (s.rec) {
+		if (fclose(s.rec) || s.rec_errors)
+			say("the recording %s is incomplete: %llu write errors", o->record,
+			    (unsigned long long)s.rec_errors);
+		s.rec = NULL;
+	}
 	/* A profile cut short still has its report. */
 	err = 0;
 out:
+	if (s.rec)
+		fclose(s.rec);
 	teardown(&s);
 	return err;
 }

@@ -219,6 +219,26 @@ else
 	fail export-sigkill "k.json exists after SIGKILL"
 fi
 
+# --- --raw (every sample through the ring) and --record + dp-replay (make bench's tools)
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 2 --raw -o "$tmp/raw.txt" 2> "$tmp/raw.err"; rc=$?
+"$dp" -p "$demo_pid" -d 2 --record "$tmp/rec.bin" -o "$tmp/rec.txt" 2>> "$tmp/raw.err"; rc2=$?
+stop_demo
+rs=$(grep -m1 "samples:" "$tmp/raw.txt" | awk '{ print $2 }')
+rr=$(grep -m1 "ring:" "$tmp/raw.txt" | awk '{ print $2 }')
+if [ $rc = 0 ] && [ -n "$rs" ] && [ "$rs" -gt 0 ] && [ "$rr" -ge "$rs" ] && grep -q "demo_spin_inner" "$tmp/raw.txt"; then
+	pass raw-mode "$rs samples, $rr ring records: every sample through the ring, stacks named"
+else
+	fail raw-mode "exit $rc" "$tmp/raw.txt"
+fi
+seen=$(grep -m1 "samples:" "$tmp/rec.txt" | awk '{ print $2 }')
+"$out/dp-replay" "$tmp/rec.bin" > "$tmp/replay.json" 2>> "$tmp/raw.err"; rc3=$?
+if [ $rc2 = 0 ] && [ $rc3 = 0 ] && grep -q "\"samples_in\":$seen," "$tmp/replay.json"; then
+	pass record-replay "$seen samples recorded and replayed: $(cut -c1-120 "$tmp/replay.json")"
+else
+	fail record-replay "exit $rc2/$rc3, $seen samples in the report" "$tmp/replay.json"
+fi
+
 # --- devices and FIFOs are written in place, never replaced by a renamed file
 start_demo -l -1
 "$dp" -p "$demo_pid" -d 1 -f json -o /dev/null 2> "$tmp/devnull.err"; rc=$?

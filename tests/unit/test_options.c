@@ -71,3 +71,74 @@ Test(options, bad_input_one_line_errors)
 	cr_assert_eq(parse(&o, err, "stray", NULL, NULL, NULL), -EINVAL);
 	cr_assert_eq(strchr(err, '\n'), NULL);
 }
+
+static int parsev(struct dp_opts *o, char *err, int argc, char **argv)
+{
+	return dp_opts__parse(o, argc, argv, err, 256);
+}
+
+Test(options, several_outputs_each_with_its_format)
+{
+	char *argv[] = { "deferprof", "-p", "5", "-f", "json", "-o", "a.json", "-f", "pprof",
+			 "-o", "a.pb.gz", "-f", "folded", "-o", "a.folded", NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parsev(&o, err, 15, argv), 0, "%s", err);
+	cr_assert_eq(o.nouts, 3);
+	cr_assert_str_eq(o.outs[0].path, "a.json");
+	cr_assert_eq(o.outs[0].format, DP_FMT_JSON);
+	cr_assert_eq(o.outs[1].format, DP_FMT_PPROF);
+	cr_assert_eq(o.outs[2].format, DP_FMT_FOLDED);
+	cr_assert_eq(o.format, DP_FMT_JSON);
+}
+
+Test(options, output_errors)
+{
+	char *a1[] = { "deferprof", "-o", "x", "-f", "json", NULL };
+	char *a2[] = { "deferprof", "-f", "ndjson", "-o", "x", "-f", "json", "-o", "y", NULL };
+	char *a3[] = { "deferprof", "-f", "json", "-i", "2", NULL };
+	char *a4[] = { "deferprof", "-o", "x", "-o", "x", NULL };
+	char *a5[] = { "deferprof", "-f", "xml", NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parsev(&o, err, 5, a1), -EINVAL);
+	cr_assert(strstr(err, "-f after the last -o"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 9, a2), -EINVAL);
+	cr_assert(strstr(err, "single output"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 5, a3), -EINVAL);
+	cr_assert(strstr(err, "applies to -f ndjson"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 5, a4), -EINVAL);
+	cr_assert(strstr(err, "given twice"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 3, a5), -EINVAL);
+	cr_assert(strstr(err, "unknown format 'xml'"), "%s", err);
+}
+
+Test(options, ndjson_interval_top_raw_record)
+{
+	char *a1[] = { "deferprof", "-p", "7", "-f", "ndjson", "-i", "0.5", NULL };
+	char *a2[] = { "deferprof", "top", "-p", "7", "-i", "2", NULL };
+	char *a3[] = { "deferprof", "top", "-p", "7", "-o", "x", NULL };
+	char *a4[] = { "deferprof", "--raw", "--record", "r.bin", NULL };
+	char *a5[] = { "deferprof", "--raw", "--verify", NULL };
+	char *a6[] = { "deferprof", "-f", "ndjson", "-i", "0.01", NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parsev(&o, err, 7, a1), 0, "%s", err);
+	cr_assert_eq(o.format, DP_FMT_NDJSON);
+	cr_assert_float_eq(o.interval, 0.5, 1e-9);
+	cr_assert_eq(parsev(&o, err, 6, a2), 0, "%s", err);
+	cr_assert_eq(o.cmd, DP_CMD_TOP);
+	cr_assert_eq(o.pid, 7);
+	cr_assert_float_eq(o.interval, 2, 1e-9);
+	cr_assert_eq(parsev(&o, err, 6, a3), -EINVAL);
+	cr_assert(strstr(err, "press w in top"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 4, a4), 0, "%s", err);
+	cr_assert(o.raw);
+	cr_assert_str_eq(o.record, "r.bin");
+	cr_assert_eq(parsev(&o, err, 3, a5), -EINVAL);
+	cr_assert_eq(parsev(&o, err, 5, a6), -EINVAL);
+	cr_assert(strstr(err, "invalid interval"), "%s", err);
+}

@@ -14,6 +14,10 @@ set -euo pipefail
 out=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+case $out in
+/*) bin_dir=$out ;;
+*) bin_dir=$top/$out ;;
+esac
 timeout_s=${DP_VM_TIMEOUT:-600}
 work=$(mktemp -d /tmp/dp-vmtest.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -35,7 +39,7 @@ echo "vmtest: kernel $kernel"
 root=$work/root
 mkdir -p "$root"/{bin,dp,tests,proc,sys,dev,tmp}
 cp "$busybox" "$root/bin/busybox"
-cp "$top/$out/deferprof" "$top/$out/deferprof-demo" "$root/dp/"
+cp "$bin_dir/deferprof" "$bin_dir/deferprof-demo" "$root/dp/"
 # DP_VM_SCRIPT runs another guest script (make bench); DP_VM_EXTRA: more binaries.
 cp "${DP_VM_SCRIPT:-$here/guest.sh}" "$root/tests/guest.sh"
 for x in ${DP_VM_EXTRA:-}; do cp "$x" "$root/dp/"; done
@@ -59,7 +63,7 @@ if [ -n "$tmux_bin" ]; then
 		done
 	done
 fi
-for bin in "$top/$out/deferprof" "$top/$out/deferprof-demo" ${tmux_bin:+"$tmux_bin"} ${DP_VM_EXTRA:-}; do
+for bin in "$bin_dir/deferprof" "$bin_dir/deferprof-demo" ${tmux_bin:+"$tmux_bin"} ${DP_VM_EXTRA:-}; do
 	ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -109,7 +113,7 @@ for accel in $accels; do
 	echo "vmtest: no boot with $accel"
 done
 tr -d '\r' < "$log" > "$log.txt"
-cp "$log.txt" "$top/$out/vmtest-console.log"
+cp "$log.txt" "$bin_dir/vmtest-console.log"
 grep -E "^(VMTEST|vmtest|RESULT)|^  " "$log.txt" | grep -v "^VMFILE" || true
 elapsed=$(( $(date +%s) - start ))
 
