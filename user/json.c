@@ -11,12 +11,13 @@
 #include <time.h>
 #include <json-c/json.h>
 #include "export.h"
+#include "jsonutil.h"
 #include "version.h"
 
 #define JFLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* A string value, made valid UTF-8 first; json-c escapes the rest. */
-static json_object *jstr(const char *s)
+json_object *dp_json__str(const char *s)
 {
 	char *c;
 	json_object *o;
@@ -31,6 +32,9 @@ static json_object *jstr(const char *s)
 		free(c);
 	return o;
 }
+
+#define jstr dp_json__str
+#define put dp_json__put
 
 static json_object *jint(uint64_t v)
 {
@@ -52,7 +56,7 @@ static void add(json_object *o, const char *key, json_object *v)
 }
 
 /* Write one value and free it. Returns -ENOMEM when building it failed. */
-static int put(FILE *f, json_object *o)
+int dp_json__put(FILE *f, json_object *o)
 {
 	const char *s;
 

@@ -10,35 +10,11 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "export.h"
+#include "jsonutil.h"
 #include "version.h"
 
-#define JFLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static json_object *jstr(const char *s)
-{
-	char *c = dp_utf8_clean(s);
-	json_object *o;
-
-	if (!c)
-		return NULL;
-	o = json_object_new_string(c);
-	if (c != s)
-		free(c);
-	return o;
-}
-
-static int put(FILE *f, json_object *o)
-{
-	const char *s;
-
-	if (!o)
-		return -ENOMEM;
-	s = json_object_to_json_string_ext(o, JFLAGS);
-	if (s)
-		fputs(s, f);
-	json_object_put(o);
-	return s ? 0 : -ENOMEM;
-}
+#define jstr dp_json__str
+#define put dp_json__put
 
 static json_object *frame_obj(const struct dp_frame *fr)
 {
