@@ -32,6 +32,7 @@
 #include "recording.h"
 #include "stacks.h"
 #include "output.h"
+#include "topmodel.h"
 #include "usyms.h"
 #include <sys/resource.h>
 #if __has_include(<valgrind/callgrind.h>)
@@ -214,9 +215,44 @@ int main(int argc, char **argv)
 			fclose(o);
 			fprintf(stderr, ",\"%s_s\":%.6f", names[k], err ? -1.0 : now_s() - t0);
 		}
+		dp_profile__free(&prof);
+		/* What top does each refresh with the same stacks: the model's rows and a tree. */
+		{
+			struct dp_topmodel m;
+			struct dp_topfilter flt = { .thread = -1 };
+			struct dp_toprow *rows = NULL;
+			struct dp_treeline *lines = NULL;
+			uint32_t nrows = 0, nlines = 0;
+			double ta, tf, tt;
+
+			t0 = now_s();
+			if (dp_topmodel__init(&m, 0.75) || dp_topmodel__add(&m, &table, ks, us, comms, &po) ||
+			    dp_topmodel__tick(&m))
+				return 1;
+			ta = now_s() - t0;
+			t0 = now_s();
+			for (int k = 0; k < 10; k++) {
+				free(rows);
+				rows = NULL;
+				dp_topmodel__functions(&m, &flt, DP_COUNT_DECAYING, DP_SORT_SELF, &rows, &nrows);
+			}
+			tf = (now_s() - t0) / 10;
+			t0 = now_s();
+			for (int k = 0; k < 10 && nrows; k++) {
+				free(lines);
+				lines = NULL;
+				dp_topmodel__tree(&m, &flt, DP_COUNT_DECAYING, rows[nrows - 1].frame,
+						  DP_TREE_CALLERS, &lines, &nlines);
+			}
+			tt = (now_s() - t0) / 10;
+			fprintf(stderr, ",\"top_stacks\":%u,\"top_add_s\":%.6f,\"top_functions_ms\":%.3f,"
+				"\"top_tree_ms\":%.3f", m.prof.nstacks, ta, tf * 1e3, tt * 1e3);
+			free(rows);
+			free(lines);
+			dp_topmodel__free(&m);
+		}
 		getrusage(RUSAGE_SELF, &ru);
 		fprintf(stderr, ",\"max_rss_kib\":%ld}\n", ru.ru_maxrss);
-		dp_profile__free(&prof);
 		dp_ksyms__free(ks);
 		dp_usyms__free(us);
 		dp_comms__free(comms);

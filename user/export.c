@@ -6,32 +6,15 @@
 #include <string.h>
 #include "export.h"
 
-/* qsort has no context argument: the profile being sorted. */
+/* qsort has no context argument: the profile being sorted, and its frames' ranks. */
 static const struct dp_profile *sort_p;
 static const uint32_t *sort_thread_rank;
 
-static int cmp_str(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "");
-}
+static const uint32_t *sort_rank;
 
-/* A total order on distinct frames: what makes them distinct, compared. */
 static int cmp_frame(uint32_t a, uint32_t b)
 {
-	const struct dp_frame *x = &sort_p->frames[a], *y = &sort_p->frames[b];
-	int c;
-
-	if (a == b)
-		return 0;
-	if ((c = strcmp(x->name, y->name)))
-		return c;
-	if ((c = cmp_str(x->module, y->module)))
-		return c;
-	if (x->kernel != y->kernel)
-		return x->kernel ? 1 : -1;
-	if (x->marker != y->marker)
-		return x->marker ? 1 : -1;
-	return x->inlined ? 1 : -1;
+	return sort_rank[a] < sort_rank[b] ? -1 : sort_rank[a] > sort_rank[b];
 }
 
 static int cmp_frames(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
@@ -107,6 +90,9 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 		order[i] = i;
 	sort_p = p;
 	sort_thread_rank = rank;
+	sort_rank = dp_profile__frame_ranks(p);
+	if (!sort_rank)
+		goto out;
 	qsort(order, n, sizeof(*order), cmp_pstack);
 	for (uint32_t i = 0; i < n;) {
 		const struct dp_pstack *s = &p->stacks[order[i]];
@@ -132,6 +118,8 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	}
 	x->nstacks = g;
 	qsort(x->stacks, g, sizeof(*x->stacks), cmp_xstack);
+	free((void *)sort_rank);
+	sort_rank = NULL;
 
 	/* Frames numbered in order of first use; each stack gets its own copy. */
 	{
@@ -163,6 +151,8 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	}
 	err = 0;
 out:
+	free((void *)sort_rank);
+	sort_rank = NULL;
 	free(order);
 	free(rank);
 	free(newidx);

@@ -3,13 +3,21 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include "output.h"
 
 /* Separators and line breaks inside a name would break the format. */
 static void put_name(FILE *f, const char *s)
 {
-	for (; *s; s++)
-		fputc(*s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s, f);
+	for (;;) {
+		size_t n = strcspn(s, ";\n\r");
+
+		fwrite(s, 1, n, f);	/* the plain run in one call */
+		if (!s[n])
+			return;
+		fputc(s[n] == ';' ? ':' : ' ', f);
+		s += n + 1;
+	}
 }
 
 int dp_folded__write(FILE *f, const struct dp_profile *p)

@@ -177,34 +177,6 @@ static json_object *frame_obj(const struct dp_frame *fr)
 	return o;
 }
 
-static json_object *stack_obj(const struct dp_xstack *s)
-{
-	json_object *o = json_object_new_object(), *fr = json_object_new_array_ext((int)s->nframes);
-	json_object *th = json_object_new_array_ext((int)s->nthreads);
-
-	if (!o || !fr || !th) {
-		json_object_put(o);
-		json_object_put(fr);
-		json_object_put(th);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < s->nframes; i++)
-		json_object_array_add(fr, jint(s->frames[i]));
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		json_object *t = json_object_new_object();
-
-		if (!t)
-			break;
-		add(t, "thread", jint(s->threads[i].thread));
-		add(t, "samples", jint(s->threads[i].count));
-		json_object_array_add(th, t);
-	}
-	add(o, "frames", fr);
-	add(o, "samples", jint(s->count));
-	add(o, "threads", th);
-	return o;
-}
-
 /* "key": value, */
 static int field(FILE *f, const char *key, json_object *v, const char *nl)
 {
@@ -231,9 +203,18 @@ static int tables(FILE *f, const struct dp_export *x, const char *nl)
 		fprintf(f, "%s%s", i + 1 < x->nframes ? "," : "", nl);
 	}
 	fprintf(f, "],%s\"stacks\":[%s", nl, nl);
-	for (uint32_t i = 0; i < x->nstacks && !err; i++) {
-		err = put(f, stack_obj(&x->stacks[i]));
-		fprintf(f, "%s%s", i + 1 < x->nstacks ? "," : "", nl);
+	/* Stacks are only integers: written directly, the hot part of a big export. */
+	for (uint32_t i = 0; i < x->nstacks; i++) {
+		const struct dp_xstack *st = &x->stacks[i];
+
+		fputs("{\"frames\":[", f);
+		for (uint32_t k = 0; k < st->nframes; k++)
+			fprintf(f, k ? ",%u" : "%u", st->frames[k]);
+		fprintf(f, "],\"samples\":%" PRIu64 ",\"threads\":[", st->count);
+		for (uint32_t k = 0; k < st->nthreads; k++)
+			fprintf(f, "%s{\"thread\":%u,\"samples\":%" PRIu64 "}", k ? "," : "",
+				st->threads[k].thread, st->threads[k].count);
+		fprintf(f, "]}%s%s", i + 1 < x->nstacks ? "," : "", nl);
 	}
 	fprintf(f, "]}\n");
 	return err;

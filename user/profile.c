@@ -609,6 +609,8 @@ struct merge_ent {
 /* Order by count, then frame by frame by name: output is deterministic. */
 static const struct dp_profile *cmp_profile;
 
+static const uint32_t *cmp_rank;
+
 static int cmp_merged(const void *a, const void *b)
 {
 	const struct dp_merged *x = a, *y = b;
@@ -620,12 +622,50 @@ static int cmp_merged(const void *a, const void *b)
 	if (x->comm && y->comm && (c = strcmp(x->comm, y->comm)))
 		return c;
 	for (uint32_t i = 0; i < n; i++) {
-		c = strcmp(cmp_profile->frames[x->frames[i]].name,
-			   cmp_profile->frames[y->frames[i]].name);
-		if (c)
-			return c;
+		uint32_t rx = cmp_rank[x->frames[i]], ry = cmp_rank[y->frames[i]];
+
+		if (rx != ry)
+			return rx < ry ? -1 : 1;
 	}
 	return (int)x->nframes - (int)y->nframes;
+}
+
+/* A total order on distinct frames: name, module, kernel, marker, inlined. */
+static int cmp_frame_idx(const void *a, const void *b)
+{
+	const struct dp_frame *x = &cmp_profile->frames[*(const uint32_t *)a];
+	const struct dp_frame *y = &cmp_profile->frames[*(const uint32_t *)b];
+	int c;
+
+	if ((c = strcmp(x->name, y->name)))
+		return c;
+	if ((c = strcmp(x->module ? x->module : "", y->module ? y->module : "")))
+		return c;
+	if (x->kernel != y->kernel)
+		return x->kernel ? 1 : -1;
+	if (x->marker != y->marker)
+		return x->marker ? 1 : -1;
+	return (int)x->inlined - (int)y->inlined;
+}
+
+uint32_t *dp_profile__frame_ranks(const struct dp_profile *p)
+{
+	uint32_t *order = malloc((p->nframes + 1) * sizeof(*order));
+	uint32_t *rank = malloc((p->nframes + 1) * sizeof(*rank));
+
+	if (!order || !rank) {
+		free(order);
+		free(rank);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < p->nframes; i++)
+		order[i] = i;
+	cmp_profile = p;
+	qsort(order, p->nframes, sizeof(*order), cmp_frame_idx);
+	for (uint32_t i = 0; i < p->nframes; i++)
+		rank[order[i]] = i;
+	free(order);
+	return rank;
 }
 
 int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
@@ -674,8 +714,14 @@ int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged
 	}
 	if (err)
 		return err;
-	cmp_profile = p;
+	cmp_rank = dp_profile__frame_ranks(p);
+	if (!cmp_rank) {
+		free(arr);
+		return -ENOMEM;
+	}
 	qsort(arr, cnt, sizeof(*arr), cmp_merged);
+	free((void *)cmp_rank);
+	cmp_rank = NULL;
 	*out = arr;
 	*n = cnt;
 	return 0;

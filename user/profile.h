@@ -91,6 +91,13 @@ int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
 void dp_profile__seal(struct dp_profile *p);
 void dp_profile__free(struct dp_profile *p);
 
+/*
+ * Each frame's place in a total order of distinct frames (by name, then
+ * module, kernel, marker, inlined): sorting by rank sorts by name without
+ * comparing strings. malloc'd; NULL when out of memory.
+ */
+uint32_t *dp_profile__frame_ranks(const struct dp_profile *p);
+
 /* Stacks merged over threads (or per comm): sorted by count, then by frames. */
 struct dp_merged {
 	const char *comm;	/* NULL when merged over every thread */

@@ -93,14 +93,13 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 		err = put(f, jstr(name));
 		fprintf(f, ",\"unit\":\"none\",\"startValue\":0,\"endValue\":%" PRIu64
 			",\n\"samples\":[", total);
-		for (uint32_t k = start[t]; k < start[t + 1] && !err; k++) {
+		for (uint32_t k = start[t]; k < start[t + 1]; k++) {
 			const struct dp_xstack *xs = &x.stacks[uses[k].stack];
-			json_object *a = json_object_new_array_ext((int)xs->nframes);
 
-			for (uint32_t i = 0; a && i < xs->nframes; i++)
-				json_object_array_add(a, json_object_new_int64(xs->frames[i]));
-			err = put(f, a);
-			fprintf(f, "%s", k + 1 < start[t + 1] ? ",\n" : "");
+			fputc('[', f);	/* frame indices: integers, written directly */
+			for (uint32_t i = 0; i < xs->nframes; i++)
+				fprintf(f, i ? ",%u" : "%u", xs->frames[i]);
+			fputs(k + 1 < start[t + 1] ? "],\n" : "]", f);
 		}
 		fprintf(f, "],\n\"weights\":[");
 		for (uint32_t k = start[t]; k < start[t + 1]; k++)
