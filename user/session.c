@@ -628,7 +628,11 @@ static int on_record(const void *buf, size_t len, void *ctx)
 		{
 			const char *c = dp_comms__get(s->res->comms, r.task.ptid);
 
-			if (c)
+			/*
+			 * A new task starts with its parent's name, unless its own COMM
+			 * record (a rename, read from another CPU's buffer) came first.
+			 */
+			if (c && !dp_comms__get(s->res->comms, r.task.tid))
 				dp_comms__set(s->res->comms, r.task.pid, r.task.tid, c);
 		}
 		return 0;
