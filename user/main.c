@@ -35,25 +35,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	dp_stop = 1;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static int demo_path(char *buf, size_t len)
 {
 	const char *env = getenv("DP_DEMO");
@@ -251,7 +232,7 @@ int main(int argc, char **argv)
 		hooks.ctx = &nctx;
 		hooksp = &hooks;
 	}
-	install_signals();
+	dp_session__install_signals();
 	if (o.target == DP_TARGET_DEMO) {
 		child = start_demo(&release_fd);
 		if (child < 0) {

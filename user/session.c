@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,26 @@
 #define ENOTSUPP 524	/* the kernel's, for operations a map type lacks */
 #endif
 
-volatile sig_atomic_t dp_stop;
+volatile sig_atomic_t dp_stop, dp_stop_signal;
+
+static void on_signal(int sig)
+{
+	dp_stop_signal = sig;
+	dp_stop = 1;
+}
+
+void dp_session__install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 struct cached_stack {
 	UT_hash_handle hh;
@@ -869,6 +889,20 @@ static int check_target(const struct dp_opts *o)
 	return 0;
 }
 
+/* Every counter the outputs show, as it stands now. */
+static void read_counters(struct session *s)
+{
+	struct dp_runinfo *ri = &s->res->ri;
+
+	read_stats(s);
+	if (s->o->raw)
+		ri->bpf[DP_STAT_SAMPLES] = ri->verify_raw_samples;	/* no BPF: the ring saw them */
+	ri->join = *dp_join__stats(s->join);
+	ri->malformed = s->malformed_rec;
+	for (int ci = 0; ci < s->ncpus; ci++)
+		ri->malformed += s->rings[ci].fd >= 0 ? s->rings[ci].ring.malformed : 0;
+}
+
 /* The counters so far, and the interval's counts, to the tick hook. */
 static int tick(struct session *s, const struct dp_session_hooks *hooks, bool final)
 {
@@ -876,11 +910,7 @@ static int tick(struct session *s, const struct dp_session_hooks *hooks, bool fi
 	struct dp_stack_table delta;
 	int err;
 
-	read_stats(s);
-	ri->join = *dp_join__stats(s->join);
-	ri->malformed = s->malformed_rec;
-	for (int ci = 0; ci < s->ncpus; ci++)
-		ri->malformed += s->rings[ci].fd >= 0 ? s->rings[ci].ring.malformed : 0;
+	read_counters(s);
 	if (!final)
 		ri->duration_s = (double)(mono_ns() - s->t0) / 1e9;
 	dp_stack_table__init(&delta);
@@ -1126,14 +1156,8 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	dp_join__finish(s.join);
 	if (s.vjoin)
 		dp_join__finish(s.vjoin);
-	ri->join = *dp_join__stats(s.join);
-	read_stats(&s);
+	read_counters(&s);
 	read_store(&s);
-	if (o->raw)
-		ri->bpf[DP_STAT_SAMPLES] = ri->verify_raw_samples;	/* no BPF: the ring saw them */
-	ri->malformed = s.malformed_rec;
-	for (int ci = 0; ci < s.ncpus; ci++)
-		ri->malformed += s.rings[ci].fd >= 0 ? s.rings[ci].ring.malformed : 0;
 	if (hooks) {
 		int terr = tick(&s, hooks, true);
 

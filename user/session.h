@@ -50,6 +50,10 @@ struct dp_session_hooks {
 
 /* Set by the signal handler: the session stops and returns what it has. */
 extern volatile sig_atomic_t dp_stop;
+/* The signal that set dp_stop, or 0 (dp_stop set by the program itself). */
+extern volatile sig_atomic_t dp_stop_signal;
+/* SIGINT, SIGTERM and SIGHUP set dp_stop; SIGPIPE is ignored. */
+void dp_session__install_signals(void);
 
 /*
  * Run one session. child is the demo's pid (held until *release is written)

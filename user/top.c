@@ -674,14 +674,6 @@ static void key(struct top *t, int ch)
 
 /* --- set-up and the loop */
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	dp_stop = 1;
-}
-
 /* stderr goes to a memory file while the screen is ours; printed after. */
 static int capture_stderr(struct top *t)
 {
@@ -751,7 +743,6 @@ static int check_target(const struct dp_opts *o)
 int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 {
 	struct top *t;
-	struct sigaction sa;
 	struct pollfd pfd[2];
 	bool curses = false, started = false;
 	int rc = 0, err;
@@ -778,13 +769,7 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->hooks.tick = on_tick;
 	t->hooks.ctx = &t->mb;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	dp_session__install_signals();
 
 	if (capture_stderr(t) == 0 && initscr()) {
 		curses = true;
@@ -844,7 +829,7 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 				rc = 1;
 				break;	/* the error is on the captured stderr */
 			}
-			if (got_signal)
+			if (dp_stop_signal)
 				break;	/* Ctrl-C or SIGTERM: leave at once */
 			snprintf(t->msg, sizeof(t->msg), "%s: profile ended (%s); press any key to leave",
 				 t->mb.target_exited ? "the target exited" : "done",
