@@ -24,7 +24,8 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 ALL_CFLAGS := $(CFLAGS) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(WERROR) \
-	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -I$(OUT) -I$(OUT)/proto -Iuser -Ibpf -MMD -MP
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -I$(OUT) -I$(OUT)/proto -Iuser -Ibpf -MMD -MP \
+	-include user/hashfn.h
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libdw libelf zlib json-c libprotobuf-c 2>/dev/null || \
 	echo -ldw -lelf -lz -ljson-c -lprotobuf-c) -liberty
 LIBS_BPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
