@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -170,9 +171,12 @@ int main(int argc, char **argv)
 	struct ndjson_ctx nctx;
 	char err[256];
 	const char *blocker, *comm;
+	struct timespec launch;
 	pid_t child = 0;
 	int release_fd = -1, rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &launch);
+	dp_launch_ns = (uint64_t)launch.tv_sec * 1000000000ULL + (uint64_t)launch.tv_nsec;
 	if (dp_opts__parse(&o, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "deferprof: %s\n", err);
 		return 2;
@@ -188,7 +192,7 @@ int main(int argc, char **argv)
 	verbose = o.verbose;
 	libbpf_set_print(libbpf_print);
 
-	dp_probe__run(&pr, o.verbose);
+	dp_probe__run(&pr, o.verbose, o.cmd == DP_CMD_PROBE);
 	if (o.cmd == DP_CMD_PROBE) {
 		dp_probe__print(&pr, stdout);
 		return dp_probe__bpf_blocker(&pr) ? 1 : 0;
@@ -220,8 +224,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	ks = load_ksyms();
 	if (o.format == DP_FMT_NDJSON) {
+		/* Every interval symbolizes: the kernel's symbols are needed from the start. */
+		ks = load_ksyms();
 		memset(&nctx, 0, sizeof(nctx));
 		dp_ndjson__init(&nctx.nd, ofs[0].f);
 		nctx.ks = ks;
@@ -268,6 +273,8 @@ int main(int argc, char **argv)
 		if (rc)
 			fprintf(stderr, "deferprof: writing the ndjson stream failed: %s\n", strerror(-rc));
 	} else {
+		/* Read only now: parsing kallsyms is not part of the start-up. */
+		ks = load_ksyms();
 		rc = dp_profile__build(&prof, &res.table, ks, res.us, res.comms, &popts);
 		if (rc)
 			fprintf(stderr, "deferprof: cannot build the profile: %s\n", strerror(-rc));
