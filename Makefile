@@ -37,7 +37,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := perf_abi record ring stacks join ksyms usyms profile report folded options \
 	export json pprof speedscope topmodel
 # Modules that talk to the kernel.
-SYS_SRCS := probe session top outfile main
+SYS_SRCS := probe bpfload session top outfile main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 

@@ -8,6 +8,21 @@
  * ring buffer: only the deferred user-stack records and side-band records
  * reach user space. With pass_samples set (verification and raw modes) the
  * samples are let through as well.
+ *
+ * Cost per sample is the point of the design:
+ *  - the chain is read once into per-CPU scratch, and a stack is stored
+ *    straight from there (the scratch slot before a stack's first address
+ *    becomes its header), never copied;
+ *  - a stack's id is a 64-bit hash of its addresses and a hit is trusted
+ *    without comparing the addresses again (two distinct stacks of one run
+ *    collide with a probability of about n^2 / 2^65);
+ *  - the deferred marker is found where the kernel always puts it
+ *    (ips[nr-2]); only classic chains are scanned for their user marker;
+ *  - one lookup gives every counter; the counts map is picked directly;
+ *  - loops run through bpf_loop() (Linux >= 5.17), so the verifier checks
+ *    each body once instead of walking up to 262 iterations: loading takes
+ *    milliseconds, not seconds. Older kernels get no program: deferprof
+ *    then stitches every sample in user space (--raw).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +34,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 pass_samples = 0;
 const volatile __u32 want_kernel = 1;
 const volatile __u32 want_user = 1;
+/* New entries in the active counts map at which user space is woken to drain it. */
+const volatile __u64 wake_at = 32768;
 
 /*
  * Written by nobody: the verifier cannot know it stays 0, so the
@@ -28,20 +45,21 @@ const volatile __u32 want_user = 1;
  */
 __u32 force_helper_chain = 0;
 
+/* Every counter of one CPU, in one lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DP_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct dp_stats);
 } stats SEC(".maps");
 
 /*
  * Sample counts, double-buffered. A program that found an entry adds to it
  * after the lookup; were user space to delete the entry in between, that
  * sample would be lost (and with preallocation could land in a reused entry).
- * So samples go to counts_maps[active] and user space drains only the other
- * map, which nothing has written since the previous drain interval: it flips
- * active after each drain.
+ * So samples go to counts<active> and user space drains only the other map,
+ * which nothing has written since the previous drain: it flips active after
+ * each drain.
  */
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,17 +68,21 @@ struct counts_map {
 	__type(value, struct dp_sample_val);
 } counts0 SEC(".maps"), counts1 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct counts_map);
-} counts_maps SEC(".maps") = {
-	.values = { &counts0, &counts1 },
-};
-
-/* Which counts map samples go to; written by user space through the mmapped .bss. */
+/*
+ * Shared with user space through the mmapped .bss: which counts map samples
+ * go to, and how many entries each map gained since user space last drained
+ * it (0 means there is nothing to drain: the drain is skipped).
+ */
 __u32 active = 0;
+__u64 filled[2] = {};
+/* Set when the wake-up for a map was sent; user space clears it with filled. */
+__u32 woken[2] = {};
+
+/* One word when the active map reaches wake_at entries: user space drains early. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} wake SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -70,10 +92,16 @@ struct {
 	__type(value, struct dp_stack);
 } stacks SEC(".maps");
 
+/*
+ * The chain sits at buf[1..nr]: buf[0] and the context marker before each
+ * part are free slots that become a struct dp_stack header in place. A part
+ * starts at most at chain index 255 and a stack value spans DP_MAX_STACK + 1
+ * slots, hence the size.
+ */
+#define DP_SCRATCH_SLOTS	(256 + DP_MAX_STACK + 2)
+
 struct scratch {
-	__u64 chain[DP_MAX_CHAIN];
-	struct dp_stack k;
-	struct dp_stack u;
+	__u64 buf[DP_SCRATCH_SLOTS];
 };
 
 struct {
@@ -85,13 +113,12 @@ struct {
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += 1;
-}
+struct loop_ctx {
+	struct scratch *s;
+	__u64 base;		/* buf index of the first element */
+	__u64 found;		/* scan: index relative to base, or ~0 */
+	__u64 h;		/* hash */
+};
 
 static __always_inline __u64 mix64(__u64 h, __u64 v)
 {
@@ -101,188 +128,211 @@ static __always_inline __u64 mix64(__u64 h, __u64 v)
 	return h;
 }
 
-static __always_inline int same_stack(const struct dp_stack *a, const struct dp_stack *b)
+static int hash_step(__u32 i, void *arg)
 {
-	if (a->nr != b->nr || a->user != b->user)
-		return 0;
-	for (int i = 0; i < DP_MAX_STACK; i++) {
-		if (i >= a->nr)
-			break;
-		if (a->ips[i] != b->ips[i])
-			return 0;
-	}
-	return 1;
+	struct loop_ctx *c = arg;
+	__u64 j = c->base + i;
+
+	if (j >= DP_SCRATCH_SLOTS)
+		return 1;
+	c->h = mix64(c->h, c->s->buf[j]);
+	return 0;
 }
 
-/*
- * Store a stack once and return its id, or 0 when the store is full. The id
- * is a hash of the addresses; collisions move on to the next probe, so equal
- * stacks always share one id and the store grows with distinct stacks only.
- */
-static __always_inline __u64 stack_intern(struct dp_stack *s)
+static int scan_step(__u32 i, void *arg)
 {
-	__u64 h = s->user ? 0x75736572ULL : 0x6b65726eULL;
+	struct loop_ctx *c = arg;
+	__u64 j = c->base + i;
+	__u64 v;
 
-	for (int i = 0; i < DP_MAX_STACK; i++) {
-		if (i >= s->nr)
-			break;
-		h = mix64(h, s->ips[i]);
-	}
-	h = mix64(h, s->nr);
-
-	for (int p = 0; p < DP_STACK_PROBES; p++) {
-		__u64 id = h + p;
-		struct dp_stack *old;
-		long err;
-
-		if (!id)
-			continue;
-		old = bpf_map_lookup_elem(&stacks, &id);
-		if (!old) {
-			err = bpf_map_update_elem(&stacks, &id, s, BPF_NOEXIST);
-			if (!err) {
-				stat_inc(DP_STAT_NEW_STACKS);
-				return id;
-			}
-			if (err != -17 /* EEXIST: raced with another CPU */)
-				return 0;
-			old = bpf_map_lookup_elem(&stacks, &id);
-			if (!old)
-				return 0;
-		}
-		if (same_stack(old, s))
-			return id;
+	if (j >= DP_SCRATCH_SLOTS)
+		return 1;
+	v = c->s->buf[j];
+	if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
+		c->found = i;
+		return 1;
 	}
 	return 0;
 }
 
-static __always_inline void count_sample(struct dp_sample_key *key)
+
+/*
+ * Store the stack of nr addresses at buf[first..] once and return its id,
+ * or 0 when the store is full. buf[first - 1] is overwritten with the
+ * header. Equal stacks hash alike, so the store grows with distinct stacks.
+ */
+static __always_inline __u64 stack_intern(struct dp_stats *st, struct scratch *s, __u64 first,
+					  __u64 nr, __u32 user)
 {
-	struct dp_sample_val one = { .count = 1 }, *val;
-	__u32 idx = active & 1;
-	void *counts;
+	struct loop_ctx c = { .s = s, .base = first, .h = user ? 0x75736572ULL : 0x6b65726eULL };
+	struct dp_stack *v;
+	__u64 hdr = first - 1;
+	__u64 id;
 	long err;
 
-	counts = bpf_map_lookup_elem(&counts_maps, &idx);
-	if (!counts) {
-		stat_inc(DP_STAT_DROP_COUNTS_FULL);
-		return;
+	bpf_loop(nr, hash_step, &c, 0);
+	id = mix64(c.h, nr) | 1;	/* never 0: 0 means "no stack" */
+	if (bpf_map_lookup_elem(&stacks, &id))
+		return id;
+	if (hdr > 255)
+		return 0;
+	v = (struct dp_stack *)&s->buf[hdr];
+	v->nr = nr;
+	v->user = user;
+	err = bpf_map_update_elem(&stacks, &id, v, BPF_NOEXIST);
+	if (!err) {
+		st->v[DP_STAT_NEW_STACKS]++;
+		return id;
 	}
-	val = bpf_map_lookup_elem(counts, key);
-	if (val) {
-		__sync_fetch_and_add(&val->count, 1);
-		stat_inc(DP_STAT_STORED);
-		return;
-	}
-	err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
-	if (err == -17) {
+	return err == -17 /* EEXIST: another CPU stored it first */ ? id : 0;
+}
+
+static __always_inline void count_in(void *counts, __u32 idx, struct dp_stats *st,
+				     struct dp_sample_key *key)
+{
+	struct dp_sample_val one = { .count = 1 }, *val;
+	long err;
+
+	/*
+	 * A deferred sample's cookie is new at almost every sample: insert
+	 * straight away. Classic keys repeat: look up first.
+	 */
+	if (!(key->flags & DP_KEY_DEFERRED)) {
 		val = bpf_map_lookup_elem(counts, key);
 		if (val) {
 			__sync_fetch_and_add(&val->count, 1);
-			err = 0;
+			st->v[DP_STAT_STORED]++;
+			return;
 		}
 	}
-	if (err)
-		stat_inc(DP_STAT_DROP_COUNTS_FULL);
+	err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
+	if (!err) {
+		st->v[DP_STAT_STORED]++;
+		idx &= 1;	/* clang may merge both call sites: keep the bound visible */
+		__sync_fetch_and_add(&filled[idx], 1);
+		/* Two CPUs may both send it: user space just drains once more. */
+		if (filled[idx] >= wake_at && !woken[idx]) {
+			__u32 msg = idx;	/* idx itself stays in a register, bounded */
+
+			woken[idx] = 1;
+			bpf_ringbuf_output(&wake, &msg, sizeof(msg), BPF_RB_FORCE_WAKEUP);
+		}
+		return;
+	}
+	if (err == -17) {	/* EEXIST: another CPU added the key first */
+		val = bpf_map_lookup_elem(counts, key);
+		if (val) {
+			__sync_fetch_and_add(&val->count, 1);
+			st->v[DP_STAT_STORED]++;
+			return;
+		}
+	}
+	st->v[DP_STAT_DROP_COUNTS_FULL]++;
+}
+
+/* Each map at its own call site, so the verifier can inline both lookups. */
+static __always_inline void count_sample(struct dp_stats *st, struct dp_sample_key *key)
+{
+	if (active & 1)
+		count_in(&counts1, 1, st, key);
 	else
-		stat_inc(DP_STAT_STORED);
+		count_in(&counts0, 0, st, key);
 }
 
 /*
- * Split the chain in s->chain[0..nr) into s->k, s->u and the cookie.
- * Chains are [KERNEL, k...] followed by nothing (kernel threads), by
- * [USER, u...] (classic) or by [USER_DEFERRED, cookie] (deferred).
+ * The chain is at buf[1..nr]. Chains are [KERNEL, k...] followed by nothing
+ * (kernel threads), by [USER, u...] (classic) or by [USER_DEFERRED, cookie]
+ * (deferred). Stores the parts, counts the sample.
  */
-static __always_inline int split_chain(struct scratch *s, __u32 nr, struct dp_sample_key *key)
+static __always_inline int split_and_count(struct dp_stats *st, struct scratch *s, __u64 nr,
+					   struct dp_sample_key *key)
 {
-	__u32 kstart = 0, mark = nr;
+	__u64 kstart = 1, mark, n;	/* buf indices */
 	__u64 marker = 0;
 
 	if (nr > DP_MAX_CHAIN)
 		nr = DP_MAX_CHAIN;
-	if (nr && s->chain[0] == DP_CONTEXT_KERNEL)
-		kstart = 1;
-	for (__u32 i = 0; i < DP_MAX_CHAIN; i++) {
-		if (i >= nr)
-			break;
-		if (s->chain[i] == DP_CONTEXT_USER || s->chain[i] == DP_CONTEXT_USER_DEFERRED) {
-			marker = s->chain[i];
-			mark = i;
-			break;
+	mark = nr + 1;
+	if (s->buf[1] == DP_CONTEXT_KERNEL)
+		kstart = 2;
+	/* Deferred: the marker and the cookie always end the chain. */
+	if (nr >= 2) {
+		__u64 di = nr - 1;
+
+		barrier_var(di);
+		if (di < DP_SCRATCH_SLOTS && s->buf[di] == DP_CONTEXT_USER_DEFERRED) {
+			marker = DP_CONTEXT_USER_DEFERRED;
+			mark = di;
+		}
+	}
+	if (!marker) {
+		struct loop_ctx c = { .s = s, .base = kstart, .found = ~0ULL };
+
+		bpf_loop(nr + 1 - kstart, scan_step, &c, 0);
+		if (c.found != ~0ULL && kstart + c.found < DP_SCRATCH_SLOTS) {
+			mark = kstart + c.found;
+			marker = s->buf[mark];
 		}
 	}
 
-	s->k.nr = 0;
-	s->k.user = 0;
+	/* The kernel part: buf[kstart..mark). */
 	if (mark > kstart && want_kernel) {
-		__u32 n = mark - kstart;
-
+		n = mark - kstart;
 		if (n > DP_MAX_STACK) {
 			n = DP_MAX_STACK;
 			key->flags |= DP_KEY_KTRUNC;
-			stat_inc(DP_STAT_KTRUNC);
+			st->v[DP_STAT_KTRUNC]++;
 		}
-		/* Keep clang from folding the clamp: the verifier must see the bound. */
-		barrier_var(n);
-		if (n <= DP_MAX_STACK &&
-		    !bpf_probe_read_kernel(s->k.ips, (n & 0x7f) * sizeof(__u64), &s->chain[kstart & 1]))
-			s->k.nr = n;
+		key->kstack_id = stack_intern(st, s, kstart, n, 0);
+		if (!key->kstack_id) {
+			key->flags |= DP_KEY_KSTACK_LOST;
+			st->v[DP_STAT_KSTACK_FULL]++;
+		}
 	}
 
-	s->u.nr = 0;
-	s->u.user = 1;
 	if (marker == DP_CONTEXT_USER_DEFERRED) {
-		if (mark + 1 < nr && mark + 1 < DP_MAX_CHAIN) {
-			key->cookie = s->chain[mark + 1];
+		__u64 ci = mark + 1;
+
+		/* Keep clang from re-deriving the index: the verifier must see the bound. */
+		barrier_var(ci);
+		if (ci <= nr && ci < DP_SCRATCH_SLOTS) {
+			key->cookie = s->buf[ci];
 			key->flags |= DP_KEY_DEFERRED;
-			stat_inc(DP_STAT_DEFERRED);
+			st->v[DP_STAT_DEFERRED]++;
 		}
 	} else if (marker == DP_CONTEXT_USER) {
-		__u32 n = mark + 1 < nr ? nr - mark - 1 : 0;
-
-		stat_inc(DP_STAT_INLINE_USER);
+		/* The classic user part: buf[mark + 1..nr]. */
+		n = nr > mark ? nr - mark : 0;
+		st->v[DP_STAT_INLINE_USER]++;
 		key->flags |= DP_KEY_USER_INLINE;
 		if (n > DP_MAX_STACK) {
 			n = DP_MAX_STACK;
 			key->flags |= DP_KEY_UTRUNC;
-			stat_inc(DP_STAT_UTRUNC);
+			st->v[DP_STAT_UTRUNC]++;
 		}
-		barrier_var(n);
-		if (want_user && n && n <= DP_MAX_STACK && mark + 1 < DP_MAX_CHAIN &&
-		    !bpf_probe_read_kernel(s->u.ips, (n & 0x7f) * sizeof(__u64), &s->chain[mark + 1]))
-			s->u.nr = n;
+		if (want_user && n) {
+			key->ustack_id = stack_intern(st, s, mark + 1, n, 1);
+			if (!key->ustack_id) {
+				key->flags |= DP_KEY_USTACK_LOST;
+				st->v[DP_STAT_USTACK_FULL]++;
+			}
+		}
 	} else {
-		stat_inc(DP_STAT_KERNEL_ONLY);
+		st->v[DP_STAT_KERNEL_ONLY]++;
 	}
-	return 0;
-}
-
-static __always_inline int finish(struct scratch *s, struct dp_sample_key *key)
-{
-	if (s->k.nr) {
-		key->kstack_id = stack_intern(&s->k);
-		if (!key->kstack_id) {
-			key->flags |= DP_KEY_KSTACK_LOST;
-			stat_inc(DP_STAT_KSTACK_FULL);
-		}
-	}
-	if (s->u.nr) {
-		key->ustack_id = stack_intern(&s->u);
-		if (!key->ustack_id) {
-			key->flags |= DP_KEY_USTACK_LOST;
-			stat_inc(DP_STAT_USTACK_FULL);
-		}
-	}
-	count_sample(key);
+	count_sample(st, key);
 	return pass_samples ? 1 : 0;
 }
 
-static __always_inline struct scratch *begin(struct dp_sample_key *key)
+static __always_inline struct scratch *begin(struct dp_stats **st, struct dp_sample_key *key)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 
-	stat_inc(DP_STAT_SAMPLES);
+	*st = bpf_map_lookup_elem(&stats, &zero);
+	if (!*st)
+		return NULL;
+	(*st)->v[DP_STAT_SAMPLES]++;
 	__builtin_memset(key, 0, sizeof(*key));
 	key->pid = pid_tgid >> 32;
 	key->tid = (__u32)pid_tgid;
@@ -291,42 +341,29 @@ static __always_inline struct scratch *begin(struct dp_sample_key *key)
 }
 
 /*
- * Build the chain with bpf_get_stack(). On kernels with deferred chains the
- * "kernel" part it returns ends with the deferred marker and the cookie
- * (kernel/bpf/stackmap.c only splits at PERF_CONTEXT_USER); split_chain()
- * finds them there like in a prepared chain.
+ * Build the chain at buf[1..] with bpf_get_stack(). On kernels with
+ * deferred chains the "kernel" part it returns ends with the deferred marker
+ * and the cookie (kernel/bpf/stackmap.c only splits at PERF_CONTEXT_USER),
+ * which split_and_count() finds there as in a prepared chain.
  */
-static __always_inline __u32 helper_chain(void *ctx, struct scratch *s)
+static __always_inline __u64 helper_chain(struct dp_stats *st, void *ctx, struct scratch *s)
 {
 	long kn, un;
-	__u32 nr = 0;
+	__u64 nr = 1, at;
 
-	kn = bpf_get_stack(ctx, s->k.ips, sizeof(s->k.ips), 0);
-	un = bpf_get_stack(ctx, s->u.ips, sizeof(s->u.ips), BPF_F_USER_STACK);
-	stat_inc(DP_STAT_HELPER_CHAIN);
-	s->chain[0] = DP_CONTEXT_KERNEL;
-	nr = 1;
-	if (kn > 0) {
-		kn /= sizeof(__u64);
-		if (kn > DP_MAX_STACK)
-			kn = DP_MAX_STACK;
-		barrier_var(kn);
-		if (kn > 0 && kn <= DP_MAX_STACK &&
-		    !bpf_probe_read_kernel(&s->chain[1], (kn & 0x7f) * sizeof(__u64), s->k.ips))
-			nr += kn;
-	}
-	barrier_var(nr);
-	if (un > 0 && nr <= DP_MAX_STACK + 1) {
-		un /= sizeof(__u64);
-		if (un > DP_MAX_STACK)
-			un = DP_MAX_STACK;
-		s->chain[nr & 0xff] = DP_CONTEXT_USER;
-		nr++;
-		barrier_var(un);
-		if (un > 0 && un <= DP_MAX_STACK &&
-		    !bpf_probe_read_kernel(&s->chain[nr & 0xff], (un & 0x7f) * sizeof(__u64), s->u.ips))
-			nr += un;
-	}
+	st->v[DP_STAT_HELPER_CHAIN]++;
+	s->buf[1] = DP_CONTEXT_KERNEL;
+	kn = bpf_get_stack(ctx, &s->buf[2], DP_MAX_STACK * sizeof(__u64), 0);
+	if (kn > 0)
+		nr += (__u64)kn / sizeof(__u64);
+	at = nr + 1;	/* the user marker's slot */
+	barrier_var(at);
+	if (at > DP_MAX_STACK + 2)
+		return nr;
+	s->buf[at] = DP_CONTEXT_USER;
+	un = bpf_get_stack(ctx, &s->buf[at + 1], DP_MAX_STACK * sizeof(__u64), BPF_F_USER_STACK);
+	if (un > 0)
+		nr += 1 + (__u64)un / sizeof(__u64);
 	return nr;
 }
 
@@ -334,36 +371,43 @@ SEC("perf_event")
 int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 {
 	struct bpf_perf_event_data_kern *kctx;
+	struct perf_sample_data *data;
 	struct perf_callchain_entry *cc;
 	struct dp_sample_key key;
+	struct dp_stats *st;
 	struct scratch *s;
 	__u64 nr = 0, sflags = PERF_SAMPLE_CALLCHAIN;
 
-	s = begin(&key);
-	if (!s)
+	s = begin(&st, &key);
+	if (!s || !st)
 		return pass_samples ? 1 : 0;
 
+	/*
+	 * Direct loads through the kernel context (BTF pointers, CO-RE
+	 * relocated): no helper call per field. Only the chain itself, of
+	 * variable length, is copied with bpf_probe_read_kernel().
+	 */
 	kctx = bpf_cast_to_kern_ctx(ctx);
-	cc = BPF_CORE_READ(kctx, data, callchain);
+	data = kctx->data;
+	cc = data->callchain;
 	if (bpf_core_field_exists(struct perf_sample_data, sample_flags))
-		sflags = BPF_CORE_READ(kctx, data, sample_flags);
+		sflags = data->sample_flags;
 	if (cc && (sflags & PERF_SAMPLE_CALLCHAIN) && !force_helper_chain) {
-		nr = BPF_CORE_READ(cc, nr);
+		nr = cc->nr;
 		if (nr > DP_MAX_CHAIN)
 			nr = DP_MAX_CHAIN;
 		barrier_var(nr);
 		if (nr > DP_MAX_CHAIN ||
-		    bpf_probe_read_kernel(s->chain, (nr & 0x1ff) * sizeof(__u64), &cc->ip[0]))
+		    bpf_probe_read_kernel(&s->buf[1], (nr & 0x1ff) * sizeof(__u64), &cc->ip[0]))
 			nr = 0;
 	} else {
-		nr = helper_chain(ctx, s);
+		nr = helper_chain(st, ctx, s);
 	}
 	if (!nr) {
-		stat_inc(DP_STAT_DROP_NO_CHAIN);
+		st->v[DP_STAT_DROP_NO_CHAIN]++;
 		return pass_samples ? 1 : 0;
 	}
-	split_chain(s, nr, &key);
-	return finish(s, &key);
+	return split_and_count(st, s, nr, &key);
 }
 
 /* For kernels without bpf_cast_to_kern_ctx() (< 6.2): helpers only. */
@@ -371,17 +415,17 @@ SEC("perf_event")
 int dp_sample_helper(struct bpf_perf_event_data *ctx)
 {
 	struct dp_sample_key key;
+	struct dp_stats *st;
 	struct scratch *s;
-	__u32 nr;
+	__u64 nr;
 
-	s = begin(&key);
-	if (!s)
+	s = begin(&st, &key);
+	if (!s || !st)
 		return pass_samples ? 1 : 0;
-	nr = helper_chain(ctx, s);
+	nr = helper_chain(st, ctx, s);
 	if (nr <= 1) {
-		stat_inc(DP_STAT_DROP_NO_CHAIN);
+		st->v[DP_STAT_DROP_NO_CHAIN]++;
 		return pass_samples ? 1 : 0;
 	}
-	split_chain(s, nr, &key);
-	return finish(s, &key);
+	return split_and_count(st, s, nr, &key);
 }

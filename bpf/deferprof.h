@@ -74,4 +74,9 @@ enum dp_stat {
 	DP_STAT_MAX,
 };
 
+/* The stats map's one per-CPU value. */
+struct dp_stats {
+	__u64 v[DP_STAT_MAX];
+};
+
 #endif /* DEFERPROF_H */

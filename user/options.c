@@ -100,11 +100,11 @@ const char *dp_opts__usage(void)
 "  -v, --verbose          say what is set up, and libbpf's messages\n"
 "\n"
 "Tuning:\n"
-"  --ring-pages N         data pages per ring buffer, a power of two (default 64)\n"
-"  --max-entries N        BPF counts map entries (default 65536)\n"
+"  --ring-pages N         data pages per ring buffer, a power of two (default 128)\n"
+"  --max-entries N        BPF counts map entries; drained early when half full (default 16384)\n"
 "  --max-stacks N         BPF stack store entries (default 16384)\n"
 "  --join-timeout MS      how long a sample waits for its user stack (default 10000)\n"
-"  --drain-ms MS          how often the BPF map is drained (default 100)\n"
+"  --drain-ms MS          most time between drains while samples wait (default 500)\n"
 "  --record FILE          also write what the join is fed, for replaying (make bench)\n"
 "\n"
 "Examples:\n"
@@ -145,11 +145,11 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		argv++;
 	}
 	o->freq = 99;
-	o->ring_pages = 64;
-	o->max_entries = 65536;
+	o->ring_pages = 128;
+	o->max_entries = 16384;
 	o->max_stacks = 16384;
 	o->join_timeout_ms = 10000;
-	o->drain_ms = 100;
+	o->drain_ms = 500;
 	o->top = 10;
 	o->interval = 1;
 	optind = 1;

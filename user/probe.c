@@ -12,8 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "deferprof.skel.h"
 #include "perf_abi.h"
 #include "probe.h"
 #include "record.h"
@@ -89,7 +89,7 @@ static void live_check(struct dp_probe *p, struct perf_event_attr *a)
 				break;
 		dp_ring__consume(&ring, count_deferred, &n);
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (!n && (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 500000000L);
+	} while (!n && (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 2000000000L);
 	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
 	dp_ring__consume(&ring, count_deferred, &n);
 	dp_ring__fini(&ring);
@@ -103,18 +103,17 @@ out:
 	close(fd);
 }
 
-static int load_prog(bool kctx)
+/* The kfunc that reads the prepared callchain (Linux >= 6.2), from the kernel's BTF. */
+static bool have_kctx_kfunc(void)
 {
-	struct deferprof_bpf *skel = deferprof_bpf__open();
-	int err;
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
 
-	if (!skel)
-		return -errno;
-	bpf_program__set_autoload(kctx ? skel->progs.dp_sample_helper : skel->progs.dp_sample_kctx,
-				  false);
-	err = deferprof_bpf__load(skel);
-	deferprof_bpf__destroy(skel);
-	return err;
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, "bpf_cast_to_kern_ctx", BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return ok;
 }
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -125,14 +124,16 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return 0;
 }
 
-void dp_probe__run(struct dp_probe *p, bool verbose)
+void dp_probe__run(struct dp_probe *p, bool verbose, bool live)
 {
 	libbpf_print_fn_t old = NULL;
 	struct perf_event_attr a;
+	struct timespec t0, t1;
 	struct utsname u;
 	FILE *f;
 	int fd;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(p, 0, sizeof(*p));
 	if (!uname(&u))
 		snprintf(p->kernel, sizeof(p->kernel), "%s", u.release);
@@ -166,23 +167,35 @@ void dp_probe__run(struct dp_probe *p, bool verbose)
 	p->defer_err = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		close(fd);
-		live_check(p, &a);
+		p->defer_live_checked = live;
+		if (live)
+			live_check(p, &a);
 	}
 
-	p->prog_perf_event = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, NULL) == 1;
+	/*
+	 * Tiny programs and a BTF look-up, not the sampling program itself: it
+	 * is verified once, when the session loads it.
+	 */
 	if (!verbose)
 		old = libbpf_set_print(quiet_print);
-	p->kctx_err = load_prog(true);
-	p->kctx = p->kctx_err == 0;
-	p->helper_err = load_prog(false);
-	p->helper_prog = p->helper_err == 0;
+	p->prog_perf_event = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, NULL) == 1;
+	p->helper_prog = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_get_stack,
+						 NULL) == 1;
+	p->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
+	/* The tests reach the fallback of kernels < 5.17 on a newer one. */
+	if (getenv("DEFERPROF_TEST_NO_BPF_LOOP"))
+		p->bpf_loop = false;
+	p->kctx = p->btf && have_kctx_kfunc();
 	if (!verbose)
 		libbpf_set_print(old);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	p->probe_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+		      (uint64_t)(t1.tv_nsec - t0.tv_nsec);
 }
 
 bool dp_probe__deferred_ok(const struct dp_probe *p)
 {
-	return p->defer_open && p->kctx;
+	return p->defer_open && (p->kctx || p->helper_prog);
 }
 
 const char *dp_probe__bpf_blocker(const struct dp_probe *p)
@@ -193,7 +206,7 @@ const char *dp_probe__bpf_blocker(const struct dp_probe *p)
 		return p->perf_sw_err == ENOENT || p->perf_sw_err == ENOSYS ?
 		       "this kernel has no perf events (CONFIG_PERF_EVENTS)" :
 		       "cannot open a perf event: check kernel.perf_event_paranoid and privileges";
-	if (!p->kctx && !p->helper_prog)
+	if (!p->kctx && !p->helper_prog && p->bpf_loop)
 		return p->btf ? "cannot load the BPF program: the kernel lacks BPF perf_event programs (Linux >= 4.18 needed) or BPF is disabled" :
 			"cannot load the BPF program: no kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF=y, Linux >= 5.4)";
 	return NULL;
@@ -226,18 +239,21 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	     "missing: needs CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.4)");
 	line(f, p->prog_perf_event, "BPF perf_event programs", p->prog_perf_event ?
 	     "BPF_PROG_TYPE_PERF_EVENT loads" : "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
-	snprintf(d, sizeof(d), "%s", p->kctx ? "sampling program loads (reads the prepared callchain)" :
-		 "cannot load: needs Linux >= 6.2; falling back to bpf_get_stack()");
+	snprintf(d, sizeof(d), "%s", p->kctx ? "kfunc in the kernel's BTF: the program reads the prepared callchain" :
+		 "missing: needs Linux >= 6.2; falling back to bpf_get_stack()");
 	line(f, p->kctx, "bpf_cast_to_kern_ctx", d);
-	line(f, p->helper_prog, "bpf_get_stack fallback program", p->helper_prog ?
-	     "loads" : "cannot load: needs Linux >= 4.18");
+	line(f, p->helper_prog, "bpf_get_stack", p->helper_prog ?
+	     "helper available to perf_event programs" : "missing: needs Linux >= 4.18");
+	line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ?
+	     "helper available: loops verified once" :
+	     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
 	snprintf(d, sizeof(d), "%s", p->defer_open ? "perf_event_attr bits accepted" :
 		 p->defer_err == EINVAL ? "rejected (EINVAL): needs Linux >= 6.19; classic mode is used" :
 		 strerror(p->defer_err));
 	line(f, p->defer_open, "defer_callchain/defer_output", d);
-	if (p->defer_open) {
+	if (p->defer_open && p->defer_live_checked) {
 		snprintf(d, sizeof(d), p->defer_live ? "%ld PERF_RECORD_CALLCHAIN_DEFERRED seen" :
-			 "no deferred record arrived in 0.5 s (%ld): deferral may not happen", p->defer_live_records);
+			 "no deferred record arrived in 2 s (%ld): deferral may not happen", p->defer_live_records);
 		line(f, p->defer_live, "deferred records (live check)", d);
 	}
 	fprintf(f, "mode: %s\n", dp_probe__deferred_ok(p) ? "deferred (user stacks unwound once, at return to user space)" :

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Feature detection, in one place, at start-up. Every check is real: it opens
- * perf events and loads BPF programs; nothing is read from version numbers.
+ * perf events, loads tiny BPF programs and reads the kernel's BTF; nothing
+ * is read from version numbers. The sampling program itself is verified
+ * only once, by the session.
  */
 #ifndef DP_PROBE_H
 #define DP_PROBE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct dp_probe {
@@ -17,18 +20,23 @@ struct dp_probe {
 	bool perf_hw;			/* a cycles sampling event opens */
 	bool btf;			/* /sys/kernel/btf/vmlinux */
 	bool prog_perf_event;		/* BPF_PROG_TYPE_PERF_EVENT loads */
-	bool kctx;			/* program with bpf_cast_to_kern_ctx() loads */
-	bool helper_prog;		/* program with bpf_get_stack() only loads */
-	int kctx_err, helper_err;
+	bool kctx;			/* the bpf_cast_to_kern_ctx() kfunc exists */
+	bool helper_prog;		/* bpf_get_stack() is available to perf_event programs */
+	bool bpf_loop;			/* bpf_loop() is (else: the bounded-loop object) */
 	bool defer_open;		/* defer_callchain + defer_output accepted */
 	int defer_err;
+	bool defer_live_checked;	/* the live check ran (--probe only) */
 	bool defer_live;		/* a deferred record was actually seen */
 	long defer_live_records;	/* records seen during the live check */
 	char kernel[128];
+	uint64_t probe_ns;		/* how long the checks took */
 };
 
-/* Run every check. Never fails: each result says what is missing. */
-void dp_probe__run(struct dp_probe *p, bool verbose);
+/*
+ * Run every check. Never fails: each result says what is missing. live also
+ * samples the caller for up to 2 s to see a deferred record arrive (--probe).
+ */
+void dp_probe__run(struct dp_probe *p, bool verbose, bool live);
 /* Print one line per feature: what is there, what is missing and what it needs. */
 void dp_probe__print(const struct dp_probe *p, FILE *f);
 /* Deferred mode is possible. */

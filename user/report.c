@@ -44,6 +44,7 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		j->records_late, ri->lost_records, ri->lost_events, ri->malformed);
 	fprintf(f, "  ring:      %" PRIu64 " records, %" PRIu64 " bytes through the ring buffers%s\n",
 		ri->ring_records, ri->ring_bytes,
+		ri->raw_fallback ? " (no BPF aggregation: this kernel lacks bpf_loop(), Linux >= 5.17; every sample stitched in user space)" :
 		ri->raw ? " (--raw: every sample, no BPF aggregation)" : "");
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
 		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",

@@ -29,9 +29,11 @@ struct dp_runinfo {
 	uint64_t malformed;		/* records that failed to parse */
 	uint64_t ring_records, ring_bytes;	/* through the perf ring buffers */
 	bool raw;			/* --raw: no BPF, samples stitched in user space */
+	bool raw_fallback;		/* raw because the kernel lacks bpf_loop() */
 	uint64_t store_stacks;		/* distinct stacks in the BPF stack store */
 	uint64_t store_capacity;
 	uint64_t nevents;		/* perf events opened */
+	uint64_t bpf_load_ns;		/* opening, verifying and loading the program */
 	uint32_t nthreads_seen;
 	bool verify;
 	uint64_t verify_diffs;		/* stacks whose counts differ between the two tables */

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfload.h"
 #include "deferprof.skel.h"
 #include "join.h"
 #include "perf_abi.h"
@@ -29,11 +30,16 @@
 #include "usyms.h"
 #include "uthash.h"
 
+/* epoll tags beside the ring buffers' CPU indices */
+#define DP_TAG_WAKE	0xfffffffeU
+#define DP_TAG_PIDFD	0xfffffffdU
+
 #ifndef ENOTSUPP
 #define ENOTSUPP 524	/* the kernel's, for operations a map type lacks */
 #endif
 
 volatile sig_atomic_t dp_stop, dp_stop_signal;
+uint64_t dp_launch_ns;
 
 static void on_signal(int sig)
 {
@@ -77,8 +83,10 @@ struct session {
 	const struct dp_probe *pr;
 	bool deferred;
 	pid_t child;
-	struct deferprof_bpf *skel;
-	struct bpf_program *prog;
+	struct dp_bpf bpf;
+	struct deferprof_bpf *skel;	/* bpf.skel */
+	struct ring_buffer *wake;	/* the program's "drain me" words */
+	int pidfd;			/* readable when the target process exits, or -1 */
 	int *fds;
 	struct bpf_link **links;
 	size_t nfds, capfds;
@@ -95,7 +103,9 @@ struct session {
 		struct dp_sample_val *vals;
 		size_t cap;
 	} kb;
+	bool raw;		/* no BPF program: --raw, or a kernel without bpf_loop() */
 	bool no_batch;		/* the kernel lacks lookup_and_delete_batch for hash maps */
+	bool drain_soon;	/* a map filled up: drain it as soon as it is idle */
 	FILE *rec;		/* --record */
 	uint64_t rec_errors;
 	uint64_t drains, batch_calls;
@@ -312,9 +322,9 @@ static int open_one(struct session *s, int pid, int ci, bool inherit, bool enabl
 		say("cannot share CPU %d's ring buffer: %s", s->cpus[ci], strerror(-err));
 		return err;
 	}
-	if (s->o->raw)
+	if (s->raw)
 		goto attached;	/* --raw: samples go through the ring buffer */
-	s->links[idx] = bpf_program__attach_perf_event(s->prog, fd);
+	s->links[idx] = bpf_program__attach_perf_event(s->bpf.prog, fd);
 	if (!s->links[idx]) {
 		err = -errno;
 		say("cannot attach the BPF program to a perf event: %s", strerror(-err));
@@ -486,12 +496,23 @@ static int grow_kb(struct session *s, size_t need)
  */
 static int drain(struct session *s, uint64_t now)
 {
-	__u32 idle = (s->skel->bss->active & 1) ^ 1;
-	int fd = bpf_map__fd(idle ? s->skel->maps.counts1 : s->skel->maps.counts0);
+	__u32 idle;
+	int fd;
 	struct dp_sample_key key, next, *prev = NULL;
 	size_t n = 0, chunk = s->o->max_entries < 4096 ? s->o->max_entries : 4096;
-	int err = grow_kb(s, chunk);
+	int err;
 
+	if (s->raw)
+		return 0;	/* no program, no maps */
+	idle = (s->skel->bss->active & 1) ^ 1;
+	fd = bpf_map__fd(idle ? s->skel->maps.counts1 : s->skel->maps.counts0);
+
+	/* The program counts the entries it adds: an empty map is not walked. */
+	if (!__atomic_load_n(&s->skel->bss->filled[idle], __ATOMIC_ACQUIRE)) {
+		s->skel->bss->active = idle;
+		return 0;
+	}
+	err = grow_kb(s, chunk);
 	if (err)
 		return err;
 	s->drains++;
@@ -539,11 +560,14 @@ static int drain(struct session *s, uint64_t now)
 		for (size_t i = 0; i < n; i++)
 			bpf_map_delete_elem(fd, &s->kb.keys[i]);
 	}
+	/* Empty again; nothing writes it until the flip below. */
+	s->skel->bss->filled[idle] = 0;
+	s->skel->bss->woken[idle] = 0;
 	err = 0;
 	for (size_t i = 0; i < n && !err; i++)
 		err = take_entry(s, &s->kb.keys[i], s->kb.vals[i].count, now);
 	/* New samples go to the map just emptied. */
-	s->skel->bss->active = idle;
+	__atomic_store_n(&s->skel->bss->active, idle, __ATOMIC_RELEASE);
 	return err;
 }
 
@@ -621,7 +645,7 @@ static int on_record(const void *buf, size_t len, void *ctx)
 		return err;
 	}
 	case PERF_RECORD_SAMPLE:
-		if (s->o->raw)
+		if (s->raw)
 			return raw_sample(s, s->join, &r, now);
 		if (s->vjoin)
 			return raw_sample(s, s->vjoin, &r, now);
@@ -671,12 +695,19 @@ static int consume_all(struct session *s)
 
 	pthread_mutex_lock(&s->res->lock);
 	for (int ci = 0; ci < s->ncpus && !err; ci++) {
-		if (s->rings[ci].fd < 0)
+		if (s->rings[ci].fd < 0 || !dp_ring__pending(&s->rings[ci].ring))
 			continue;
 		err = dp_ring__consume(&s->rings[ci].ring, on_record, s);
 	}
 	pthread_mutex_unlock(&s->res->lock);
 	return err;
+}
+
+/* Samples in either counts map, by the program's own count (no system call). */
+static bool maps_hold_samples(const struct session *s)
+{
+	return !s->raw && (__atomic_load_n(&s->skel->bss->filled[0], __ATOMIC_ACQUIRE) ||
+			   __atomic_load_n(&s->skel->bss->filled[1], __ATOMIC_ACQUIRE));
 }
 
 /* One round: read every buffer, drain the map, let the join retire what it can. */
@@ -744,56 +775,66 @@ static bool target_gone(struct session *s)
 	return state == 'Z' || state == 'X';
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL	/* Linux >= 6.9: a pidfd for one thread */
+#endif
+
+/*
+ * A descriptor that becomes readable when the target exits, so that the
+ * loop sleeps instead of polling /proc. -1 when the kernel cannot give one
+ * (< 5.3, or a thread before 6.9): the loop then checks /proc once a second.
+ */
+static int target_pidfd(const struct session *s)
+{
+	pid_t pid = s->child ? s->child : (pid_t)s->o->pid;
+	unsigned int flags = 0;
+
+	if (!s->child && s->o->target == DP_TARGET_TID)
+		flags = PIDFD_THREAD;
+	else if (!s->child && s->o->target != DP_TARGET_PID)
+		return -1;
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
 static int load_bpf(struct session *s)
 {
-	const struct dp_opts *o = s->o;
-	int err;
+	int err = dp_bpf__load(&s->bpf, s->o, s->pr);
 
-	s->skel = deferprof_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		say("cannot open the BPF object: %s", strerror(-err));
+	if (err)
 		return err;
-	}
-	s->skel->rodata->pass_samples = o->verify ? 1 : 0;
-	s->skel->rodata->want_kernel = o->user_only ? 0 : 1;
-	s->skel->rodata->want_user = o->kernel_only ? 0 : 1;
-	bpf_map__set_max_entries(s->skel->maps.counts0, o->max_entries);
-	bpf_map__set_max_entries(s->skel->maps.counts1, o->max_entries);
-	/* The outer map's inner template may keep its size: hash maps are matched without it. */
-	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks);
-	if (s->pr->kctx) {
-		s->prog = s->skel->progs.dp_sample_kctx;
-		bpf_program__set_autoload(s->skel->progs.dp_sample_helper, false);
-	} else {
-		s->prog = s->skel->progs.dp_sample_helper;
-		bpf_program__set_autoload(s->skel->progs.dp_sample_kctx, false);
-	}
-	err = deferprof_bpf__load(s->skel);
-	if (err) {
-		say("cannot load the BPF program: %s (run with -v for the verifier's log)", strerror(-err));
-		return err;
-	}
+	s->skel = s->bpf.skel;
+	s->res->ri.bpf_load_ns = s->bpf.load_ns;
+	return 0;
+}
+
+static int on_wake(void *ctx, void *data, size_t len)
+{
+	struct session *s = ctx;
+
+	(void)data;
+	(void)len;
+	s->drain_soon = true;
 	return 0;
 }
 
 static void read_stats(struct session *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.stats), ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
 	struct dp_runinfo *ri = &s->res->ri;
+	struct dp_stats *vals;
+	uint32_t zero = 0;
 
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return;
-	for (uint32_t i = 0; i < DP_STAT_MAX; i++) {
-		ri->bpf[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			ri->bpf[i] += vals[c];
+	if (!bpf_map_lookup_elem(fd, &zero, vals)) {
+		for (uint32_t i = 0; i < DP_STAT_MAX; i++) {
+			ri->bpf[i] = 0;
+			for (int c = 0; c < ncpu; c++)
+				ri->bpf[i] += vals[c].v[i];
+		}
 	}
 	free(vals);
 }
@@ -806,6 +847,9 @@ static void read_store(struct session *s)
 	int fd;
 
 	ri->store_stacks = 0;
+	ri->store_capacity = s->o->max_stacks;
+	if (s->raw)
+		return;
 	fd = bpf_map__fd(s->skel->maps.stacks);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		ri->store_stacks++;
@@ -837,7 +881,10 @@ static void teardown(struct session *s)
 	free(s->cpus);
 	if (s->epfd >= 0)
 		close(s->epfd);
-	deferprof_bpf__destroy(s->skel);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	ring_buffer__free(s->wake);
+	dp_bpf__free(&s->bpf);
 	dp_join__free(s->join);
 	dp_join__free(s->vjoin);
 	HASH_ITER(hh, s->stack_cache, c, ct) {
@@ -894,8 +941,9 @@ static void read_counters(struct session *s)
 {
 	struct dp_runinfo *ri = &s->res->ri;
 
-	read_stats(s);
-	if (s->o->raw)
+	if (!s->raw)
+		read_stats(s);
+	if (s->raw)
 		ri->bpf[DP_STAT_SAMPLES] = ri->verify_raw_samples;	/* no BPF: the ring saw them */
 	ri->join = *dp_join__stats(s->join);
 	ri->malformed = s->malformed_rec;
@@ -921,6 +969,103 @@ static int tick(struct session *s, const struct dp_session_hooks *hooks, bool fi
 	return err;
 }
 
+/*
+ * The loop sleeps until something needs it: a ring buffer past its
+ * watermark, the program's word that a counts map is filling up, the
+ * target's exit (a pidfd), the next interval, the end, or, while samples or
+ * records are waiting, the next round. Nothing is read or drained on a
+ * round that has nothing to do, so an idle target costs no wake-ups at all.
+ */
+static int run_loop(struct session *s, const struct dp_session_hooks *hooks, uint64_t deadline,
+		    uint64_t next_tick)
+{
+	const struct dp_opts *o = s->o;
+	struct dp_runinfo *ri = &s->res->ri;
+	uint64_t round_ns = (uint64_t)o->drain_ms * 1000000ULL;
+	uint64_t last_round = s->t0, last_check = s->t0, now;
+	bool check_proc = s->pidfd < 0 &&
+			  (s->child || o->target == DP_TARGET_PID || o->target == DP_TARGET_TID);
+	struct epoll_event evs[16];
+	int err = 0;
+
+	while (!dp_stop) {
+		uint64_t wake = UINT64_MAX;
+		bool rings = false, exited = false, busy;
+		int n, timeout;
+
+		now = mono_ns();
+		if (deadline && now >= deadline) {
+			ri->end_reason = "duration";
+			break;
+		}
+		busy = maps_hold_samples(s) || dp_join__pending(s->join);
+		if (deadline)
+			wake = deadline;
+		if (hooks && next_tick < wake)
+			wake = next_tick;
+		if ((busy || s->drain_soon) && last_round + round_ns < wake)
+			wake = last_round + round_ns;
+		if (s->drain_soon)
+			wake = now;
+		if (check_proc && last_check + 1000000000ULL < wake)
+			wake = last_check + 1000000000ULL;
+		timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0 :
+			  (int)((wake - now + 999999) / 1000000);
+		n = epoll_wait(s->epfd, evs, 16, timeout);
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			say("epoll_wait: %s", strerror(-err));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u32 == DP_TAG_WAKE)
+				ring_buffer__consume(s->wake);
+			else if (evs[i].data.u32 == DP_TAG_PIDFD)
+				exited = true;
+			else
+				rings = true;
+		}
+		now = mono_ns();
+		if (rings) {
+			err = consume_all(s);
+			if (err)
+				break;
+		}
+		if (s->drain_soon || (hooks && now >= next_tick) ||
+		    ((maps_hold_samples(s) || dp_join__pending(s->join)) &&
+		     now >= last_round + round_ns)) {
+			/*
+			 * A map that filled up becomes the idle one in this round
+			 * and is drained in the next, a few milliseconds later.
+			 */
+			bool again = s->drain_soon;
+
+			s->drain_soon = false;
+			err = round_trip(s);
+			if (err)
+				break;
+			last_round = again ? now - round_ns + 5000000ULL : now;
+			if (hooks && now >= next_tick) {
+				err = tick(s, hooks, false);
+				if (err)
+					break;
+				while (next_tick <= now)
+					next_tick += hooks->interval_ns;
+			}
+		}
+		if (check_proc && now >= last_check + 1000000000ULL) {
+			last_check = now;
+			exited = true;
+		}
+		if (exited && target_gone(s)) {
+			ri->end_reason = "target exited";
+			s->res->target_exited = true;
+			break;
+		}
+	}
+	return err;
+}
+
 int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
 		    int release_fd, const struct dp_session_hooks *hooks,
 		    struct dp_session_result *res)
@@ -930,14 +1075,14 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		.timeout_ns = o->join_timeout_ms * 1000000ULL,
 	};
 	struct dp_runinfo *ri = &res->ri;
-	struct epoll_event evs[16];
-	uint64_t last_drain, deadline = 0, now, next_tick = 0;
+	uint64_t deadline = 0, next_tick = 0;
 	struct utsname u;
 	struct timespec wall;
 	int err = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
+	s.pidfd = -1;
 	s.o = o;
 	s.pr = pr;
 	s.res = res;
@@ -974,7 +1119,9 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	ri->freq = o->freq;
 	ri->period = o->period;
 	ri->verify = o->verify;
-	ri->raw = o->raw;
+	s.raw = o->raw || !pr->bpf_loop;
+	ri->raw = s.raw;
+	ri->raw_fallback = s.raw && !o->raw;
 	if (!uname(&u)) {
 		snprintf(ri->kernel, sizeof(ri->kernel), "%s %s", u.release, u.machine);
 		snprintf(ri->host, sizeof(ri->host), "%s", u.nodename);
@@ -1011,9 +1158,11 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 			goto out;
 		}
 	}
-	err = load_bpf(&s);
-	if (err)
-		goto out;
+	if (!s.raw) {
+		err = load_bpf(&s);
+		if (err)
+			goto out;
+	}
 
 	s.ncpus = online_cpus(&s.cpus);
 	if (s.ncpus <= 0) {
@@ -1033,6 +1182,29 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	if (s.epfd < 0) {
 		err = -errno;
 		goto out;
+	}
+	s.wake = s.raw ? NULL : ring_buffer__new(bpf_map__fd(s.skel->maps.wake), on_wake, &s, NULL);
+	if (!s.raw && !s.wake) {
+		err = -errno;
+		say("cannot read the BPF wake-up ring: %s", strerror(-err));
+		goto out;
+	}
+	if (s.wake) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = DP_TAG_WAKE };
+
+		if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s.wake), &ev)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	s.pidfd = target_pidfd(&s);
+	if (s.pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = DP_TAG_PIDFD };
+
+		if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.pidfd, &ev)) {
+			err = -errno;
+			goto out;
+		}
 	}
 
 	switch (o->target) {
@@ -1060,7 +1232,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	ri->nevents = s.nfds;
 	if (o->verbose)
 		fprintf(stderr, "deferprof: %zu perf events on %d CPUs, mode %s, program %s\n",
-			s.nfds, s.ncpus, ri->mode, bpf_program__name(s.prog));
+			s.nfds, s.ncpus, ri->mode, s.raw ? "none (raw)" : bpf_program__name(s.bpf.prog));
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	ri->start_unix_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
@@ -1094,54 +1266,14 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 
 	if (o->duration > 0)
 		deadline = s.t0 + (uint64_t)(o->duration * 1e9);
-	last_drain = s.t0;
+	if (o->verbose)
+		fprintf(stderr, "deferprof: events enabled %.1f ms after launch (probe %.1f ms, BPF load %.1f ms)\n",
+			dp_launch_ns ? (double)(s.t0 - dp_launch_ns) / 1e6 : 0.0,
+			(double)pr->probe_ns / 1e6, (double)s.bpf.load_ns / 1e6);
 	if (hooks)
 		next_tick = s.t0 + hooks->interval_ns;
 	ri->end_reason = "signal";
-	while (!dp_stop) {
-		int timeout = (int)o->drain_ms, n;
-
-		now = mono_ns();
-		if (deadline && now >= deadline) {
-			ri->end_reason = "duration";
-			break;
-		}
-		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
-			timeout = (int)((deadline - now) / 1000000) + 1;
-		if (hooks && next_tick > now && (next_tick - now) / 1000000 < (uint64_t)timeout)
-			timeout = (int)((next_tick - now) / 1000000) + 1;
-		n = epoll_wait(s.epfd, evs, 16, timeout);
-		if (n < 0 && errno != EINTR) {
-			err = -errno;
-			say("epoll_wait: %s", strerror(-err));
-			break;
-		}
-		now = mono_ns();
-		if (n > 0 || now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL) {
-			err = consume_all(&s);
-			if (err)
-				break;
-		}
-		if (now - last_drain >= (uint64_t)o->drain_ms * 1000000ULL ||
-		    (hooks && now >= next_tick)) {
-			err = round_trip(&s);
-			if (err)
-				break;
-			last_drain = now;
-			if (hooks && now >= next_tick) {
-				err = tick(&s, hooks, false);
-				if (err)
-					break;
-				while (next_tick <= now)
-					next_tick += hooks->interval_ns;
-			}
-			if (target_gone(&s)) {
-				ri->end_reason = "target exited";
-				res->target_exited = true;
-				break;
-			}
-		}
-	}
+	err = run_loop(&s, hooks, deadline, next_tick);
 	for (size_t i = 0; i < s.nfds; i++)
 		ioctl(s.fds[i], PERF_EVENT_IOC_DISABLE, 0);
 	ri->duration_s = (double)(mono_ns() - s.t0) / 1e9;

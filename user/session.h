@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "options.h"
 #include "probe.h"
@@ -52,6 +53,8 @@ struct dp_session_hooks {
 extern volatile sig_atomic_t dp_stop;
 /* The signal that set dp_stop, or 0 (dp_stop set by the program itself). */
 extern volatile sig_atomic_t dp_stop_signal;
+/* CLOCK_MONOTONIC when main() began, for -v's start-up time; 0 if unset. */
+extern uint64_t dp_launch_ns;
 /* SIGINT, SIGTERM and SIGHUP set dp_stop; SIGPIPE is ignored. */
 void dp_session__install_signals(void);
 

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "deferprof.skel.h"
+#include "bpfload.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
+{
+	struct deferprof_bpf *skel = deferprof_bpf__open();
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->pass_samples = o->verify ? 1 : 0;
+	skel->rodata->want_kernel = o->user_only ? 0 : 1;
+	skel->rodata->want_user = o->kernel_only ? 0 : 1;
+	/* Wake user space to drain when the active map is half full. */
+	skel->rodata->wake_at = o->max_entries / 2 ? o->max_entries / 2 : 1;
+	bpf_map__set_max_entries(skel->maps.counts0, o->max_entries);
+	bpf_map__set_max_entries(skel->maps.counts1, o->max_entries);
+	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
+	bpf_program__set_autoload(kctx ? skel->progs.dp_sample_helper : skel->progs.dp_sample_kctx,
+				  false);
+	err = deferprof_bpf__load(skel);
+	if (err) {
+		deferprof_bpf__destroy(skel);
+		return err;
+	}
+	b->skel = skel;
+	b->prog = kctx ? skel->progs.dp_sample_kctx : skel->progs.dp_sample_helper;
+	return 0;
+}
+
+int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr)
+{
+	uint64_t t0 = mono_ns();
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	err = try_load(b, o, pr->kctx);
+	/* The prepared callchain's reader may still be refused: the helpers then. */
+	if (err && pr->kctx)
+		err = try_load(b, o, false);
+	if (err) {
+		fprintf(stderr, "deferprof: cannot load the BPF program: %s (run with -v for the verifier's log)\n",
+			strerror(-err));
+		return err;
+	}
+	b->load_ns = mono_ns() - t0;
+	return 0;
+}
+
+void dp_bpf__free(struct dp_bpf *b)
+{
+	deferprof_bpf__destroy(b->skel);
+	b->skel = NULL;
+	b->prog = NULL;
+}
