@@ -5,7 +5,7 @@
  * ring records as they were read, drained samples with their stacks, and
  * the ends of rounds. Little-endian host layout; not a stable format.
  *
- * File: "DPREC001", then entries of { u32 type, u32 len, payload[len] }.
+ * File: "DPREC002", then entries of { u32 type, u32 len, payload[len] }.
  */
 #ifndef DP_RECORDING_H
 #define DP_RECORDING_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DP_REC_MAGIC "DPREC001"
+#define DP_REC_MAGIC "DPREC002"	/* 002: records without TIME and CPU */
 
 enum dp_rec_type {
 	DP_REC_RING = 1,	/* payload: one perf record, as read from the ring */

@@ -33,7 +33,7 @@ static inline void begin(struct rbuf *r, uint32_t type, uint16_t misc)
 	r->n = sizeof(h);
 }
 
-/* sample_id trailer for DP_SAMPLE_TYPE: tid, time, cpu. */
+/* sample_id trailer of TID | TIME | CPU (test_record's FULL_SAMPLE_TYPE). */
 static inline void trailer(struct rbuf *r, uint32_t pid, uint32_t tid, uint64_t time, uint32_t cpu)
 {
 	put32x2(r, pid, tid);

@@ -4,6 +4,9 @@
 #include "perf_abi.h"
 #include "record.h"
 
+/* The helpers' records carry TID, TIME and CPU: the parser takes any sample_type. */
+#define FULL_SAMPLE_TYPE (PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN)
+
 Test(record, deferred_sample_chain_kernel_part_marker_cookie)
 {
 	uint64_t ips[] = { DP_CTX_KERNEL, 0xffffffff81005010, 0xffffffff81004020,
@@ -13,7 +16,7 @@ Test(record, deferred_sample_chain_kernel_part_marker_cookie)
 	struct rbuf r;
 
 	sample(&r, 10, 11, ips, 5);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_eq(rec.type, PERF_RECORD_SAMPLE);
 	cr_assert_eq(rec.id.pid, 10);
 	cr_assert_eq(rec.id.tid, 11);
@@ -77,7 +80,7 @@ Test(record, deferred_record)
 	struct rbuf r;
 
 	deferred(&r, 100, 101, 0xfcb00000002, ips, 5);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_eq(rec.type, 22);
 	cr_assert_eq(rec.deferred.cookie, 0xfcb00000002);
 	cr_assert_eq(rec.deferred.nr, 5);
@@ -99,26 +102,26 @@ Test(record, truncated_and_malformed_rejected)
 		uint64_t big = 1000;
 
 		memcpy(r.b + 16, &big, 8);
-		cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), -EINVAL);
+		cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), -EINVAL);
 	}
 	deferred(&r, 1, 1, 5, ips, 3);
 	/* header size disagrees with the buffer */
-	cr_assert_eq(dp_record__parse(r.b, r.n - 8, DP_SAMPLE_TYPE, &rec), -EINVAL);
+	cr_assert_eq(dp_record__parse(r.b, r.n - 8, FULL_SAMPLE_TYPE, &rec), -EINVAL);
 	/* too short for a header */
-	cr_assert_eq(dp_record__parse(r.b, 4, DP_SAMPLE_TYPE, &rec), -EINVAL);
+	cr_assert_eq(dp_record__parse(r.b, 4, FULL_SAMPLE_TYPE, &rec), -EINVAL);
 	/* a sample cut inside its callchain */
 	sample(&r, 1, 1, ips, 3);
 	{
 		uint16_t sz = (uint16_t)(r.n - 16);
 
 		memcpy(r.b + 6, &sz, 2);
-		cr_assert_eq(dp_record__parse(r.b, r.n - 16, DP_SAMPLE_TYPE, &rec), -EINVAL);
+		cr_assert_eq(dp_record__parse(r.b, r.n - 16, FULL_SAMPLE_TYPE, &rec), -EINVAL);
 	}
 	/* unknown record types are reported as such, not as errors */
 	begin(&r, 9999, 0);
 	trailer(&r, 1, 1, 1, 1);
 	finish(&r);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), -ENOENT);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), -ENOENT);
 }
 
 Test(record, lost_comm_exit_mmap2)
@@ -131,7 +134,7 @@ Test(record, lost_comm_exit_mmap2)
 	put64(&r, 17);
 	trailer(&r, 0, 0, 5, 0);
 	finish(&r);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_eq(rec.lost.lost, 17);
 
 	begin(&r, PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC);
@@ -140,7 +143,7 @@ Test(record, lost_comm_exit_mmap2)
 	r.n += 8;
 	trailer(&r, 7, 8, 5, 0);
 	finish(&r);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_str_eq(rec.comm.comm, "worker");
 	cr_assert(rec.comm.exec);
 
@@ -150,7 +153,7 @@ Test(record, lost_comm_exit_mmap2)
 	put64(&r, 123);
 	trailer(&r, 7, 9, 123, 0);
 	finish(&r);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_eq(rec.task.tid, 9);
 
 	begin(&r, PERF_RECORD_MMAP2, 0);
@@ -166,7 +169,7 @@ Test(record, lost_comm_exit_mmap2)
 	r.n += 16;
 	trailer(&r, 7, 7, 1, 0);
 	finish(&r);
-	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(dp_record__parse(r.b, r.n, FULL_SAMPLE_TYPE, &rec), 0);
 	cr_assert_eq(rec.mmap.start, 0x400000);
 	cr_assert_eq(rec.mmap.prot, 5);
 	cr_assert_str_eq(rec.mmap.filename, "/bin/true");
@@ -186,4 +189,30 @@ Test(record, attr_defer_bits)
 	cr_assert(dp_attr_get_flag(&a, 37));
 	dp_attr_set_flag(&a, DP_ATTR_DEFER_OUTPUT_BIT, 0);
 	cr_assert(!dp_attr_get_flag(&a, 39));
+}
+
+/* deferprof's own events: a TID-only trailer. */
+Test(record, deferred_record_tid_only_trailer)
+{
+	uint64_t ips[] = { 0x4390bd, 0x4016dc };
+	struct dp_record rec;
+	struct rbuf r;
+
+	_Static_assert(DP_SAMPLE_TYPE == (PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN),
+		       "this test lays out deferprof's own trailer");
+	begin(&r, DP_RECORD_CALLCHAIN_DEFERRED, PERF_RECORD_MISC_USER);
+	put64(&r, 0x500000001);
+	put64(&r, 2);
+	put64(&r, ips[0]);
+	put64(&r, ips[1]);
+	put32x2(&r, 7, 8);	/* pid, tid */
+	finish(&r);
+	cr_assert_eq(dp_record__parse(r.b, r.n, DP_SAMPLE_TYPE, &rec), 0);
+	cr_assert_eq(rec.type, DP_RECORD_CALLCHAIN_DEFERRED);
+	cr_assert_eq(rec.deferred.cookie, 0x500000001);
+	cr_assert_eq(rec.deferred.nr, 2);
+	cr_assert_eq(rec.deferred.ips[1], 0x4016dc);
+	cr_assert(rec.id.valid);
+	cr_assert_eq(rec.id.pid, 7);
+	cr_assert_eq(rec.id.tid, 8);
 }
