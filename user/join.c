@@ -59,8 +59,23 @@ struct dp_join {
 	struct exited *exited;
 	uint64_t npending;
 	uint64_t round;
+	uint64_t ring_lost;		/* records lost in the ring not yet blamed */
 	struct dp_join_stats st;
 };
+
+/* A group whose record never came: the ring's loss first, else why. */
+static uint64_t *unmatched_reason(struct dp_join *j, uint64_t *why)
+{
+	if (!j->ring_lost)
+		return why;
+	j->ring_lost--;
+	return &j->st.lost_ring;
+}
+
+void dp_join__records_lost(struct dp_join *j, uint64_t n)
+{
+	j->ring_lost += n;
+}
 
 static struct jkey mkkey(uint32_t tid, uint64_t cookie)
 {
@@ -330,7 +345,7 @@ int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 			err = err ? err : e2;
 		} else if (now_ns - p->since_ns >= j->opts.timeout_ns && now_ns > p->since_ns) {
 			add_tomb(j, p->key, now_ns);
-			e2 = resolve(j, p, NULL, 0, &j->st.lost_timeout);
+			e2 = resolve(j, p, NULL, 0, unmatched_reason(j, &j->st.lost_timeout));
 			err = err ? err : e2;
 		}
 	}
@@ -357,7 +372,7 @@ int dp_join__finish(struct dp_join *j)
 	int err = 0, e2;
 
 	HASH_ITER(hh, j->pending, p, pt) {
-		e2 = resolve(j, p, NULL, 0, &j->st.lost_at_end);
+		e2 = resolve(j, p, NULL, 0, unmatched_reason(j, &j->st.lost_at_end));
 		err = err ? err : e2;
 	}
 	HASH_ITER(hh, j->recs, r, rt)

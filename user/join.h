@@ -34,6 +34,7 @@ struct dp_join_stats {
 	uint64_t lost_timeout;		/* record did not come within the timeout */
 	uint64_t lost_at_end;		/* still waiting when the profile ended */
 	uint64_t lost_evicted;		/* pending table full */
+	uint64_t lost_ring;		/* record never came and the ring buffer lost records */
 	/* Records, counted apart from samples. */
 	uint64_t records;
 	uint64_t records_matched;	/* matched at least one sample */
@@ -62,6 +63,13 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
 			const uint64_t *uips, uint32_t unr);
 void dp_join__task_exit(struct dp_join *j, uint32_t tid);
+/*
+ * The ring buffer dropped n records (PERF_RECORD_LOST). Which ones is not
+ * known; up to n (tid, cookie) groups that then time out or are still
+ * waiting at the end are counted as lost in the ring rather than as a
+ * timeout or the end: each lost record could have completed one group.
+ */
+void dp_join__records_lost(struct dp_join *j, uint64_t n);
 int dp_join__end_round(struct dp_join *j, uint64_t now_ns);
 /* End of profile: everything still waiting is resolved as lost. */
 int dp_join__finish(struct dp_join *j);

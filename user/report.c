@@ -34,9 +34,9 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 	fprintf(f, "  stacks:    %" PRIu64 " = %" PRIu64 " deferred-joined + %" PRIu64
 		" classic + %" PRIu64 " kernel-only + %" PRIu64 " user stack lost"
 		" (task exited %" PRIu64 ", timeout %" PRIu64 ", at end %" PRIu64
-		", evicted %" PRIu64 ")\n",
+		", evicted %" PRIu64 ", record lost in the ring %" PRIu64 ")\n",
 		j->samples_in, j->joined, j->classic, j->kernel_only, dp_runinfo__user_lost(ri),
-		j->lost_exited, j->lost_timeout, j->lost_at_end, j->lost_evicted);
+		j->lost_exited, j->lost_timeout, j->lost_at_end, j->lost_evicted, j->lost_ring);
 	fprintf(f, "  records:   %" PRIu64 " deferred (%" PRIu64 " matched, %" PRIu64
 		" without samples, %" PRIu64 " duplicate, %" PRIu64 " late); ring buffer lost %"
 		PRIu64 " records in %" PRIu64 " events; %" PRIu64 " malformed\n",
@@ -56,7 +56,9 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 	if (ri->verify)
 		fprintf(f, "  verify:    %" PRIu64 " samples stitched from raw records; %" PRIu64
 			" stacks differ%s\n", ri->verify_raw_samples, ri->verify_diffs,
-			ri->verify_diffs ? " (FAILED)" : " (ok)");
+			!ri->verify_diffs ? " (ok)" : ri->lost_records ?
+			" (not comparable: the ring buffer lost records; use a larger --ring-pages)" :
+			" (FAILED)");
 	for (uint32_t i = 0; i < p->nnofp; i++)
 		fprintf(f, "  note:      %s looks built without frame pointers (%d of %d functions"
 			" keep one); %" PRIu64 " samples have user stacks ending in it early\n",

@@ -49,7 +49,7 @@ static inline uint64_t dp_runinfo__dropped(const struct dp_runinfo *ri)
 static inline uint64_t dp_runinfo__user_lost(const struct dp_runinfo *ri)
 {
 	return ri->join.lost_exited + ri->join.lost_timeout + ri->join.lost_at_end +
-	       ri->join.lost_evicted;
+	       ri->join.lost_evicted + ri->join.lost_ring;
 }
 
 /* Every loss counter, by the name the outputs use. */
@@ -59,7 +59,7 @@ struct dp_loss {
 	uint64_t value;
 };
 
-#define DP_NLOSSES 16
+#define DP_NLOSSES 17
 
 /* Fill out[DP_NLOSSES]; the order is fixed. */
 static inline void dp_runinfo__losses(const struct dp_runinfo *ri, struct dp_loss *out)
@@ -75,6 +75,7 @@ static inline void dp_runinfo__losses(const struct dp_runinfo *ri, struct dp_los
 		{ "user_lost_timeout", "user stack lost: record did not come in time", ri->join.lost_timeout },
 		{ "user_lost_at_end", "user stack lost: still waiting at the end", ri->join.lost_at_end },
 		{ "user_lost_evicted", "user stack lost: pending table full", ri->join.lost_evicted },
+		{ "user_lost_ring", "user stack lost: its record was lost in a full ring buffer", ri->join.lost_ring },
 		{ "records_late", "deferred records after their samples timed out", ri->join.records_late },
 		{ "records_unmatched", "deferred records without samples", ri->join.records_unmatched },
 		{ "records_duplicate", "deferred records seen twice", ri->join.records_duplicate },

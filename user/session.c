@@ -653,6 +653,9 @@ static int on_record(const void *buf, size_t len, void *ctx)
 	case PERF_RECORD_LOST:
 		ri->lost_records += r.lost.lost;
 		ri->lost_events++;
+		dp_join__records_lost(s->join, r.lost.lost);
+		if (s->vjoin)
+			dp_join__records_lost(s->vjoin, r.lost.lost);
 		return 0;
 	case PERF_RECORD_MMAP2:
 		if (r.mmap.prot & PROT_EXEC) {

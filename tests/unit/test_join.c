@@ -51,7 +51,7 @@ static void assert_closed(void)
 	cr_assert_eq(dp_join__finish(j), 0);
 	cr_assert_eq(dp_join__pending(j), 0);
 	cr_assert_eq(s->samples_in, s->joined + s->classic + s->kernel_only + s->lost_exited +
-		     s->lost_timeout + s->lost_at_end + s->lost_evicted);
+		     s->lost_timeout + s->lost_at_end + s->lost_evicted + s->lost_ring);
 	cr_assert_eq(t.total, s->samples_in);
 }
 
@@ -113,6 +113,26 @@ Test(join, orphan_samples_timeout_then_late_record)
 	dp_join__add_record(j, 100, 7, 9, U1, 3);
 	cr_assert_eq(dp_join__stats(j)->records_late, 1);
 	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 0);
+	assert_closed();
+}
+
+/* Records the ring lost explain as many groups that never got theirs, no more. */
+Test(join, ring_loss_blamed_for_unmatched_groups)
+{
+	struct dp_join_sample a = smp(7, 9, K1, 2, 3), b = smp(7, 10, K1, 2, 2),
+			      c = smp(8, 11, K1, 2, 1), d = smp(8, 12, K1, 2, 5);
+
+	dp_join__add_sample(j, &a, 0);
+	dp_join__add_sample(j, &b, 0);
+	dp_join__add_sample(j, &c, 0);
+	dp_join__add_sample(j, &d, 0);
+	dp_join__records_lost(j, 2);
+	dp_join__add_record(j, 100, 8, 12, U1, 3);	/* d's record did come */
+	dp_join__end_round(j, 1500);			/* a, b, c time out */
+	cr_assert_eq(dp_join__stats(j)->joined, 5);
+	/* oldest first: a and b are blamed on the ring's two lost records, c timed out */
+	cr_assert_eq(dp_join__stats(j)->lost_ring, 5);
+	cr_assert_eq(dp_join__stats(j)->lost_timeout, 1);
 	assert_closed();
 }
 
