@@ -124,7 +124,7 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return 0;
 }
 
-void dp_probe__run(struct dp_probe *p, bool verbose, bool live)
+void dp_probe__run(struct dp_probe *p, bool verbose, bool full)
 {
 	libbpf_print_fn_t old = NULL;
 	struct perf_event_attr a;
@@ -167,25 +167,37 @@ void dp_probe__run(struct dp_probe *p, bool verbose, bool live)
 	p->defer_err = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		close(fd);
-		p->defer_live_checked = live;
-		if (live)
+		p->defer_live_checked = full;
+		if (full)
 			live_check(p, &a);
 	}
 
 	/*
-	 * Tiny programs and a BTF look-up, not the sampling program itself: it
-	 * is verified once, when the session loads it.
+	 * Tiny programs, not the sampling program itself: it is verified once,
+	 * when the session loads it. A profile asks only what changes the plan
+	 * (bpf_loop, or no program at all); the kfunc and the helper are
+	 * looked up for --probe, and a profile finds out by loading: the
+	 * session falls back to the helper-only program if the kfunc is
+	 * refused. Parsing the kernel's BTF twice would double the start-up
+	 * under emulation.
 	 */
 	if (!verbose)
 		old = libbpf_set_print(quiet_print);
-	p->prog_perf_event = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, NULL) == 1;
-	p->helper_prog = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_get_stack,
-						 NULL) == 1;
 	p->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
 	/* The tests reach the fallback of kernels < 5.17 on a newer one. */
 	if (getenv("DEFERPROF_TEST_NO_BPF_LOOP"))
 		p->bpf_loop = false;
-	p->kctx = p->btf && have_kctx_kfunc();
+	p->full = full;
+	if (full) {
+		p->prog_perf_event = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, NULL) == 1;
+		p->helper_prog = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
+							 BPF_FUNC_get_stack, NULL) == 1;
+		p->kctx = p->btf && have_kctx_kfunc();
+	} else {
+		/* bpf_loop (5.17) implies both; without it no program is loaded. */
+		p->prog_perf_event = p->helper_prog = p->btf;
+		p->kctx = p->btf;
+	}
 	if (!verbose)
 		libbpf_set_print(old);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -237,6 +249,12 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	     p->perf_hw ? "-e cycles available" : "no PMU here (VM?): -e cpu-clock is used");
 	line(f, p->btf, "BTF", p->btf ? "/sys/kernel/btf/vmlinux" :
 	     "missing: needs CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.4)");
+	if (!p->full) {
+		line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ? "helper available: loops verified once" :
+		     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
+		fprintf(f, "  (BPF program types, kfunc and helpers: found by loading; --probe checks each)\n");
+		goto defer;
+	}
 	line(f, p->prog_perf_event, "BPF perf_event programs", p->prog_perf_event ?
 	     "BPF_PROG_TYPE_PERF_EVENT loads" : "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
 	snprintf(d, sizeof(d), "%s", p->kctx ? "kfunc in the kernel's BTF: the program reads the prepared callchain" :
@@ -247,6 +265,7 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ?
 	     "helper available: loops verified once" :
 	     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
+defer:
 	snprintf(d, sizeof(d), "%s", p->defer_open ? "perf_event_attr bits accepted" :
 		 p->defer_err == EINVAL ? "rejected (EINVAL): needs Linux >= 6.19; classic mode is used" :
 		 strerror(p->defer_err));

@@ -25,6 +25,7 @@ struct dp_probe {
 	bool bpf_loop;			/* bpf_loop() is (else: the bounded-loop object) */
 	bool defer_open;		/* defer_callchain + defer_output accepted */
 	int defer_err;
+	bool full;			/* every check ran (--probe); else some are assumed */
 	bool defer_live_checked;	/* the live check ran (--probe only) */
 	bool defer_live;		/* a deferred record was actually seen */
 	long defer_live_records;	/* records seen during the live check */
@@ -33,10 +34,12 @@ struct dp_probe {
 };
 
 /*
- * Run every check. Never fails: each result says what is missing. live also
- * samples the caller for up to 2 s to see a deferred record arrive (--probe).
+ * Run the checks. Never fails: each result says what is missing. full
+ * (--probe) runs every check, including a live one that samples the caller
+ * for up to 2 s to see a deferred record arrive; otherwise only what
+ * decides the session's plan.
  */
-void dp_probe__run(struct dp_probe *p, bool verbose, bool live);
+void dp_probe__run(struct dp_probe *p, bool verbose, bool full);
 /* Print one line per feature: what is there, what is missing and what it needs. */
 void dp_probe__print(const struct dp_probe *p, FILE *f);
 /* Deferred mode is possible. */

@@ -87,6 +87,7 @@ struct session {
 	struct deferprof_bpf *skel;	/* bpf.skel */
 	struct ring_buffer *wake;	/* the program's "drain me" words */
 	int pidfd;			/* readable when the target process exits, or -1 */
+	int stats_fd;			/* -v: keeps the kernel's BPF run-time stats on, or -1 */
 	int *fds;
 	struct bpf_link **links;
 	size_t nfds, capfds;
@@ -807,6 +808,9 @@ static int load_bpf(struct session *s)
 		return err;
 	s->skel = s->bpf.skel;
 	s->res->ri.bpf_load_ns = s->bpf.load_ns;
+	/* -v reports what the program costs per sample: the kernel counts while this fd lives. */
+	if (s->o->verbose)
+		s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	return 0;
 }
 
@@ -853,6 +857,16 @@ static void read_store(struct session *s)
 	ri->store_capacity = s->o->max_stacks;
 	if (s->raw)
 		return;
+	if (s->stats_fd >= 0) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(s->bpf.prog), &info, &len)) {
+			ri->bpf_run_cnt = info.run_cnt;
+			ri->bpf_run_ns = info.run_time_ns;
+		}
+	}
 	fd = bpf_map__fd(s->skel->maps.stacks);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		ri->store_stacks++;
@@ -886,6 +900,8 @@ static void teardown(struct session *s)
 		close(s->epfd);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
 	ring_buffer__free(s->wake);
 	dp_bpf__free(&s->bpf);
 	dp_join__free(s->join);
@@ -1086,6 +1102,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
 	s.pidfd = -1;
+	s.stats_fd = -1;
 	s.o = o;
 	s.pr = pr;
 	s.res = res;
