@@ -49,6 +49,35 @@ struct dp_sample_val {
 	__u64 count;
 };
 
+/*
+ * Deferred samples do not repeat: each kernel entry has its own cookie, so
+ * a hash map would insert a new key for nearly every sample. They are
+ * appended instead to a log per CPU (an mmapped array element), which user
+ * space reads without a system call: one writer (the program on that CPU,
+ * which cannot nest) and one reader per log. The program writes
+ * entries[head % DP_LOG_SLOTS] and then advances head; user space reads up
+ * to head and then advances tail. A full log drops the sample, counted.
+ */
+#define DP_LOG_SLOTS		8192	/* a power of two; 256 KiB per CPU */
+
+struct dp_log_entry {
+	__u32 pid;
+	__u32 tid;
+	__u64 cookie;
+	__u64 kstack_id;
+	__u32 flags;
+	__u32 pad;
+};
+
+struct dp_log {
+	__u64 head;		/* written by the program */
+	__u64 woken;		/* the program sent the half-full word; user space clears it */
+	__u64 pad0[6];
+	__u64 tail;		/* written by user space */
+	__u64 pad1[7];
+	struct dp_log_entry entries[DP_LOG_SLOTS];
+};
+
 /* An entry of the stack store: innermost address first. */
 struct dp_stack {
 	__u32 nr;

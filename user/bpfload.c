@@ -19,7 +19,7 @@ static uint64_t mono_ns(void)
 static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 {
 	struct deferprof_bpf *skel = deferprof_bpf__open();
-	int err;
+	int err, ncpu;
 
 	if (!skel)
 		return -errno;
@@ -31,6 +31,8 @@ static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 	bpf_map__set_max_entries(skel->maps.counts0, o->max_entries);
 	bpf_map__set_max_entries(skel->maps.counts1, o->max_entries);
 	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
+	ncpu = libbpf_num_possible_cpus();
+	bpf_map__set_max_entries(skel->maps.logs, ncpu > 0 ? (__u32)ncpu : 1);
 	bpf_program__set_autoload(kctx ? skel->progs.dp_sample_helper : skel->progs.dp_sample_kctx,
 				  false);
 	err = deferprof_bpf__load(skel);

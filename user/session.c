@@ -88,6 +88,9 @@ struct session {
 	struct ring_buffer *wake;	/* the program's "drain me" words */
 	int pidfd;			/* readable when the target process exits, or -1 */
 	int stats_fd;			/* -v: keeps the kernel's BPF run-time stats on, or -1 */
+	struct dp_log *logs;		/* the per-CPU sample logs, mmapped */
+	size_t logs_len;
+	uint32_t nlogs;
 	int *fds;
 	struct bpf_link **links;
 	size_t nfds, capfds;
@@ -707,11 +710,70 @@ static int consume_all(struct session *s)
 	return err;
 }
 
-/* Samples in either counts map, by the program's own count (no system call). */
+/* The program's per-CPU logs of deferred samples, shared memory with it. */
+static int map_logs(struct session *s)
+{
+	const struct bpf_map *m = s->skel->maps.logs;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	_Static_assert(sizeof(struct dp_log) % 8 == 0, "array elements are 8-byte aligned");
+	s->nlogs = bpf_map__max_entries(m);
+	s->logs_len = (sizeof(struct dp_log) * s->nlogs + pg - 1) / pg * pg;
+	p = mmap(NULL, s->logs_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		say("cannot map the BPF sample logs (%zu KiB): %s", s->logs_len / 1024, strerror(-err));
+		return err;
+	}
+	s->logs = p;
+	return 0;
+}
+
+static bool logs_hold_samples(const struct session *s)
+{
+	for (uint32_t c = 0; c < s->nlogs; c++)
+		if (__atomic_load_n(&s->logs[c].head, __ATOMIC_ACQUIRE) != s->logs[c].tail)
+			return true;
+	return false;
+}
+
+/* Every deferred sample the logs hold, into the join, one entry per sample. */
+static int drain_logs(struct session *s, uint64_t now)
+{
+	int err = 0;
+
+	for (uint32_t c = 0; c < s->nlogs && !err; c++) {
+		struct dp_log *l = &s->logs[c];
+		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t = l->tail;
+
+		if (head - t > DP_LOG_SLOTS) {
+			s->malformed_rec++;	/* cannot happen with a sane writer */
+			t = head - DP_LOG_SLOTS;
+		}
+		for (; t < head && !err; t++) {
+			const struct dp_log_entry *e = &l->entries[t & (DP_LOG_SLOTS - 1)];
+			struct dp_sample_key k = {
+				.pid = e->pid, .tid = e->tid, .cookie = e->cookie,
+				.kstack_id = e->kstack_id, .flags = e->flags, .cpu = c,
+			};
+
+			err = take_entry(s, &k, 1, now);
+		}
+		/* The slots are the program's again; so is the half-full word. */
+		__atomic_store_n(&l->tail, t, __ATOMIC_RELEASE);
+		__atomic_store_n(&l->woken, 0, __ATOMIC_RELEASE);
+	}
+	return err;
+}
+
+/* Samples in either counts map or a log, by the program's own counts (no system call). */
 static bool maps_hold_samples(const struct session *s)
 {
 	return !s->raw && (__atomic_load_n(&s->skel->bss->filled[0], __ATOMIC_ACQUIRE) ||
-			   __atomic_load_n(&s->skel->bss->filled[1], __ATOMIC_ACQUIRE));
+			   __atomic_load_n(&s->skel->bss->filled[1], __ATOMIC_ACQUIRE) ||
+			   logs_hold_samples(s));
 }
 
 /* One round: read every buffer, drain the map, let the join retire what it can. */
@@ -726,6 +788,8 @@ static int round_trip(struct session *s)
 	now = mono_ns();
 	pthread_mutex_lock(&s->res->lock);
 	err = drain(s, now);
+	if (!err && !s->raw)
+		err = drain_logs(s, now);
 	pthread_mutex_unlock(&s->res->lock);
 	if (err)
 		return err;
@@ -808,6 +872,9 @@ static int load_bpf(struct session *s)
 		return err;
 	s->skel = s->bpf.skel;
 	s->res->ri.bpf_load_ns = s->bpf.load_ns;
+	err = map_logs(s);
+	if (err)
+		return err;
 	/* -v reports what the program costs per sample: the kernel counts while this fd lives. */
 	if (s->o->verbose)
 		s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -903,6 +970,8 @@ static void teardown(struct session *s)
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
 	ring_buffer__free(s->wake);
+	if (s->logs)
+		munmap(s->logs, s->logs_len);
 	dp_bpf__free(&s->bpf);
 	dp_join__free(s->join);
 	dp_join__free(s->vjoin);

@@ -5,7 +5,8 @@
 #   tests/vm/vmtest.sh BUILD_DIR
 #   DP_VM_KERNEL=path      kernel image to boot (default: Debian's current cloud kernel)
 #   DP_VM_ACCEL=kvm|tcg    force an accelerator (default: KVM when it boots, else TCG)
-#   DP_VM_TIMEOUT=secs     whole-run limit (default 270)
+#   DP_VM_TIMEOUT=secs     whole-run limit (default 600)
+#   DP_VM_QEMU_OPTS=...    more QEMU options under TCG (e.g. -icount shift=0,sleep=off for benchmarks)
 #
 # Exit status: 0 when every in-VM test passed; 1 when a test failed, the VM
 # did not boot or timed out, or the kernel logged an oops, BUG or WARNING.
@@ -92,7 +93,7 @@ chmod +x "$root/init"
 
 run_vm() {
 	local accel=$1 log=$2 cpu=max
-	local -a accel_opts=(-accel tcg,thread=single)
+	local -a accel_opts=(-accel tcg,thread=single ${DP_VM_QEMU_OPTS:-})
 	[ "$accel" = kvm ] && accel_opts=(-accel kvm) && cpu=host
 	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${accel_opts[@]}" -cpu "$cpu" \
 		-m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
