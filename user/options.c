@@ -100,7 +100,7 @@ const char *dp_opts__usage(void)
 "  -v, --verbose          say what is set up, and libbpf's messages\n"
 "\n"
 "Tuning:\n"
-"  --ring-pages N         data pages per ring buffer, a power of two (default 128)\n"
+"  --ring-pages N         data pages per ring buffer, a power of two (default 256: 1 MiB per CPU)\n"
 "  --max-entries N        BPF counts map entries; drained early when half full (default 16384)\n"
 "  --max-stacks N         BPF stack store entries (default 16384)\n"
 "  --join-timeout MS      how long a sample waits for its user stack (default 10000)\n"
@@ -145,7 +145,7 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		argv++;
 	}
 	o->freq = 99;
-	o->ring_pages = 128;
+	o->ring_pages = 256;
 	o->max_entries = 16384;
 	o->max_stacks = 16384;
 	o->join_timeout_ms = 10000;
