@@ -111,9 +111,12 @@ struct {
  * The chain sits at buf[1..nr]: buf[0] and the context marker before each
  * part are free slots that become a struct dp_stack header in place. A part
  * starts at most at chain index 255 and a stack value spans DP_MAX_STACK + 1
- * slots, hence the size.
+ * slots; a power of two lets the loops index with a mask, which the
+ * verifier proves in bounds without a compare per word.
  */
-#define DP_SCRATCH_SLOTS	(256 + DP_MAX_STACK + 2)
+#define DP_SCRATCH_SLOTS	512
+#define DP_SLOT(j)		((j) & (DP_SCRATCH_SLOTS - 1))
+_Static_assert(DP_SCRATCH_SLOTS >= 256 + DP_MAX_STACK + 2, "room for a stack at any part start");
 
 struct scratch {
 	__u64 buf[DP_SCRATCH_SLOTS];
@@ -131,10 +134,15 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 struct loop_ctx {
 	struct scratch *s;
 	__u64 base;		/* buf index of the first element */
-	__u64 found;		/* scan: index relative to base, or ~0 */
+	__u64 end;		/* buf index past the last element */
+	__u64 found;		/* scan: buf index of the marker, or ~0 */
 	__u64 h;		/* hash */
 };
 
+/* Words per loop step: the loop's own cost is paid once for several words. */
+#define DP_STEP_WORDS	8
+
+/* The final mix of a stack's hash (the per-word step is a multiply only). */
 static __always_inline __u64 mix64(__u64 h, __u64 v)
 {
 	h ^= v;
@@ -143,33 +151,67 @@ static __always_inline __u64 mix64(__u64 h, __u64 v)
 	return h;
 }
 
+/*
+ * h = (h ^ w) * K per word, K odd: each step is a bijection of h, and the
+ * final mix64() spreads the result. The hash stays in a register for a whole
+ * step; a full step checks its bounds once.
+ */
 static int hash_step(__u32 i, void *arg)
 {
 	struct loop_ctx *c = arg;
-	__u64 j = c->base + i;
+	__u64 j = c->base + (__u64)i * DP_STEP_WORDS, h = c->h;
+	const __u64 *buf = c->s->buf;
 
-	if (j >= DP_SCRATCH_SLOTS)
-		return 1;
-	c->h = mix64(c->h, c->s->buf[j]);
-	return 0;
+	if (j + DP_STEP_WORDS <= c->end) {
+#pragma unroll
+		for (int k = 0; k < DP_STEP_WORDS; k++)
+			h = (h ^ buf[DP_SLOT(j + k)]) * 0x9e3779b97f4a7c15ULL;
+		c->h = h;
+		return 0;
+	}
+#pragma unroll
+	for (int k = 0; k < DP_STEP_WORDS; k++, j++) {
+		if (j >= c->end)
+			break;
+		h = (h ^ buf[DP_SLOT(j)]) * 0x9e3779b97f4a7c15ULL;
+	}
+	c->h = h;
+	return 1;
 }
 
 static int scan_step(__u32 i, void *arg)
 {
 	struct loop_ctx *c = arg;
-	__u64 j = c->base + i;
-	__u64 v;
+	__u64 j = c->base + (__u64)i * DP_STEP_WORDS, v;
+	const __u64 *buf = c->s->buf;
 
-	if (j >= DP_SCRATCH_SLOTS)
-		return 1;
-	v = c->s->buf[j];
-	if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
-		c->found = i;
-		return 1;
+#pragma unroll
+	for (int k = 0; k < DP_STEP_WORDS; k++, j++) {
+		if (j >= c->end)
+			return 1;
+		v = buf[DP_SLOT(j)];
+		if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
+			c->found = j;
+			return 1;
+		}
 	}
 	return 0;
 }
 
+/*
+ * Steps for n words, a clean 64-bit value. bpf_loop() takes a __u32, so
+ * clang may compute it modulo 2^32 and leave garbage in the upper half of
+ * the register, which the verifier's inlined bpf_loop() compares whole:
+ * more than 8M loops, -E2BIG, and the loop silently never runs. The
+ * barrier makes clang produce every bit.
+ */
+static __always_inline __u64 steps(__u64 n)
+{
+	__u64 k = (n + DP_STEP_WORDS - 1) / DP_STEP_WORDS;
+
+	barrier_var(k);
+	return k;
+}
 
 /*
  * Store the stack of nr addresses at buf[first..] once and return its id,
@@ -179,13 +221,16 @@ static int scan_step(__u32 i, void *arg)
 static __always_inline __u64 stack_intern(struct dp_stats *st, struct scratch *s, __u64 first,
 					  __u64 nr, __u32 user)
 {
-	struct loop_ctx c = { .s = s, .base = first, .h = user ? 0x75736572ULL : 0x6b65726eULL };
+	struct loop_ctx c = {
+		.s = s, .base = first, .end = first + nr, .h = user ? 0x75736572ULL : 0x6b65726eULL,
+	};
 	struct dp_stack *v;
 	__u64 hdr = first - 1;
 	__u64 id;
 	long err;
 
-	bpf_loop(nr, hash_step, &c, 0);
+	if (bpf_loop(steps(nr), hash_step, &c, 0) < 0)
+		return 0;	/* counted as not stored */
 	id = mix64(c.h, nr) | 1;	/* never 0: 0 means "no stack" */
 	if (bpf_map_lookup_elem(&stacks, &id))
 		return id;
@@ -314,11 +359,14 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 		}
 	}
 	if (!marker) {
-		struct loop_ctx c = { .s = s, .base = kstart, .found = ~0ULL };
+		struct loop_ctx c = { .s = s, .base = kstart, .end = nr + 1, .found = ~0ULL };
 
-		bpf_loop(nr + 1 - kstart, scan_step, &c, 0);
-		if (c.found != ~0ULL && kstart + c.found < DP_SCRATCH_SLOTS) {
-			mark = kstart + c.found;
+		if (bpf_loop(steps(nr + 1 - kstart), scan_step, &c, 0) < 0) {
+			st->v[DP_STAT_DROP_NO_CHAIN]++;	/* cannot happen; never silent */
+			return pass_samples ? 1 : 0;
+		}
+		if (c.found < DP_SCRATCH_SLOTS) {
+			mark = c.found;
 			marker = s->buf[mark];
 		}
 	}
