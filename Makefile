@@ -127,6 +127,12 @@ bench: all
 bench-smoke: all
 	$(Q)bench/run.py $(OUT) --smoke
 
+# The peer section alone (bench/peers.py: a sid guest under QEMU, tens of
+# minutes); make bench runs it too.
+.PHONY: bench-peers
+bench-peers: all
+	$(Q)bench/run.py $(OUT) --peers-only
+
 # speedscope's published file-format schema, from its npm package (pinned).
 SPEEDSCOPE_VERSION := 1.25.0
 SPEEDSCOPE_SCHEMA := $(OUT)/speedscope-$(SPEEDSCOPE_VERSION)/file-format-schema.json

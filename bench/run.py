@@ -10,6 +10,14 @@ reported as such.
 
   bench/run.py BUILD_DIR              the full run (make bench)
   bench/run.py BUILD_DIR --smoke      tiny sizes, host only, no thresholds
+  bench/run.py BUILD_DIR --peers-only the peer section alone (make bench-peers):
+                                      merged into the existing latest.{md,json}
+  bench/run.py BUILD_DIR --no-peers   everything but the peer section
+
+The peer section (bench/peers.py) boots a Debian sid guest with perf,
+bpftrace and bcc (scripts/sid-guest.sh) and measures deferprof, its
+--mode classic, the pinned baseline (bench/baseline.sh) and the peers in
+one boot, plus a host part on the classic kernel.
 """
 import argparse
 import datetime
@@ -26,6 +34,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import peers as peerbench  # noqa: E402  bench/peers.py
 
 
 def log(msg):
@@ -364,6 +374,8 @@ def judge(results):
               "error" not in ex and ex.get("export_stacks", 0) >= 100000 and worst < 0.5,
               f"{ex.get('export_stacks')} stacks, slowest format {worst:.3f} s" if ex and "error" not in ex
               else "not measured"))
+    if "peer_bench" in results:
+        t += peerbench.judge(results["peer_bench"])
     return t
 
 
@@ -438,6 +450,13 @@ def write_md(results, targets, path):
         L.append("\n## 6. Peers on the host kernel (spin workload, 999 Hz)\n\n| profiler | samples | user stacks reaching main | profiler CPU s (whole run, start-up included) | note |\n| --- | --- | --- | --- | --- |")
         for k, s in results["peers"].items():
             L.append(f"| {k} | {s.get('samples', '')} | {s.get('reach_main', '')} | {s.get('cpu_s', '')} | {s.get('error', '')} |")
+    if results.get("peer_bench"):
+        L += peerbench.md(results["peer_bench"])
+    ps = results.get("peer_startup_smoke")
+    if ps:
+        L.append("\n## Start-up, host (smoke: one run each)\n\n| profiler | idle s | saturated s |\n| --- | --- | --- |")
+        for k, s in ps.get("startup", {}).items():
+            L.append(f"| {k} | {s.get('idle_s')} | {s.get('saturated_s')} |")
     if results.get("notes"):
         L.append("\n## Notes\n")
         L += [f"- {n}" for n in results["notes"]]
@@ -451,12 +470,17 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--no-vm", action="store_true")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--peers-only", action="store_true")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     out = a.out or (os.path.join(build, "bench-smoke") if a.smoke else os.path.join(ROOT, "bench/results"))
     tmp = tempfile.mkdtemp(prefix="dp-bench.")
     h = Host(build, tmp)
     t0 = time.time()
+    if a.peers_only:
+        peers_only(build, out, tmp, t0)
+        return
     R = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
          "host": {"kernel": platform.release(), "cpus": os.cpu_count()}, "smoke": a.smoke,
          "notes": []}
@@ -505,7 +529,23 @@ def main():
         R["vm"] = vm_bench(build, small, tmp)
         if R["vm"].get("recording_file"):
             R["replay"]["vm"] = replay(build, R["vm"].pop("recording_file"), 200, callgrind=True)
+    if not small and not a.no_vm and not a.no_peers:
+        log("peers: deferprof, its baseline and perf, bpftrace, bcc in one sid guest boot (about 30 min)")
+        try:
+            R["peer_bench"] = peerbench.run_all(build, tmp)
+        except Exception as e:	# the other sections' results are still written
+            R["peer_bench"] = {"guest": {"error": f"peer section failed: {e!r}"[:500]}}
+    if small:
+        log("host: start-up, deferprof vs perf record -g (one run each)")
+        try:
+            R["peer_startup_smoke"] = peerbench.host_section(build, build, tmp, reps=1, quick=True)
+        except Exception as e:	# perf missing or not permitted: the smoke run goes on
+            R["notes"].append(f"host start-up smoke not measured: {e!r}"[:300])
     R["elapsed_s"] = round(time.time() - t0, 1)
+    write_results(R, out, tmp)
+
+
+def write_results(R, out, tmp):
     targets = judge(R)
     R["targets"] = [{"target": n, "met": m, "measured": w} for n, m, w in targets]
     os.makedirs(out, exist_ok=True)
@@ -516,6 +556,33 @@ def main():
     print(md)
     log(f"results in {out}/latest.md and latest.json ({R['elapsed_s']} s)")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def peers_only(build, out, tmp, t0):
+    """make bench-peers: the peer section, merged into the last full results."""
+    prev = os.path.join(out, "latest.json")
+    R = None
+    if os.path.exists(prev):
+        try:
+            R = json.load(open(prev))
+        except ValueError:
+            R = None
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not R or R.get("smoke"):
+        R = {"date": now, "host": {"kernel": platform.release(), "cpus": os.cpu_count()}, "smoke": False,
+             "notes": ["peer section only (make bench-peers): no other section was run"]}
+    else:
+        R.setdefault("sections_date", R["date"])
+        R["notes"] = [n for n in R.get("notes", []) if not n.startswith("peer section")] + \
+            [f"peer section from make bench-peers at {now}; the other sections from the run of {R['sections_date']}"]
+        R["date"] = now
+    R.pop("targets", None)
+    try:
+        R["peer_bench"] = peerbench.run_all(build, tmp)
+    except Exception as e:
+        R["peer_bench"] = {"guest": {"error": f"peer section failed: {e!r}"[:500]}}
+    R["elapsed_s"] = round(time.time() - t0, 1)
+    write_results(R, out, tmp)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@
  * Options: -m MODE, -t THREADS (default 1), -u UNITS of work per thread then
  * exit (prints the elapsed seconds), or -s SECONDS; -b BITS for paths
  * (default 10, at most 17); -d DEPTH for sysdeep (default 40); -W: wait for
- * SIGUSR1 before working (a profiler attaches first; the time excludes the wait).
+ * SIGUSR1 before working (a profiler attaches first; the time excludes the wait);
+ * -H: after the work, stay until SIGINT/SIGTERM (a profiler can still read the
+ * process's symbols when it stops).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -140,11 +142,11 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	int c, threads = 1, wait_go = 0;
+	int c, threads = 1, wait_go = 0, hold = 0;
 	pthread_t tids[64];
 	double t0;
 
-	while ((c = getopt(argc, argv, "m:t:u:s:b:d:W")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:u:s:b:d:WH")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 't': threads = atoi(optarg); break;
@@ -153,8 +155,9 @@ int main(int argc, char **argv)
 		case 'b': bits = atoi(optarg); break;
 		case 'd': depth = atoi(optarg); break;
 		case 'W': wait_go = 1; break;
+		case 'H': hold = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH] [-W] [-H]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -187,5 +190,8 @@ int main(int argc, char **argv)
 		pthread_join(tids[i], NULL);
 	if (units)
 		printf("%.6f\n", now() - t0);
+	fflush(stdout);
+	while (hold && !stop)
+		usleep(10000);
 	return 0;
 }
