@@ -27,13 +27,17 @@
 
 
 
-static bool verbose;
+static unsigned int verbose;
 
-/* libbpf's messages, warnings included, only with -v: errors are reported by deferprof. */
+/*
+ * libbpf's warnings (the verifier's log among them) with -v, its debug
+ * messages with -vv: errors are reported by deferprof.
+ */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	(void)level;
-	return verbose ? vfprintf(stderr, fmt, ap) : 0;
+	if (!verbose || (level == LIBBPF_DEBUG && verbose < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
 }
 
 static int demo_path(char *buf, size_t len)

@@ -97,7 +97,7 @@ const char *dp_opts__usage(void)
 "                         to write several formats of the same profile\n"
 "  -i, --interval SECS    ndjson: one line every SECS (default 1); top: refresh (default 1)\n"
 "      --top N            stacks shown in the report (default 10)\n"
-"  -v, --verbose          say what is set up, and libbpf's messages\n"
+"  -v, --verbose          say what is set up and what it cost; -vv: libbpf's debug messages too\n"
 "\n"
 "Tuning:\n"
 "  --ring-pages N         data pages per ring buffer, a power of two (default 256: 1 MiB per CPU)\n"
@@ -233,7 +233,7 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 				FAIL("unknown event '%s': expected cpu-clock or cycles", optarg);
 			break;
 		case 'v':
-			o->verbose = true;
+			o->verbose++;
 			break;
 		case 'h':
 			o->cmd = DP_CMD_HELP;

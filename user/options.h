@@ -28,7 +28,8 @@ struct dp_opts {
 	uint64_t period;	/* -c */
 	double duration;	/* -d seconds, 0 = until stopped */
 	const char *output;	/* -o */
-	bool kernel_only, user_only, verify, verbose;
+	bool kernel_only, user_only, verify;
+	unsigned int verbose;	/* -v: what is set up; -vv: libbpf's debug messages too */
 	bool raw;		/* no BPF aggregation: samples through the ring (for comparison) */
 	const char *record;	/* --record: what the join was fed, for replay (make bench) */
 	uint32_t ring_pages;	/* data pages per ring buffer, a power of two */

@@ -54,7 +54,7 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		" samples (capacity %" PRIu64 ")\n",
 		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);
 	if (ri->bpf_run_cnt)
-		fprintf(f, "  bpf:       %" PRIu64 " runs, %.0f ns per run (kernel BPF stats, -v)\n",
+		fprintf(f, "  bpf:       %" PRIu64 " runs, %.0f ns per run (kernel BPF statistics)\n",
 			ri->bpf_run_cnt, (double)ri->bpf_run_ns / (double)ri->bpf_run_cnt);
 	if (ri->verify)
 		fprintf(f, "  verify:    %" PRIu64 " samples stitched from raw records; %" PRIu64

@@ -875,8 +875,12 @@ static int load_bpf(struct session *s)
 	err = map_logs(s);
 	if (err)
 		return err;
-	/* -v reports what the program costs per sample: the kernel counts while this fd lives. */
-	if (s->o->verbose)
+	/*
+	 * -vv turns the kernel's BPF run-time statistics on for the run (they
+	 * cost two clock reads per sample); -v reports them when they are on,
+	 * by -vv or kernel.bpf_stats_enabled.
+	 */
+	if (s->o->verbose >= 2)
 		s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	return 0;
 }
@@ -924,7 +928,7 @@ static void read_store(struct session *s)
 	ri->store_capacity = s->o->max_stacks;
 	if (s->raw)
 		return;
-	if (s->stats_fd >= 0) {
+	if (s->o->verbose) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 
@@ -1356,7 +1360,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	if (o->duration > 0)
 		deadline = s.t0 + (uint64_t)(o->duration * 1e9);
 	if (o->verbose)
-		fprintf(stderr, "deferprof: events enabled %.1f ms after launch (probe %.1f ms, BPF load %.1f ms)\n",
+		fprintf(stderr, "deferprof: events enabled after %.1f ms (from main(); probe %.1f ms, BPF load %.1f ms)\n",
 			dp_launch_ns ? (double)(s.t0 - dp_launch_ns) / 1e6 : 0.0,
 			(double)pr->probe_ns / 1e6, (double)s.bpf.load_ns / 1e6);
 	if (hooks)
