@@ -162,38 +162,30 @@ static int hash_step(__u32 i, void *arg)
 	__u64 j = c->base + (__u64)i * DP_STEP_WORDS, h = c->h;
 	const __u64 *buf = c->s->buf;
 
-	if (j + DP_STEP_WORDS <= c->end) {
 #pragma unroll
-		for (int k = 0; k < DP_STEP_WORDS; k++)
-			h = (h ^ buf[DP_SLOT(j + k)]) * 0x9e3779b97f4a7c15ULL;
-		c->h = h;
-		return 0;
-	}
-#pragma unroll
-	for (int k = 0; k < DP_STEP_WORDS; k++, j++) {
-		if (j >= c->end)
-			break;
-		h = (h ^ buf[DP_SLOT(j)]) * 0x9e3779b97f4a7c15ULL;
-	}
+	for (int k = 0; k < DP_STEP_WORDS; k++)
+		h = (h ^ buf[DP_SLOT(j + k)]) * 0x9e3779b97f4a7c15ULL;
 	c->h = h;
-	return 1;
+	return 0;
+}
+
+/* The words after the last full step, one per step. */
+static int hash_tail_step(__u32 i, void *arg)
+{
+	struct loop_ctx *c = arg;
+
+	c->h = (c->h ^ c->s->buf[DP_SLOT(c->base + i)]) * 0x9e3779b97f4a7c15ULL;
+	return 0;
 }
 
 static int scan_step(__u32 i, void *arg)
 {
 	struct loop_ctx *c = arg;
-	__u64 j = c->base + (__u64)i * DP_STEP_WORDS, v;
-	const __u64 *buf = c->s->buf;
+	__u64 j = c->base + i, v = c->s->buf[DP_SLOT(j)];
 
-#pragma unroll
-	for (int k = 0; k < DP_STEP_WORDS; k++, j++) {
-		if (j >= c->end)
-			return 1;
-		v = buf[DP_SLOT(j)];
-		if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
-			c->found = j;
-			return 1;
-		}
+	if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
+		c->found = j;
+		return 1;
 	}
 	return 0;
 }
@@ -213,6 +205,13 @@ static __always_inline __u64 steps(__u64 n)
 	return k;
 }
 
+/* The same for loops of one word per step. */
+static __always_inline __u64 steps1(__u64 n)
+{
+	barrier_var(n);
+	return n;
+}
+
 /*
  * Store the stack of nr addresses at buf[first..] once and return its id,
  * or 0 when the store is full. buf[first - 1] is overwritten with the
@@ -225,12 +224,17 @@ static __always_inline __u64 stack_intern(struct dp_stats *st, struct scratch *s
 		.s = s, .base = first, .end = first + nr, .h = user ? 0x75736572ULL : 0x6b65726eULL,
 	};
 	struct dp_stack *v;
-	__u64 hdr = first - 1;
+	__u64 hdr = first - 1, full, tail;
 	__u64 id;
 	long err;
 
-	if (bpf_loop(steps(nr), hash_step, &c, 0) < 0)
+	full = steps(nr / DP_STEP_WORDS * DP_STEP_WORDS);
+	tail = steps1(nr % DP_STEP_WORDS);
+	if (bpf_loop(full, hash_step, &c, 0) < 0)
 		return 0;	/* counted as not stored */
+	c.base = first + full * DP_STEP_WORDS;
+	if (bpf_loop(tail, hash_tail_step, &c, 0) < 0)
+		return 0;
 	id = mix64(c.h, nr) | 1;	/* never 0: 0 means "no stack" */
 	if (bpf_map_lookup_elem(&stacks, &id))
 		return id;
@@ -361,7 +365,7 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 	if (!marker) {
 		struct loop_ctx c = { .s = s, .base = kstart, .end = nr + 1, .found = ~0ULL };
 
-		if (bpf_loop(steps(nr + 1 - kstart), scan_step, &c, 0) < 0) {
+		if (bpf_loop(steps1(nr + 1 - kstart), scan_step, &c, 0) < 0) {
 			st->v[DP_STAT_DROP_NO_CHAIN]++;	/* cannot happen; never silent */
 			return pass_samples ? 1 : 0;
 		}
