@@ -263,12 +263,16 @@ def vm_bench(build, smoke, tmp):
                        capture_output=True, text=True, check=False)
     path = os.path.join(build, "vmtest-console.log")
     text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
-    raw = {}
+    raw, bad = {}, []
     for m in re.finditer(r"^BENCH (\S+) (\{.*\})$", text, re.M):
-        raw[m.group(1)] = json.loads(m.group(2))
+        try:
+            raw[m.group(1)] = json.loads(m.group(2))
+        except ValueError:	# a run that printed nothing (e.g. a workload that died): said, not fatal
+            bad.append(m.group(0)[:120])
     if not raw:
         return {"error": (p.stdout + p.stderr)[-600:]}
-    res = {"kernel": raw.get("kernel", {}), "traffic": {}, "loss": {}, "slowdown": {}}
+    res = {"kernel": raw.get("kernel", {}), "traffic": {}, "loss": {}, "slowdown": {},
+           "bad_lines": bad}
     for k, v in raw.items():
         parts = k.split("/")
         if parts[0] == "traffic":
@@ -527,6 +531,8 @@ def main():
     if not small and not a.no_vm:
         log("VM: traffic, slowdown, loss, a recording on the deferred path (minutes under TCG)")
         R["vm"] = vm_bench(build, small, tmp)
+        for line in R["vm"].get("bad_lines", []):
+            R["notes"].append(f"VM: a run printed no figure, left out: {line}")
         if R["vm"].get("recording_file"):
             R["replay"]["vm"] = replay(build, R["vm"].pop("recording_file"), 200, callgrind=True)
     if not small and not a.no_vm and not a.no_peers:
