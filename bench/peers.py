@@ -372,6 +372,20 @@ def emit(out, r):
         f.write(line + "\n")
 
 
+def attempt(out, rep, run, what):
+    """One measured run, emitted with its repetition and duration; a run that
+    raises is emitted as an error (one broken peer must not end the boot)."""
+    t = now()
+    try:
+        r = run()
+    except Exception as e:
+        r = dict(what, error=repr(e)[:300])
+    r["rep"] = rep
+    r["took_s"] = round(now() - t, 2)
+    emit(out, r)
+    return r
+
+
 def guest_main(cfg_path, out):
     """In the guest: the whole matrix, every run one PEERS line and one runs.jsonl line."""
     cfg = json.load(open(cfg_path))
@@ -413,14 +427,8 @@ def guest_main(cfg_path, out):
                     continue
                 for prof in profs:
                     n += 1
-                    t = now()
-                    try:
-                        r = T.timed(prof, wl, hz, units[wl], post=(rep == 0))
-                    except Exception as e:	# one broken peer must not end the run
-                        r = {"kind": "time", "prof": prof, "wl": wl, "hz": hz, "error": repr(e)[:300]}
-                    r["rep"] = rep
-                    r["took_s"] = round(now() - t, 2)
-                    emit(out, r)
+                    r = attempt(out, rep, lambda: T.timed(prof, wl, hz, units[wl], post=(rep == 0)),
+                                {"kind": "time", "prof": prof, "wl": wl, "hz": hz})
                     print(f"peers: time {n}/{total} {wl} {hz} Hz {prof}: {r.get('s')} s "
                           f"(startup {r.get('startup_s')}, guest {now() - t_start:.0f} s)", flush=True)
     # Saturated: 2 busy threads, every profiler at the loss rate, BPF stats on.
@@ -430,14 +438,8 @@ def guest_main(cfg_path, out):
             for prof in profs:
                 if prof == "none":
                     continue
-                t = now()
-                try:
-                    r = T.saturated(prof, wl, cfg["loss_hz"], cfg["sat_s"])
-                except Exception as e:
-                    r = {"kind": "sat", "prof": prof, "wl": wl, "error": repr(e)[:300]}
-                r["rep"] = rep
-                r["took_s"] = round(now() - t, 2)
-                emit(out, r)
+                r = attempt(out, rep, lambda: T.saturated(prof, wl, cfg["loss_hz"], cfg["sat_s"]),
+                            {"kind": "sat", "prof": prof, "wl": wl})
                 print(f"peers: saturated {wl} {prof}: startup {r.get('startup_s')} lost {r.get('lost')} "
                       f"(guest {now() - t_start:.0f} s)", flush=True)
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
