@@ -11,8 +11,6 @@
 #define DP_MAX_STACK		127
 /* A raw callchain holds both parts plus up to a few context markers. */
 #define DP_MAX_CHAIN		(2 * DP_MAX_STACK + 8)
-/* Probes of the stack store's open addressing before giving up. */
-#define DP_STACK_PROBES		4
 
 /* Callchain context markers (include/uapi/linux/perf_event.h). */
 #define DP_CONTEXT_HV			((__u64)-32)

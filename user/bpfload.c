@@ -3,18 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/libbpf.h>
 #include "deferprof.skel.h"
 #include "bpfload.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
 
 static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 {
@@ -47,7 +38,6 @@ static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 
 int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr)
 {
-	uint64_t t0 = mono_ns();
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -60,7 +50,6 @@ int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_prob
 			strerror(-err));
 		return err;
 	}
-	b->load_ns = mono_ns() - t0;
 	return 0;
 }
 

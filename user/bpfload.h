@@ -8,7 +8,6 @@
 #ifndef DP_BPFLOAD_H
 #define DP_BPFLOAD_H
 
-#include <stdint.h>
 #include "options.h"
 #include "probe.h"
 
@@ -18,7 +17,6 @@ struct bpf_program;
 struct dp_bpf {
 	struct deferprof_bpf *skel;
 	struct bpf_program *prog;	/* the program to attach */
-	uint64_t load_ns;		/* open + verify + load */
 };
 
 /* Errors print one line to stderr and return a negative errno. */

@@ -167,7 +167,6 @@ void dp_probe__run(struct dp_probe *p, bool verbose, bool full)
 	p->defer_err = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		close(fd);
-		p->defer_live_checked = full;
 		if (full)
 			live_check(p, &a);
 	}
@@ -249,28 +248,25 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	     p->perf_hw ? "-e cycles available" : "no PMU here (VM?): -e cpu-clock is used");
 	line(f, p->btf, "BTF", p->btf ? "/sys/kernel/btf/vmlinux" :
 	     "missing: needs CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.4)");
-	if (!p->full) {
-		line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ? "helper available: loops verified once" :
-		     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
-		fprintf(f, "  (BPF program types, kfunc and helpers: found by loading; --probe checks each)\n");
-		goto defer;
+	if (p->full) {
+		line(f, p->prog_perf_event, "BPF perf_event programs", p->prog_perf_event ?
+		     "BPF_PROG_TYPE_PERF_EVENT loads" : "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
+		snprintf(d, sizeof(d), "%s", p->kctx ? "kfunc in the kernel's BTF: the program reads the prepared callchain" :
+			 "missing: needs Linux >= 6.2; falling back to bpf_get_stack()");
+		line(f, p->kctx, "bpf_cast_to_kern_ctx", d);
+		line(f, p->helper_prog, "bpf_get_stack", p->helper_prog ?
+		     "helper available to perf_event programs" : "missing: needs Linux >= 4.18");
 	}
-	line(f, p->prog_perf_event, "BPF perf_event programs", p->prog_perf_event ?
-	     "BPF_PROG_TYPE_PERF_EVENT loads" : "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
-	snprintf(d, sizeof(d), "%s", p->kctx ? "kfunc in the kernel's BTF: the program reads the prepared callchain" :
-		 "missing: needs Linux >= 6.2; falling back to bpf_get_stack()");
-	line(f, p->kctx, "bpf_cast_to_kern_ctx", d);
-	line(f, p->helper_prog, "bpf_get_stack", p->helper_prog ?
-	     "helper available to perf_event programs" : "missing: needs Linux >= 4.18");
 	line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ?
 	     "helper available: loops verified once" :
 	     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
-defer:
+	if (!p->full)
+		fprintf(f, "  (BPF program types, kfunc and helpers: found by loading; --probe checks each)\n");
 	snprintf(d, sizeof(d), "%s", p->defer_open ? "perf_event_attr bits accepted" :
 		 p->defer_err == EINVAL ? "rejected (EINVAL): needs Linux >= 6.19; classic mode is used" :
 		 strerror(p->defer_err));
 	line(f, p->defer_open, "defer_callchain/defer_output", d);
-	if (p->defer_open && p->defer_live_checked) {
+	if (p->defer_open && p->full) {	/* the live check runs for --probe only */
 		snprintf(d, sizeof(d), p->defer_live ? "%ld PERF_RECORD_CALLCHAIN_DEFERRED seen" :
 			 "no deferred record arrived in 2 s (%ld): deferral may not happen", p->defer_live_records);
 		line(f, p->defer_live, "deferred records (live check)", d);

@@ -26,7 +26,6 @@ struct dp_probe {
 	bool defer_open;		/* defer_callchain + defer_output accepted */
 	int defer_err;
 	bool full;			/* every check ran (--probe); else some are assumed */
-	bool defer_live_checked;	/* the live check ran (--probe only) */
 	bool defer_live;		/* a deferred record was actually seen */
 	long defer_live_records;	/* records seen during the live check */
 	char kernel[128];

@@ -506,8 +506,6 @@ static int drain(struct session *s, uint64_t now)
 	size_t n = 0, chunk = s->o->max_entries < 4096 ? s->o->max_entries : 4096;
 	int err;
 
-	if (s->raw)
-		return 0;	/* no program, no maps */
 	idle = (s->skel->bss->active & 1) ^ 1;
 	fd = bpf_map__fd(idle ? s->skel->maps.counts1 : s->skel->maps.counts0);
 
@@ -776,6 +774,12 @@ static bool maps_hold_samples(const struct session *s)
 			   logs_hold_samples(s));
 }
 
+/* Samples in the program's maps or logs, or groups in the join: a round has work. */
+static bool round_has_work(const struct session *s)
+{
+	return maps_hold_samples(s) || dp_join__pending(s->join);
+}
+
 /* One round: read every buffer, drain the map, let the join retire what it can. */
 static int round_trip(struct session *s)
 {
@@ -787,9 +791,11 @@ static int round_trip(struct session *s)
 		return err;
 	now = mono_ns();
 	pthread_mutex_lock(&s->res->lock);
-	err = drain(s, now);
-	if (!err && !s->raw)
-		err = drain_logs(s, now);
+	if (!s->raw) {	/* --raw has no program, no maps */
+		err = drain(s, now);
+		if (!err)
+			err = drain_logs(s, now);
+	}
 	pthread_mutex_unlock(&s->res->lock);
 	if (err)
 		return err;
@@ -866,12 +872,13 @@ static int target_pidfd(const struct session *s)
 
 static int load_bpf(struct session *s)
 {
+	uint64_t t0 = mono_ns();
 	int err = dp_bpf__load(&s->bpf, s->o, s->pr);
 
 	if (err)
 		return err;
 	s->skel = s->bpf.skel;
-	s->res->ri.bpf_load_ns = s->bpf.load_ns;
+	s->res->ri.bpf_load_ns = mono_ns() - t0;
 	err = map_logs(s);
 	if (err)
 		return err;
@@ -1033,10 +1040,10 @@ static void read_counters(struct session *s)
 {
 	struct dp_runinfo *ri = &s->res->ri;
 
-	if (!s->raw)
-		read_stats(s);
 	if (s->raw)
 		ri->bpf[DP_STAT_SAMPLES] = ri->verify_raw_samples;	/* no BPF: the ring saw them */
+	else
+		read_stats(s);
 	ri->join = *dp_join__stats(s->join);
 	ri->malformed = s->malformed_rec;
 	for (int ci = 0; ci < s->ncpus; ci++)
@@ -1082,7 +1089,7 @@ static int run_loop(struct session *s, const struct dp_session_hooks *hooks, uin
 
 	while (!dp_stop) {
 		uint64_t wake = UINT64_MAX;
-		bool rings = false, exited = false, busy;
+		bool rings = false, exited = false;
 		int n, timeout;
 
 		now = mono_ns();
@@ -1090,12 +1097,11 @@ static int run_loop(struct session *s, const struct dp_session_hooks *hooks, uin
 			ri->end_reason = "duration";
 			break;
 		}
-		busy = maps_hold_samples(s) || dp_join__pending(s->join);
 		if (deadline)
 			wake = deadline;
 		if (hooks && next_tick < wake)
 			wake = next_tick;
-		if ((busy || s->drain_soon) && last_round + round_ns < wake)
+		if (round_has_work(s) && last_round + round_ns < wake)
 			wake = last_round + round_ns;
 		if (s->drain_soon)
 			wake = now;
@@ -1124,8 +1130,7 @@ static int run_loop(struct session *s, const struct dp_session_hooks *hooks, uin
 				break;
 		}
 		if (s->drain_soon || (hooks && now >= next_tick) ||
-		    ((maps_hold_samples(s) || dp_join__pending(s->join)) &&
-		     now >= last_round + round_ns)) {
+		    (now >= last_round + round_ns && round_has_work(s))) {
 			/*
 			 * A map that filled up becomes the idle one in this round
 			 * and is drained in the next, a few milliseconds later.
@@ -1276,15 +1281,15 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		err = -errno;
 		goto out;
 	}
-	s.wake = s.raw ? NULL : ring_buffer__new(bpf_map__fd(s.skel->maps.wake), on_wake, &s, NULL);
-	if (!s.raw && !s.wake) {
-		err = -errno;
-		say("cannot read the BPF wake-up ring: %s", strerror(-err));
-		goto out;
-	}
-	if (s.wake) {
+	if (!s.raw) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = DP_TAG_WAKE };
 
+		s.wake = ring_buffer__new(bpf_map__fd(s.skel->maps.wake), on_wake, &s, NULL);
+		if (!s.wake) {
+			err = -errno;
+			say("cannot read the BPF wake-up ring: %s", strerror(-err));
+			goto out;
+		}
 		if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s.wake), &ev)) {
 			err = -errno;
 			goto out;
@@ -1362,7 +1367,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	if (o->verbose)
 		fprintf(stderr, "deferprof: events enabled after %.1f ms (from main(); probe %.1f ms, BPF load %.1f ms)\n",
 			dp_launch_ns ? (double)(s.t0 - dp_launch_ns) / 1e6 : 0.0,
-			(double)pr->probe_ns / 1e6, (double)s.bpf.load_ns / 1e6);
+			(double)pr->probe_ns / 1e6, (double)ri->bpf_load_ns / 1e6);
 	if (hooks)
 		next_tick = s.t0 + hooks->interval_ns;
 	ri->end_reason = "signal";
