@@ -17,6 +17,7 @@ struct part {
 	uint64_t count;
 	uint32_t flags;
 	uint32_t knr;
+	uint64_t khash;
 	uint64_t kips[];
 };
 
@@ -28,14 +29,34 @@ struct pending {
 	struct part *parts;
 };
 
+/*
+ * A deferred record, kept for the samples that may still come. Records are
+ * the join's hot path (one per kernel entry): they live in per-round
+ * arenas under one open-addressing index, so keeping one costs a copy and
+ * an insert, and retiring a round's records one walk and no free().
+ */
 struct rec {
-	UT_hash_handle hh;
-	struct jkey key;
 	uint32_t pid;
-	uint64_t round;
-	int matched;
+	uint32_t tid;
+	uint64_t cookie;
+	uint32_t matched;
 	uint32_t unr;
+	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) */
 	uint64_t uips[];
+};
+
+/* A record is kept in its round and the three after it: four arenas in turn. */
+#define REC_GENS 4
+
+struct recgen {
+	uint64_t *arena;	/* struct rec, back to back, in words */
+	size_t len, cap;
+};
+
+struct rslot {
+	uint64_t cookie;
+	uint32_t tid;
+	uint32_t ref;		/* (word offset + 1) << 2 | arena; 0: empty */
 };
 
 struct tomb {
@@ -54,7 +75,10 @@ struct dp_join {
 	struct dp_join_opts opts;
 	struct dp_stack_table *out;
 	struct pending *pending;	/* insertion order = age order */
-	struct rec *recs;
+	struct recgen gens[REC_GENS];	/* records of round r in gens[r % REC_GENS] */
+	struct rslot *slots;		/* index of every record kept */
+	uint32_t mask;			/* slot count - 1 (a power of two) */
+	uint32_t used;
 	struct tomb *tombs;
 	struct exited *exited;
 	uint64_t npending;
@@ -87,6 +111,147 @@ static struct jkey mkkey(uint32_t tid, uint64_t cookie)
 	return k;
 }
 
+static uint32_t slot_of(uint32_t tid, uint64_t cookie, uint32_t mask)
+{
+	uint64_t h = (cookie ^ ((uint64_t)tid << 40 | tid)) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32) & mask;
+}
+
+static struct rec *rec_at(const struct dp_join *j, uint32_t ref)
+{
+	return (struct rec *)(j->gens[ref & 3].arena + (ref >> 2) - 1);
+}
+
+static uint32_t find_slot(const struct dp_join *j, uint32_t tid, uint64_t cookie)
+{
+	uint32_t i;
+
+	for (i = slot_of(tid, cookie, j->mask); j->slots[i].ref; i = (i + 1) & j->mask)
+		if (j->slots[i].cookie == cookie && j->slots[i].tid == tid)
+			return i;
+	return UINT32_MAX;
+}
+
+/* The record of (tid, cookie), if one is still kept. */
+static struct rec *find_rec(const struct dp_join *j, uint32_t tid, uint64_t cookie)
+{
+	uint32_t i;
+
+	if (!j->used)
+		return NULL;
+	i = find_slot(j, tid, cookie);
+	return i == UINT32_MAX ? NULL : rec_at(j, j->slots[i].ref);
+}
+
+static void place(struct dp_join *j, uint32_t tid, uint64_t cookie, uint32_t ref)
+{
+	uint32_t i = slot_of(tid, cookie, j->mask);
+
+	while (j->slots[i].ref)
+		i = (i + 1) & j->mask;
+	j->slots[i].cookie = cookie;
+	j->slots[i].tid = tid;
+	j->slots[i].ref = ref;
+}
+
+/* Linear probing's deletion: later entries of the run move back into the hole. */
+static void unplace(struct dp_join *j, uint32_t tid, uint64_t cookie)
+{
+	uint32_t i = find_slot(j, tid, cookie), k, h;
+
+	if (i == UINT32_MAX)
+		return;
+	for (k = (i + 1) & j->mask; j->slots[k].ref; k = (k + 1) & j->mask) {
+		h = slot_of(j->slots[k].tid, j->slots[k].cookie, j->mask);
+		/* The entry at k may fill the hole at i unless its home lies in (i, k]. */
+		if (i <= k ? (i < h && h <= k) : (i < h || h <= k))
+			continue;
+		j->slots[i] = j->slots[k];
+		i = k;
+	}
+	j->slots[i].ref = 0;
+	j->used--;
+}
+
+/* At most half the slots in use: twice the slots, every record placed again. */
+static int grow_index(struct dp_join *j)
+{
+	uint32_t n = j->slots ? (j->mask + 1) * 2 : 4096, oldn = j->slots ? j->mask + 1 : 0;
+	struct rslot *old = j->slots, *ns;
+
+	if (n > (1U << 30))
+		return -ENOMEM;
+	ns = calloc(n, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	j->slots = ns;
+	j->mask = n - 1;
+	for (uint32_t i = 0; i < oldn; i++)
+		if (old[i].ref)
+			place(j, old[i].tid, old[i].cookie, old[i].ref);
+	free(old);
+	return 0;
+}
+
+/* A new record of this round: its addresses copied, its index placed. */
+static struct rec *keep_rec(struct dp_join *j, uint32_t tid, uint64_t cookie, uint32_t pid,
+			    const uint64_t *uips, uint32_t unr)
+{
+	uint32_t gi = (uint32_t)(j->round % REC_GENS);
+	struct recgen *g = &j->gens[gi];
+	size_t words = sizeof(struct rec) / 8 + unr;
+	struct rec *r;
+
+	if ((!j->slots || (j->used + 1) * 2 > j->mask + 1) && grow_index(j))
+		return NULL;
+	if (g->len + words > g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 8192;
+		uint64_t *na;
+
+		while (cap < g->len + words)
+			cap *= 2;
+		if (cap >= (1ULL << 30))
+			return NULL;	/* the index holds 30-bit offsets: 8 GiB in one round */
+		na = realloc(g->arena, cap * sizeof(*na));
+		if (!na)
+			return NULL;
+		g->arena = na;
+		g->cap = cap;
+	}
+	r = (struct rec *)(g->arena + g->len);
+	r->pid = pid;
+	r->tid = tid;
+	r->cookie = cookie;
+	r->matched = 0;
+	r->unr = unr;
+	r->uhash = dp_stack__part_hash(uips, unr);
+	if (unr)
+		memcpy(r->uips, uips, unr * sizeof(uint64_t));
+	place(j, tid, cookie, (uint32_t)(g->len + 1) << 2 | gi);
+	j->used++;
+	g->len += words;
+	return r;
+}
+
+/* Every record of one round leaves, counted as matched or not; the arena is kept. */
+static void retire_gen(struct dp_join *j, struct recgen *g)
+{
+	size_t at = 0;
+
+	while (at < g->len) {
+		const struct rec *r = (const struct rec *)(g->arena + at);
+
+		if (r->matched)
+			j->st.records_matched++;
+		else
+			j->st.records_unmatched++;
+		unplace(j, r->tid, r->cookie);
+		at += sizeof(struct rec) / 8 + r->unr;
+	}
+	g->len = 0;
+}
+
 struct dp_join *dp_join__new(const struct dp_join_opts *opts, struct dp_stack_table *out)
 {
 	struct dp_join *j = calloc(1, sizeof(*j));
@@ -115,7 +280,6 @@ static void free_parts(struct part *p)
 void dp_join__free(struct dp_join *j)
 {
 	struct pending *p, *pt;
-	struct rec *r, *rt;
 	struct tomb *t, *tt;
 	struct exited *e, *et;
 
@@ -126,10 +290,9 @@ void dp_join__free(struct dp_join *j)
 		free_parts(p->parts);
 		free(p);
 	}
-	HASH_ITER(hh, j->recs, r, rt) {
-		HASH_DEL(j->recs, r);
-		free(r);
-	}
+	for (int g = 0; g < REC_GENS; g++)
+		free(j->gens[g].arena);
+	free(j->slots);
 	HASH_ITER(hh, j->tombs, t, tt) {
 		HASH_DEL(j->tombs, t);
 		free(t);
@@ -141,32 +304,39 @@ void dp_join__free(struct dp_join *j)
 	free(j);
 }
 
+/* A stack into the table; a part hash of 0 is computed here. */
 static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
-		const uint64_t *kips, uint32_t knr, const uint64_t *uips, uint32_t unr,
-		uint64_t count)
+		const uint64_t *kips, uint32_t knr, uint64_t khash,
+		const uint64_t *uips, uint32_t unr, uint64_t uhash, uint64_t count)
 {
 	struct dp_stack_hdr h = {
 		.pid = pid, .tid = tid, .flags = flags,
 		.knr = (uint16_t)knr, .unr = (uint16_t)unr,
 	};
 
-	return dp_stack_table__add(j->out, &h, kips, uips, count);
+	if (!khash)
+		khash = dp_stack__part_hash(kips, knr);
+	if (!uhash)
+		uhash = dp_stack__part_hash(uips, unr);
+	return dp_stack_table__add_hashed(j->out, &h, kips, khash, uips, uhash, count);
 }
 
-/* Resolve a pending group: with user addresses, or as lost (uips == NULL). */
-static int resolve(struct dp_join *j, struct pending *p, const uint64_t *uips, uint32_t unr,
+/* Resolve a pending group: with its record, or as lost (r == NULL). */
+static int resolve(struct dp_join *j, struct pending *p, const struct rec *r,
 		   uint64_t *lost_counter)
 {
 	struct part *q;
 	int err = 0;
 
 	for (q = p->parts; q; q = q->next) {
-		uint32_t flags = q->flags | (uips ? 0 : DP_STK_USER_LOST);
+		uint32_t flags = q->flags | (r ? 0 : DP_STK_USER_LOST);
 
 		if (!err)
-			err = emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, uips,
-				   uips ? unr : 0, q->count);
-		if (uips)
+			err = r ? emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
+				       r->uips, r->unr, r->uhash, q->count) :
+				  emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
+				       NULL, 0, 0, q->count);
+		if (r)
 			j->st.joined += q->count;
 		else
 			*lost_counter += q->count;
@@ -193,37 +363,18 @@ static void add_tomb(struct dp_join *j, struct jkey key, uint64_t now_ns)
 	HASH_ADD(hh, j->tombs, key, sizeof(key), t);
 }
 
-int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint64_t now_ns)
+/* Samples of (tid, cookie) whose record has not come: they wait, by kernel stack. */
+static int add_pending(struct dp_join *j, const struct dp_join_sample *s, uint64_t now_ns)
 {
-	struct jkey key;
+	struct jkey key = mkkey(s->tid, s->cookie);
 	struct pending *p;
 	struct part *q;
-	struct rec *r;
-
-	j->st.samples_in += s->count;
-	if (!s->cookie) {
-		if (s->flags & DP_STK_NO_USER)
-			j->st.kernel_only += s->count;
-		else
-			j->st.classic += s->count;
-		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->uips, s->unr,
-			    s->count);
-	}
-
-	key = mkkey(s->tid, s->cookie);
-	HASH_FIND(hh, j->recs, &key, sizeof(key), r);
-	if (r) {
-		r->matched = 1;
-		j->st.joined += s->count;
-		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, r->uips, r->unr,
-			    s->count);
-	}
 
 	HASH_FIND(hh, j->pending, &key, sizeof(key), p);
 	if (!p) {
 		if (j->npending >= j->opts.max_pending && j->pending) {
 			add_tomb(j, j->pending->key, now_ns);
-			resolve(j, j->pending, NULL, 0, &j->st.lost_evicted);
+			resolve(j, j->pending, NULL, &j->st.lost_evicted);
 		}
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -249,6 +400,7 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 	q->count = s->count;
 	q->flags = s->flags;
 	q->knr = s->knr;
+	q->khash = s->khash;
 	if (s->knr)
 		memcpy(q->kips, s->kips, s->knr * sizeof(uint64_t));
 	q->next = p->parts;
@@ -256,45 +408,62 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 	return 0;
 }
 
+int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint64_t now_ns)
+{
+	struct rec *r;
+
+	j->st.samples_in += s->count;
+	if (!s->cookie) {
+		if (s->flags & DP_STK_NO_USER)
+			j->st.kernel_only += s->count;
+		else
+			j->st.classic += s->count;
+		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, s->uips,
+			    s->unr, 0, s->count);
+	}
+	r = find_rec(j, s->tid, s->cookie);
+	if (r) {
+		r->matched = 1;
+		j->st.joined += s->count;
+		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, r->uips,
+			    r->unr, r->uhash, s->count);
+	}
+	return add_pending(j, s, now_ns);
+}
+
 int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
 			const uint64_t *uips, uint32_t unr)
 {
-	struct jkey key = mkkey(tid, cookie);
+	struct jkey key;
 	struct pending *p;
 	struct tomb *t;
 	struct rec *r;
-	int err = 0;
 
 	j->st.records++;
-	HASH_FIND(hh, j->recs, &key, sizeof(key), r);
-	if (r) {
+	if (find_rec(j, tid, cookie)) {
 		j->st.records_duplicate++;
 		return 0;
 	}
-	HASH_FIND(hh, j->tombs, &key, sizeof(key), t);
-	if (t) {
-		j->st.records_late++;
-		HASH_DEL(j->tombs, t);
-		free(t);
-		return 0;
+	key = mkkey(tid, cookie);
+	if (j->tombs) {
+		HASH_FIND(hh, j->tombs, &key, sizeof(key), t);
+		if (t) {
+			j->st.records_late++;
+			HASH_DEL(j->tombs, t);
+			free(t);
+			return 0;
+		}
 	}
-	r = malloc(sizeof(*r) + unr * sizeof(uint64_t));
+	r = keep_rec(j, tid, cookie, pid, uips, unr);
 	if (!r)
 		return -ENOMEM;
-	memset(r, 0, sizeof(*r));
-	r->key = key;
-	r->pid = pid;
-	r->round = j->round;
-	r->unr = unr;
-	if (unr)
-		memcpy(r->uips, uips, unr * sizeof(uint64_t));
+	if (!j->pending)
+		return 0;
 	HASH_FIND(hh, j->pending, &key, sizeof(key), p);
-	if (p) {
-		r->matched = 1;
-		err = resolve(j, p, r->uips, r->unr, NULL);
-	}
-	HASH_ADD(hh, j->recs, key, sizeof(key), r);
-	return err;
+	if (!p)
+		return 0;
+	r->matched = 1;
+	return resolve(j, p, r, NULL);
 }
 
 void dp_join__task_exit(struct dp_join *j, uint32_t tid)
@@ -312,28 +481,15 @@ void dp_join__task_exit(struct dp_join *j, uint32_t tid)
 	HASH_ADD(hh, j->exited, tid, sizeof(tid), e);
 }
 
-static void retire_record(struct dp_join *j, struct rec *r)
-{
-	if (r->matched)
-		j->st.records_matched++;
-	else
-		j->st.records_unmatched++;
-	HASH_DEL(j->recs, r);
-	free(r);
-}
-
 int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 {
 	struct pending *p, *pt;
-	struct rec *r, *rt;
 	struct tomb *t, *tt;
 	struct exited *e, *et;
 	int err = 0, e2;
 
-	HASH_ITER(hh, j->recs, r, rt) {
-		if (r->round + 3 <= j->round)
-			retire_record(j, r);
-	}
+	/* Records of round - 3 leave: their arena is the next round's. */
+	retire_gen(j, &j->gens[(j->round + 1) % REC_GENS]);
 	/*
 	 * A task's exit is acted on one round after it was seen: its last
 	 * record may sit in another CPU's buffer read before the exit was.
@@ -341,11 +497,11 @@ int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 	HASH_ITER(hh, j->pending, p, pt) {
 		HASH_FIND(hh, j->exited, &p->key.tid, sizeof(p->key.tid), e);
 		if (e && e->round < j->round) {
-			e2 = resolve(j, p, NULL, 0, &j->st.lost_exited);
+			e2 = resolve(j, p, NULL, &j->st.lost_exited);
 			err = err ? err : e2;
 		} else if (now_ns - p->since_ns >= j->opts.timeout_ns && now_ns > p->since_ns) {
 			add_tomb(j, p->key, now_ns);
-			e2 = resolve(j, p, NULL, 0, unmatched_reason(j, &j->st.lost_timeout));
+			e2 = resolve(j, p, NULL, unmatched_reason(j, &j->st.lost_timeout));
 			err = err ? err : e2;
 		}
 	}
@@ -368,15 +524,14 @@ int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 int dp_join__finish(struct dp_join *j)
 {
 	struct pending *p, *pt;
-	struct rec *r, *rt;
 	int err = 0, e2;
 
 	HASH_ITER(hh, j->pending, p, pt) {
-		e2 = resolve(j, p, NULL, 0, unmatched_reason(j, &j->st.lost_at_end));
+		e2 = resolve(j, p, NULL, unmatched_reason(j, &j->st.lost_at_end));
 		err = err ? err : e2;
 	}
-	HASH_ITER(hh, j->recs, r, rt)
-		retire_record(j, r);
+	for (int g = 0; g < REC_GENS; g++)
+		retire_gen(j, &j->gens[g]);
 	return err;
 }
 

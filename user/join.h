@@ -52,6 +52,7 @@ struct dp_join_sample {
 	uint32_t flags;		/* DP_STK_* for the parts present */
 	const uint64_t *kips;
 	uint32_t knr;
+	uint64_t khash;		/* dp_stack__part_hash(kips, knr) when known, else 0 */
 	const uint64_t *uips;	/* classic user part */
 	uint32_t unr;
 	uint64_t count;

@@ -63,6 +63,7 @@ void dp_session__install_signals(void)
 struct cached_stack {
 	UT_hash_handle hh;
 	uint64_t id;
+	uint64_t hash;		/* dp_stack__part_hash(ips, nr), for the join */
 	uint32_t nr;
 	uint64_t ips[];
 };
@@ -101,6 +102,8 @@ struct session {
 	int epfd;
 	struct dp_join *join, *vjoin;
 	struct cached_stack *stack_cache;
+	uint32_t last_tid;		/* take_entry(): the thread already seen to */
+	uint32_t last_rec_pid;		/* on_record(): the process already seen to */
 	struct tid_ent *covered;	/* threads with their own events (-p) */
 	struct dp_key_buf {
 		struct dp_sample_key *keys;
@@ -411,6 +414,7 @@ static const struct cached_stack *get_stack(struct session *s, uint64_t id)
 	c->id = id;
 	c->nr = st.nr;
 	memcpy(c->ips, st.ips, st.nr * sizeof(uint64_t));
+	c->hash = dp_stack__part_hash(c->ips, c->nr);
 	HASH_ADD(hh, s->stack_cache, id, sizeof(id), c);
 	return c;
 }
@@ -456,11 +460,15 @@ static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t
 		js.flags |= DP_STK_NO_USER;
 	js.kips = ks ? ks->ips : NULL;
 	js.knr = ks ? ks->nr : 0;
+	js.khash = ks ? ks->hash : 0;
 	js.uips = us ? us->ips : NULL;
 	js.unr = us ? us->nr : 0;
 	js.count = count;
-	ensure_proc(s, k->pid);
-	read_comm(s, k->pid, k->tid);
+	if (k->tid != s->last_tid) {	/* a thread's samples come in runs */
+		ensure_proc(s, k->pid);
+		read_comm(s, k->pid, k->tid);
+		s->last_tid = k->tid;
+	}
 	if (s->rec) {
 		struct dp_rec_sample rs = {
 			.pid = js.pid, .tid = js.tid, .cookie = js.cookie, .flags = js.flags,
@@ -619,7 +627,6 @@ static int on_record(const void *buf, size_t len, void *ctx)
 {
 	struct session *s = ctx;
 	struct dp_runinfo *ri = &s->res->ri;
-	uint64_t now = mono_ns();
 	struct dp_record r;
 	int err;
 
@@ -638,7 +645,10 @@ static int on_record(const void *buf, size_t len, void *ctx)
 	case DP_RECORD_CALLCHAIN_DEFERRED: {
 		uint32_t nr = r.deferred.nr > DP_MAX_STACK ? DP_MAX_STACK : (uint32_t)r.deferred.nr;
 
-		ensure_proc(s, r.id.pid);
+		if (r.id.pid != s->last_rec_pid) {	/* records come in runs of one process */
+			ensure_proc(s, r.id.pid);
+			s->last_rec_pid = r.id.pid;
+		}
 		err = dp_join__add_record(s->join, r.id.pid, r.id.tid, r.deferred.cookie,
 					  r.deferred.ips, nr);
 		if (!err && s->vjoin)
@@ -648,9 +658,9 @@ static int on_record(const void *buf, size_t len, void *ctx)
 	}
 	case PERF_RECORD_SAMPLE:
 		if (s->raw)
-			return raw_sample(s, s->join, &r, now);
+			return raw_sample(s, s->join, &r, mono_ns());
 		if (s->vjoin)
-			return raw_sample(s, s->vjoin, &r, now);
+			return raw_sample(s, s->vjoin, &r, mono_ns());
 		return 0;
 	case PERF_RECORD_LOST:
 		ri->lost_records += r.lost.lost;

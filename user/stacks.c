@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stacks.h"
-
-/* The hashed key runs from hdr to the end of ips. */
-#define KEY_OFF offsetof(struct dp_stack_entry, hdr)
 
 void dp_stack_table__init(struct dp_stack_table *t)
 {
@@ -41,61 +39,100 @@ static struct dp_stack_entry *build(const struct dp_stack_hdr *hdr, const uint64
 	return e;
 }
 
+/*
+ * A table's hash of a stack: the header's words and the two part hashes.
+ * Entries are found by it and then compared part by part, so no key is
+ * ever laid out in one piece to be hashed or compared.
+ */
+static uint32_t stack_hv(const struct dp_stack_hdr *hdr, uint64_t khash, uint64_t uhash)
+{
+	uint64_t w[4];
+
+	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the header is two words");
+	memcpy(w, hdr, sizeof(*hdr));
+	w[2] = khash;
+	w[3] = uhash;
+	return (uint32_t)dp_hash_words(w, 4, 0);
+}
+
+static uint32_t entry_hv(const struct dp_stack_hdr *hdr, const uint64_t *kips,
+			 const uint64_t *uips)
+{
+	return stack_hv(hdr, dp_stack__part_hash(kips, hdr->knr),
+			dp_stack__part_hash(uips, hdr->unr));
+}
+
+static bool same_stack(const struct dp_stack_entry *e, const struct dp_stack_hdr *hdr,
+		       const uint64_t *kips, const uint64_t *uips)
+{
+	return !memcmp(&e->hdr, hdr, sizeof(*hdr)) &&
+	       (!hdr->knr || !memcmp(e->ips, kips, hdr->knr * sizeof(uint64_t))) &&
+	       (!hdr->unr || !memcmp(e->ips + hdr->knr, uips, hdr->unr * sizeof(uint64_t)));
+}
+
+/* uthash's own bucket walk, with our hash and a part-wise compare. */
+static struct dp_stack_entry *lookup(const struct dp_stack_table *t, uint32_t hv,
+				     const struct dp_stack_hdr *hdr, const uint64_t *kips,
+				     const uint64_t *uips)
+{
+	const UT_hash_table *tbl;
+	const UT_hash_handle *h;
+	unsigned int bkt;
+
+	if (!t->head)
+		return NULL;
+	tbl = t->head->hh.tbl;
+	HASH_TO_BKT(hv, tbl->num_buckets, bkt);
+	for (h = tbl->buckets[bkt].hh_head; h; h = h->hh_next) {
+		struct dp_stack_entry *e = ELMT_FROM_HH(tbl, h);
+
+		if (h->hashv == hv && same_stack(e, hdr, kips, uips))
+			return e;
+	}
+	return NULL;
+}
+
 struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
 					    const struct dp_stack_hdr *hdr,
 					    const uint64_t *kips, const uint64_t *uips)
 {
-	struct dp_stack_entry *probe = build(hdr, kips, uips), *found = NULL;
-
-	if (!probe)
-		return NULL;
-	HASH_FIND(hh, t->head, &probe->hdr, probe->keylen, found);
-	free(probe);
-	return found;
+	return lookup(t, entry_hv(hdr, kips, uips), hdr, kips, uips);
 }
 
-/* Lay out hdr and ips as the hashed key is: into buf, which holds cap words. */
-static size_t put_key(uint64_t *buf, const struct dp_stack_hdr *hdr, const uint64_t *kips,
-		      const uint64_t *uips)
+static int add_hv(struct dp_stack_table *t, uint32_t hv, const struct dp_stack_hdr *hdr,
+		  const uint64_t *kips, const uint64_t *uips, uint64_t count)
 {
-	memcpy(buf, hdr, sizeof(*hdr));
-	if (hdr->knr)
-		memcpy(buf + sizeof(*hdr) / 8, kips, hdr->knr * sizeof(uint64_t));
-	if (hdr->unr)
-		memcpy(buf + sizeof(*hdr) / 8 + hdr->knr, uips, hdr->unr * sizeof(uint64_t));
-	return sizeof(*hdr) + ((size_t)hdr->knr + hdr->unr) * sizeof(uint64_t);
+	struct dp_stack_entry *e = lookup(t, hv, hdr, kips, uips);
+
+	if (!e) {
+		e = build(hdr, kips, uips);
+		if (!e)
+			return -ENOMEM;
+		HASH_ADD_KEYPTR_BYHASHVALUE(hh, t->head, &e->hdr, e->keylen, hv, e);
+		t->entries++;
+	}
+	e->count += count;
+	t->total += count;
+	return 0;
+}
+
+int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			       const uint64_t *kips, uint64_t khash,
+			       const uint64_t *uips, uint64_t uhash, uint64_t count)
+{
+	return add_hv(t, stack_hv(hdr, khash, uhash), hdr, kips, uips, count);
 }
 
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			const uint64_t *kips, const uint64_t *uips, uint64_t count)
 {
-	/* Most stacks fit the key buffer on the stack: no allocation for known stacks. */
-	uint64_t local[2 + 2 * 128], *key = local;
-	struct dp_stack_entry *e, *found = NULL;
-	size_t n = (size_t)hdr->knr + hdr->unr, keylen;
+	return add_hv(t, entry_hv(hdr, kips, uips), hdr, kips, uips, count);
+}
 
-	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the key layout assumes a 16-byte header");
-	if (n + 2 > sizeof(local) / sizeof(local[0])) {
-		key = malloc((n + 2) * sizeof(uint64_t));
-		if (!key)
-			return -ENOMEM;
-	}
-	keylen = put_key(key, hdr, kips, uips);
-	HASH_FIND(hh, t->head, key, keylen, found);
-	if (key != local)
-		free(key);
-	if (found) {
-		found->count += count;
-	} else {
-		e = build(hdr, kips, uips);
-		if (!e)
-			return -ENOMEM;
-		e->count = count;
-		HASH_ADD_KEYPTR(hh, t->head, &e->hdr, e->keylen, e);
-		t->entries++;
-	}
-	t->total += count;
-	return 0;
+/* An entry of one table into another: its hash is already known. */
+static int add_entry(struct dp_stack_table *t, const struct dp_stack_entry *e, uint64_t count)
+{
+	return add_hv(t, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr, count);
 }
 
 int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
@@ -106,8 +143,7 @@ int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
 	for (e = t->head; e; e = e->hh.next) {
 		if (e->count == e->mark)
 			continue;
-		err = dp_stack_table__add(out, &e->hdr, e->ips, e->ips + e->hdr.knr,
-					  e->count - e->mark);
+		err = add_entry(out, e, e->count - e->mark);
 		if (err)
 			return err;
 		e->mark = e->count;
@@ -121,7 +157,7 @@ int dp_stack_table__merge(struct dp_stack_table *dst, const struct dp_stack_tabl
 	int err;
 
 	for (e = src->head; e; e = e->hh.next) {
-		err = dp_stack_table__add(dst, &e->hdr, e->ips, e->ips + e->hdr.knr, e->count);
+		err = add_entry(dst, e, e->count);
 		if (err)
 			return err;
 	}
@@ -142,7 +178,7 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 	uint64_t diffs = 0;
 
 	for (e = a->head; e; e = e->hh.next) {
-		HASH_FIND(hh, b->head, &e->hdr, e->keylen, f);
+		f = lookup(b, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr);
 		if (!f || f->count != e->count) {
 			if (log && diffs < max_log)
 				log_diff(log, e, f ? f->count : 0, "the BPF join");
@@ -150,7 +186,7 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 		}
 	}
 	for (e = b->head; e; e = e->hh.next) {
-		HASH_FIND(hh, a->head, &e->hdr, e->keylen, f);
+		f = lookup(a, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr);
 		if (!f) {
 			if (log && diffs < max_log)
 				log_diff(log, e, 0, "the raw stitch");

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "hashfn.h"
 #include "uthash.h"
 
 /* dp_stack_hdr.flags */
@@ -45,6 +46,18 @@ void dp_stack_table__init(struct dp_stack_table *t);
 void dp_stack_table__clear(struct dp_stack_table *t);
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			const uint64_t *kips, const uint64_t *uips, uint64_t count);
+/*
+ * The hash of one stack part. A caller that adds the same part many times
+ * (the join: a record's user stack, a stored kernel stack) hashes it once
+ * and passes the hashes: the table then hashes nothing itself.
+ */
+static inline uint64_t dp_stack__part_hash(const uint64_t *ips, uint32_t n)
+{
+	return dp_hash_words(ips, n, 0x5eed5eed5eed5eedULL);
+}
+int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			       const uint64_t *kips, uint64_t khash,
+			       const uint64_t *uips, uint64_t uhash, uint64_t count);
 /*
  * Add to out what each stack of t gained since the last call (or since it
  * was added): the counts of one interval.
