@@ -95,9 +95,22 @@ run_vm() {
 	local accel=$1 log=$2 cpu=max
 	local -a accel_opts=(-accel tcg,thread=single ${DP_VM_QEMU_OPTS:-})
 	[ "$accel" = kvm ] && accel_opts=(-accel kvm) && cpu=host
+	local qpid
 	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${accel_opts[@]}" -cpu "$cpu" \
 		-m 1024 -smp 2 -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$log" 2>&1 || true
+		-append "console=ttyS0 quiet panic=-1 oops=panic" </dev/null >"$log" 2>&1 &
+	qpid=$!
+	# Nested KVM can fail in the guest's first instructions ("KVM internal
+	# error ... emulation failure"): QEMU then stops the guest and waits
+	# forever. Give up on it at once, so the TCG boot can follow.
+	while kill -0 "$qpid" 2>/dev/null; do
+		if grep -aq "KVM internal error" "$log" 2>/dev/null; then
+			kill "$qpid" 2>/dev/null
+			break
+		fi
+		sleep 1
+	done
+	wait "$qpid" 2>/dev/null || true
 }
 
 log=$work/console.log
