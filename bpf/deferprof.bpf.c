@@ -21,7 +21,10 @@
  *  - one lookup gives every counter; the counts map is picked directly;
  *  - a deferred sample, whose cookie is new at nearly every sample, is
  *    appended to a per-CPU log instead of inserted into a hash map (an
- *    insert was about 560 of the program's 1,300 instructions);
+ *    insert was about 560 of the program's 1,300 instructions), and its
+ *    chain is copied there whole, straight from the kernel's (log_chain()):
+ *    user space interns the kernel part, the interrupt neither hashes it
+ *    nor looks it up;
  *  - loops run through bpf_loop() (Linux >= 5.17), so the verifier checks
  *    each body once instead of walking up to 262 iterations: loading takes
  *    milliseconds, not seconds. Older kernels get no program: deferprof
@@ -39,6 +42,8 @@ const volatile __u32 want_kernel = 1;
 const volatile __u32 want_user = 1;
 /* New entries in the active counts map at which user space is woken to drain it. */
 const volatile __u64 wake_at = 32768;
+/* Deferred mode: chains go straight to the logs (log_chain()) when they are deferred. */
+const volatile __u32 defer_mode = 0;
 
 /*
  * Written by nobody: the verifier cannot know it stays 0, so the
@@ -135,7 +140,6 @@ struct loop_ctx {
 	struct scratch *s;
 	__u64 base;		/* buf index of the first element */
 	__u64 end;		/* buf index past the last element */
-	__u64 found;		/* scan: buf index of the marker, or ~0 */
 	__u64 h;		/* hash */
 };
 
@@ -169,23 +173,40 @@ static int hash_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* The words after the last full step, one per step. */
-static int hash_tail_step(__u32 i, void *arg)
+/*
+ * The rem (< DP_STEP_WORDS) words after the last full step, inline: a
+ * compare per word is cheaper than a loop step per word.
+ */
+static __always_inline void hash_tail(struct loop_ctx *c, __u64 rem)
 {
-	struct loop_ctx *c = arg;
+	const __u64 *buf = c->s->buf;
+	__u64 h = c->h, j = c->base;
 
-	c->h = (c->h ^ c->s->buf[DP_SLOT(c->base + i)]) * 0x9e3779b97f4a7c15ULL;
-	return 0;
+#pragma unroll
+	for (int k = 0; k < DP_STEP_WORDS - 1; k++)
+		if (k < rem)
+			h = (h ^ buf[DP_SLOT(j + k)]) * 0x9e3779b97f4a7c15ULL;
+	c->h = h;
 }
 
+/*
+ * DP_STEP_WORDS words per step. The last step may read past the chain:
+ * split_and_count() zeroes those slots first, so no stale marker is found.
+ */
 static int scan_step(__u32 i, void *arg)
 {
 	struct loop_ctx *c = arg;
-	__u64 j = c->base + i, v = c->s->buf[DP_SLOT(j)];
+	__u64 j = c->base + (__u64)i * DP_STEP_WORDS;
+	const __u64 *buf = c->s->buf;
 
-	if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
-		c->found = j;
-		return 1;
+#pragma unroll
+	for (int k = 0; k < DP_STEP_WORDS; k++) {
+		__u64 v = buf[DP_SLOT(j + k)];
+
+		if (v == DP_CONTEXT_USER || v == DP_CONTEXT_USER_DEFERRED) {
+			c->s->buf[0] = j + k;	/* see split_and_count() */
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -205,36 +226,28 @@ static __always_inline __u64 steps(__u64 n)
 	return k;
 }
 
-/* The same for loops of one word per step. */
-static __always_inline __u64 steps1(__u64 n)
-{
-	barrier_var(n);
-	return n;
-}
-
 /*
- * Store the stack of nr addresses at buf[first..] once and return its id,
- * or 0 when the store is full. buf[first - 1] is overwritten with the
- * header. Equal stacks hash alike, so the store grows with distinct stacks.
+ * Store the stack of nr addresses at buf[first..] (a DP_STACK_* kind) once
+ * and return its id, or 0 when the store is full. buf[first - 1] is
+ * overwritten with the header. Equal stacks hash alike, so the store grows
+ * with distinct stacks.
  */
 static __always_inline __u64 stack_intern(struct dp_stats *st, struct scratch *s, __u64 first,
-					  __u64 nr, __u32 user)
+					  __u64 nr, __u32 kind)
 {
 	struct loop_ctx c = {
-		.s = s, .base = first, .end = first + nr, .h = user ? 0x75736572ULL : 0x6b65726eULL,
+		.s = s, .base = first, .end = first + nr, .h = 0x6b65726eULL + kind,
 	};
 	struct dp_stack *v;
-	__u64 hdr = first - 1, full, tail;
+	__u64 hdr = first - 1, full;
 	__u64 id;
 	long err;
 
 	full = steps(nr / DP_STEP_WORDS * DP_STEP_WORDS);
-	tail = steps1(nr % DP_STEP_WORDS);
 	if (bpf_loop(full, hash_step, &c, 0) < 0)
 		return 0;	/* counted as not stored */
 	c.base = first + full * DP_STEP_WORDS;
-	if (bpf_loop(tail, hash_tail_step, &c, 0) < 0)
-		return 0;
+	hash_tail(&c, nr % DP_STEP_WORDS);
 	id = mix64(c.h, nr) | 1;	/* never 0: 0 means "no stack" */
 	if (bpf_map_lookup_elem(&stacks, &id))
 		return id;
@@ -242,7 +255,7 @@ static __always_inline __u64 stack_intern(struct dp_stats *st, struct scratch *s
 		return 0;
 	v = (struct dp_stack *)&s->buf[hdr];
 	v->nr = nr;
-	v->user = user;
+	v->user = kind;
 	err = bpf_map_update_elem(&stacks, &id, v, BPF_NOEXIST);
 	if (!err) {
 		st->v[DP_STAT_NEW_STACKS]++;
@@ -289,48 +302,102 @@ static __always_inline void count_in(void *counts, __u32 idx, struct dp_stats *s
 	st->v[DP_STAT_DROP_COUNTS_FULL]++;
 }
 
-/* A deferred sample: appended to this CPU's log, no hashing, no lock. */
-static __always_inline void log_sample(struct dp_stats *st, struct dp_sample_key *key)
+/* Room for an entry of nr words in this CPU's log, or NULL: dropped, counted. */
+static __always_inline struct dp_log_entry *log_reserve(struct dp_stats *st, struct dp_log **logp,
+							__u32 cpu, __u64 nr)
 {
-	struct dp_log_entry *e;
-	struct dp_log *log;
-	__u32 cpu = key->cpu;
-	__u64 head, n;
+	struct dp_log *log = bpf_map_lookup_elem(&logs, &cpu);
+	__u64 head;
 
-	log = bpf_map_lookup_elem(&logs, &cpu);
 	if (!log) {
 		st->v[DP_STAT_DROP_COUNTS_FULL]++;
-		return;
+		return NULL;
 	}
 	head = log->head;
-	n = head - log->tail;
-	if (n >= DP_LOG_SLOTS) {
+	if (head - log->tail + DP_LOG_ENTRY_BYTES(nr) > DP_LOG_BYTES) {
 		st->v[DP_STAT_DROP_COUNTS_FULL]++;
-		return;
+		return NULL;
 	}
-	e = &log->entries[head & (DP_LOG_SLOTS - 1)];
+	*logp = log;
+	return (struct dp_log_entry *)&log->data[head & (DP_LOG_BYTES - 8)];
+}
+
+/* The header, then the head that shows the entry; user space is woken at half full. */
+static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
+				       struct dp_log_entry *e, const struct dp_sample_key *key,
+				       __u64 nr, __u64 kfirst, __u64 knr)
+{
+	__u64 bytes = DP_LOG_ENTRY_BYTES(nr), used = log->head + bytes - log->tail;
+
 	e->pid = key->pid;
 	e->tid = key->tid;
-	e->cookie = key->cookie;
-	e->kstack_id = key->kstack_id;
 	e->flags = key->flags;
-	/* The entry before the head that shows it (an atomic is a full barrier). */
-	__sync_fetch_and_add(&log->head, 1);
+	e->nr = nr;
+	e->kfirst = kfirst;
+	e->knr = knr;
+	e->cookie = key->cookie;
+	/* An atomic is a full barrier: the entry is written before the head moves. */
+	__sync_fetch_and_add(&log->head, bytes);
 	st->v[DP_STAT_STORED]++;
-	if (n + 1 >= DP_LOG_SLOTS / 2 && !log->woken) {
-		__u32 msg = 2 + cpu;
+	if (used >= DP_LOG_BYTES / 2 && !log->woken) {
+		__u32 msg = 2 + key->cpu;
 
 		log->woken = 1;
 		bpf_ringbuf_output(&wake, &msg, sizeof(msg), BPF_RB_FORCE_WAKEUP);
 	}
 }
 
+/*
+ * The deferred fast path: the prepared chain is copied straight into the
+ * log, where its last two words are checked for the deferred marker and
+ * the cookie. One copy, no hashing, no map update. Returns 1 when the
+ * sample is done with (logged, or dropped and counted), 0 when the chain
+ * is not deferred: it then takes the scratch path.
+ */
+static __always_inline int log_chain(struct dp_stats *st, struct dp_sample_key *key,
+				     const struct perf_callchain_entry *cc, __u64 nr)
+{
+	struct dp_log_entry *e;
+	struct dp_log *log;
+	__u64 n = nr & 0xff, kfirst;
+
+	e = log_reserve(st, &log, key->cpu, n);
+	if (!e)
+		return 1;
+	if (n < 2 || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
+		return 0;
+	if (e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED)
+		return 0;
+	kfirst = e->ips[0] == DP_CONTEXT_KERNEL;
+	key->cookie = e->ips[(n - 1) & 0xff];
+	key->flags |= DP_KEY_DEFERRED;
+	st->v[DP_STAT_DEFERRED]++;
+	log_commit(st, log, e, key, n, kfirst, want_kernel ? n - 2 - kfirst : 0);
+	return 1;
+}
+
+/* A deferred sample from scratch (a kernel part too long for the fast path, truncated). */
+static __always_inline void log_part(struct dp_stats *st, struct dp_sample_key *key,
+				     struct scratch *s, __u64 first, __u64 n)
+{
+	struct dp_log_entry *e;
+	struct dp_log *log;
+
+	n &= 0xff;
+	e = log_reserve(st, &log, key->cpu, n);
+	if (!e)
+		return;
+	if (n && bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &s->buf[DP_SLOT(first)])) {
+		st->v[DP_STAT_DROP_NO_CHAIN]++;
+		return;
+	}
+	log_commit(st, log, e, key, n, 0, n);
+}
+
 /* Each map at its own call site, so the verifier can inline both lookups. */
 static __always_inline void count_sample(struct dp_stats *st, struct dp_sample_key *key)
 {
-	if (key->flags & DP_KEY_DEFERRED)
-		log_sample(st, key);
-	else if (active & 1)
+	if (active & 1)
 		count_in(&counts1, 1, st, key);
 	else
 		count_in(&counts0, 0, st, key);
@@ -344,7 +411,7 @@ static __always_inline void count_sample(struct dp_stats *st, struct dp_sample_k
 static __always_inline int split_and_count(struct dp_stats *st, struct scratch *s, __u64 nr,
 					   struct dp_sample_key *key)
 {
-	__u64 kstart = 1, mark, n;	/* buf indices */
+	__u64 kstart = 1, mark, n, kn = 0;	/* buf indices */
 	__u64 marker = 0;
 
 	if (nr > DP_MAX_CHAIN)
@@ -362,15 +429,44 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 			mark = di;
 		}
 	}
+	/*
+	 * Classic and kernel-only chains that fit the store are stored whole,
+	 * markers included, as one stack: one hash pass, one lookup, no scan
+	 * for the user marker. User space splits them once per distinct chain.
+	 */
+	if (!marker && nr <= DP_MAX_STACK) {
+		key->kstack_id = stack_intern(st, s, 1, nr, DP_STACK_CHAIN);
+		key->flags |= DP_KEY_CHAIN;
+		if (!key->kstack_id) {
+			key->flags |= DP_KEY_KSTACK_LOST;
+			st->v[DP_STAT_KSTACK_FULL]++;
+		}
+		count_sample(st, key);
+		return pass_samples ? 1 : 0;
+	}
 	if (!marker) {
-		struct loop_ctx c = { .s = s, .base = kstart, .end = nr + 1, .found = ~0ULL };
+		struct loop_ctx c = { .s = s, .base = kstart, .end = nr + 1 };
+		__u64 found;
 
-		if (bpf_loop(steps1(nr + 1 - kstart), scan_step, &c, 0) < 0) {
+#pragma unroll
+		for (int k = 1; k < DP_STEP_WORDS; k++)
+			s->buf[DP_SLOT(nr + k)] = 0;	/* the last scan step's overrun */
+
+		/*
+		 * The scan leaves the marker's index in buf[0] (free until the
+		 * kernel part's header goes there): read back from the map, it
+		 * is one unknown value to the verifier, not one precise value
+		 * per word of a step, each of which it would verify the rest of
+		 * the program with.
+		 */
+		s->buf[0] = ~0ULL;
+		if (bpf_loop(steps(nr + 1 - kstart), scan_step, &c, 0) < 0) {
 			st->v[DP_STAT_DROP_NO_CHAIN]++;	/* cannot happen; never silent */
 			return pass_samples ? 1 : 0;
 		}
-		if (c.found < DP_SCRATCH_SLOTS) {
-			mark = c.found;
+		found = s->buf[0];
+		if (found < DP_SCRATCH_SLOTS) {
+			mark = found;
 			marker = s->buf[mark];
 		}
 	}
@@ -383,10 +479,13 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 			key->flags |= DP_KEY_KTRUNC;
 			st->v[DP_STAT_KTRUNC]++;
 		}
-		key->kstack_id = stack_intern(st, s, kstart, n, 0);
-		if (!key->kstack_id) {
-			key->flags |= DP_KEY_KSTACK_LOST;
-			st->v[DP_STAT_KSTACK_FULL]++;
+		kn = n;
+		if (marker != DP_CONTEXT_USER_DEFERRED) {
+			key->kstack_id = stack_intern(st, s, kstart, n, DP_STACK_KERNEL);
+			if (!key->kstack_id) {
+				key->flags |= DP_KEY_KSTACK_LOST;
+				st->v[DP_STAT_KSTACK_FULL]++;
+			}
 		}
 	}
 
@@ -399,11 +498,12 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 			key->cookie = s->buf[ci];
 			key->flags |= DP_KEY_DEFERRED;
 			st->v[DP_STAT_DEFERRED]++;
+			log_part(st, key, s, kstart, kn);
+			return pass_samples ? 1 : 0;
 		}
 	} else if (marker == DP_CONTEXT_USER) {
 		/* The classic user part: buf[mark + 1..nr]. */
 		n = nr > mark ? nr - mark : 0;
-		st->v[DP_STAT_INLINE_USER]++;
 		key->flags |= DP_KEY_USER_INLINE;
 		if (n > DP_MAX_STACK) {
 			n = DP_MAX_STACK;
@@ -411,14 +511,12 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 			st->v[DP_STAT_UTRUNC]++;
 		}
 		if (want_user && n) {
-			key->ustack_id = stack_intern(st, s, mark + 1, n, 1);
+			key->ustack_id = stack_intern(st, s, mark + 1, n, DP_STACK_USER);
 			if (!key->ustack_id) {
 				key->flags |= DP_KEY_USTACK_LOST;
 				st->v[DP_STAT_USTACK_FULL]++;
 			}
 		}
-	} else {
-		st->v[DP_STAT_KERNEL_ONLY]++;
 	}
 	count_sample(st, key);
 	return pass_samples ? 1 : 0;
@@ -494,6 +592,8 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 		sflags = data->sample_flags;
 	if (cc && (sflags & PERF_SAMPLE_CALLCHAIN) && !force_helper_chain) {
 		nr = cc->nr;
+		if (defer_mode && nr <= DP_LOG_MAX_NR && log_chain(st, &key, cc, nr))
+			return pass_samples ? 1 : 0;
 		if (nr > DP_MAX_CHAIN)
 			nr = DP_MAX_CHAIN;
 		barrier_var(nr);

@@ -27,6 +27,7 @@
 #define DP_KEY_USTACK_LOST	0x8	/* classic user part present but could not be stored */
 #define DP_KEY_KTRUNC		0x10	/* kernel part longer than DP_MAX_STACK */
 #define DP_KEY_UTRUNC		0x20	/* user part longer than DP_MAX_STACK */
+#define DP_KEY_CHAIN		0x40	/* kstack_id is the whole chain, context markers included */
 
 /*
  * One aggregate entry: samples of one thread with the same kernel stack,
@@ -50,22 +51,36 @@ struct dp_sample_val {
 /*
  * Deferred samples do not repeat: each kernel entry has its own cookie, so
  * a hash map would insert a new key for nearly every sample. They are
- * appended instead to a log per CPU (an mmapped array element), which user
- * space reads without a system call: one writer (the program on that CPU,
- * which cannot nest) and one reader per log. The program writes
- * entries[head % DP_LOG_SLOTS] and then advances head; user space reads up
- * to head and then advances tail. A full log drops the sample, counted.
+ * appended instead, chain and all, to a log per CPU (an mmapped array
+ * element) that user space reads without a system call: one writer (the
+ * program on that CPU, which cannot nest) and one reader per log. Copying
+ * the chain costs the interrupt less than hashing and storing its kernel
+ * part would; user space interns the stacks.
+ *
+ * head and tail count bytes. The program writes an entry at data[head %
+ * DP_LOG_BYTES], running on into the slack past DP_LOG_BYTES when it
+ * starts near the end (entries never wrap, so both sides see one piece),
+ * then advances head; user space reads up to head and advances tail. An
+ * entry that does not fit in the free space is dropped, counted.
  */
-#define DP_LOG_SLOTS		8192	/* a power of two; 256 KiB per CPU */
+#define DP_LOG_BYTES		(1U << 20)	/* a power of two; per CPU */
+#define DP_LOG_SLACK		4096		/* >= the largest entry */
+#define DP_LOG_MAX_NR		(DP_MAX_STACK + 3)	/* kernel marker, part, marker, cookie */
 
 struct dp_log_entry {
 	__u32 pid;
 	__u32 tid;
+	__u32 flags;		/* DP_KEY_* */
+	__u16 nr;		/* words in ips[] */
+	__u16 kfirst;		/* the kernel part is ips[kfirst .. kfirst + knr) */
+	__u16 knr;
+	__u16 pad[3];
 	__u64 cookie;
-	__u64 kstack_id;
-	__u32 flags;
-	__u32 pad;
+	__u64 ips[];		/* the callchain as the kernel prepared it */
 };
+
+/* Bytes of an entry with nr chain words (a multiple of 8). */
+#define DP_LOG_ENTRY_BYTES(nr)	(sizeof(struct dp_log_entry) + 8 * (__u64)(nr))
 
 struct dp_log {
 	__u64 head;		/* written by the program */
@@ -73,13 +88,17 @@ struct dp_log {
 	__u64 pad0[6];
 	__u64 tail;		/* written by user space */
 	__u64 pad1[7];
-	struct dp_log_entry entries[DP_LOG_SLOTS];
+	__u8 data[DP_LOG_BYTES + DP_LOG_SLACK];
 };
 
 /* An entry of the stack store: innermost address first. */
+#define DP_STACK_KERNEL		0
+#define DP_STACK_USER		1
+#define DP_STACK_CHAIN		2	/* a whole callchain, context markers included */
+
 struct dp_stack {
 	__u32 nr;
-	__u32 user;		/* 1 for a user stack, 0 for a kernel stack */
+	__u32 user;		/* DP_STACK_* */
 	__u64 ips[DP_MAX_STACK];
 };
 
@@ -94,8 +113,6 @@ enum dp_stat {
 	DP_STAT_KTRUNC,			/* kernel part truncated (stored) */
 	DP_STAT_UTRUNC,			/* user part truncated (stored) */
 	DP_STAT_DEFERRED,		/* samples whose user part was deferred */
-	DP_STAT_INLINE_USER,		/* samples with an in-interrupt user part */
-	DP_STAT_KERNEL_ONLY,		/* samples with no user part at all */
 	DP_STAT_HELPER_CHAIN,		/* callchain taken with bpf_get_stack() */
 	DP_STAT_NEW_STACKS,		/* stacks added to the store */
 	DP_STAT_MAX,

@@ -47,6 +47,7 @@ struct rec {
 
 /* A record is kept in its round and the three after it: four arenas in turn. */
 #define REC_GENS 4
+_Static_assert(REC_GENS == 4, "an index slot names its arena in two bits");
 
 struct recgen {
 	uint64_t *arena;	/* struct rec, back to back, in words */
@@ -419,7 +420,7 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 		else
 			j->st.classic += s->count;
 		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, s->uips,
-			    s->unr, 0, s->count);
+			    s->unr, s->uhash, s->count);
 	}
 	r = find_rec(j, s->tid, s->cookie);
 	if (r) {

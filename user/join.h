@@ -55,6 +55,7 @@ struct dp_join_sample {
 	uint64_t khash;		/* dp_stack__part_hash(kips, knr) when known, else 0 */
 	const uint64_t *uips;	/* classic user part */
 	uint32_t unr;
+	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) when known, else 0 */
 	uint64_t count;
 };
 

@@ -28,6 +28,7 @@ struct dp_runinfo {
 	uint64_t lost_events;		/* PERF_RECORD_LOST records */
 	uint64_t malformed;		/* records that failed to parse */
 	uint64_t ring_records, ring_bytes;	/* through the perf ring buffers */
+	uint64_t log_entries, log_bytes;	/* deferred samples through the BPF logs */
 	bool raw;			/* --raw: no BPF, samples stitched in user space */
 	bool raw_fallback;		/* raw because the kernel lacks bpf_loop() */
 	uint64_t store_stacks;		/* distinct stacks in the BPF stack store */

@@ -60,10 +60,19 @@ void dp_session__install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * A stack of the BPF store, read once. A whole chain (DP_STACK_CHAIN) is
+ * split into its parts here, once; a kernel or user stack is one part.
+ * Each part's hash is kept for the join.
+ */
 struct cached_stack {
 	UT_hash_handle hh;
 	uint64_t id;
-	uint64_t hash;		/* dp_stack__part_hash(ips, nr), for the join */
+	uint32_t kind;		/* DP_STACK_* */
+	bool bad;		/* a chain that does not split */
+	bool has_user;		/* a chain with a user part */
+	uint32_t kfirst, knr, ufirst, unr;
+	uint64_t khash, uhash;
 	uint32_t nr;
 	uint64_t ips[];
 };
@@ -411,10 +420,30 @@ static const struct cached_stack *get_stack(struct session *s, uint64_t id)
 	c = malloc(sizeof(*c) + st.nr * sizeof(uint64_t));
 	if (!c)
 		return NULL;
+	memset(c, 0, sizeof(*c));
 	c->id = id;
+	c->kind = st.user;
 	c->nr = st.nr;
 	memcpy(c->ips, st.ips, st.nr * sizeof(uint64_t));
-	c->hash = dp_stack__part_hash(c->ips, c->nr);
+	if (c->kind == DP_STACK_CHAIN) {
+		struct dp_chain ch;
+
+		if (dp_chain__split(c->ips, c->nr, &ch) || ch.form == DP_CHAIN_DEFERRED) {
+			c->bad = true;
+		} else {
+			c->kfirst = ch.kips ? (uint32_t)(ch.kips - c->ips) : 0;
+			c->knr = ch.knr;
+			c->has_user = ch.form == DP_CHAIN_CLASSIC;
+			c->ufirst = ch.uips ? (uint32_t)(ch.uips - c->ips) : 0;
+			c->unr = ch.unr;
+		}
+	} else if (c->kind == DP_STACK_USER) {
+		c->unr = c->nr;
+	} else {
+		c->knr = c->nr;
+	}
+	c->khash = dp_stack__part_hash(c->ips + c->kfirst, c->knr);
+	c->uhash = dp_stack__part_hash(c->ips + c->ufirst, c->unr);
 	HASH_ADD(hh, s->stack_cache, id, sizeof(id), c);
 	return c;
 }
@@ -436,6 +465,8 @@ static uint32_t stk_flags(uint32_t kflags, bool no_user)
 	return f;
 }
 
+static int feed_join(struct session *s, const struct dp_join_sample *js, uint64_t now);
+
 /* One drained entry of the counts map, into the join. */
 static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t count,
 		      uint64_t now)
@@ -447,10 +478,22 @@ static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t
 
 	ks = get_stack(s, k->kstack_id);
 	us = get_stack(s, k->ustack_id);
-	if (k->kstack_id && !ks)
-		kf |= DP_KEY_KSTACK_LOST;
-	if (k->ustack_id && !us)
-		kf |= DP_KEY_USTACK_LOST;
+	if (kf & DP_KEY_CHAIN) {	/* both parts in one stored chain */
+		if (ks && ks->bad) {
+			s->malformed_rec++;
+			ks = NULL;
+		}
+		if (!ks)
+			kf |= DP_KEY_KSTACK_LOST;
+		else if (ks->has_user)
+			kf |= DP_KEY_USER_INLINE;
+		us = ks && ks->has_user ? ks : NULL;
+	} else {
+		if (k->kstack_id && !ks)
+			kf |= DP_KEY_KSTACK_LOST;
+		if (k->ustack_id && !us)
+			kf |= DP_KEY_USTACK_LOST;
+	}
 	memset(&js, 0, sizeof(js));
 	js.pid = k->pid;
 	js.tid = k->tid;
@@ -458,28 +501,35 @@ static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t
 	js.flags = stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
 	if (s->o->kernel_only)
 		js.flags |= DP_STK_NO_USER;
-	js.kips = ks ? ks->ips : NULL;
-	js.knr = ks ? ks->nr : 0;
-	js.khash = ks ? ks->hash : 0;
-	js.uips = us ? us->ips : NULL;
-	js.unr = us ? us->nr : 0;
+	js.kips = ks ? ks->ips + ks->kfirst : NULL;
+	js.knr = ks ? ks->knr : 0;
+	js.khash = ks ? ks->khash : 0;
+	js.uips = us ? us->ips + us->ufirst : NULL;
+	js.unr = us ? us->unr : 0;
+	js.uhash = us ? us->uhash : 0;
 	js.count = count;
-	if (k->tid != s->last_tid) {	/* a thread's samples come in runs */
-		ensure_proc(s, k->pid);
-		read_comm(s, k->pid, k->tid);
-		s->last_tid = k->tid;
+	return feed_join(s, &js, now);
+}
+
+/* A drained sample into the join (and the recording, with --record). */
+static int feed_join(struct session *s, const struct dp_join_sample *js, uint64_t now)
+{
+	if (js->tid != s->last_tid) {	/* a thread's samples come in runs */
+		ensure_proc(s, js->pid);
+		read_comm(s, js->pid, js->tid);
+		s->last_tid = js->tid;
 	}
 	if (s->rec) {
 		struct dp_rec_sample rs = {
-			.pid = js.pid, .tid = js.tid, .cookie = js.cookie, .flags = js.flags,
-			.knr = js.knr, .unr = js.unr, .count = js.count,
+			.pid = js->pid, .tid = js->tid, .cookie = js->cookie, .flags = js->flags,
+			.knr = js->knr, .unr = js->unr, .count = js->count,
 		};
 
-		if (dp_rec__put(s->rec, DP_REC_SAMPLE, &rs, sizeof(rs), js.kips, js.knr * 8,
-				js.uips, js.unr * 8))
+		if (dp_rec__put(s->rec, DP_REC_SAMPLE, &rs, sizeof(rs), js->kips, js->knr * 8,
+				js->uips, js->unr * 8))
 			s->rec_errors++;
 	}
-	return dp_join__add_sample(s->join, &js, now);
+	return dp_join__add_sample(s->join, js, now);
 }
 
 static int grow_kb(struct session *s, size_t need)
@@ -747,6 +797,37 @@ static bool logs_hold_samples(const struct session *s)
 	return false;
 }
 
+/*
+ * One log entry into the join: its kernel part read in place (the join
+ * copies what it keeps), hashed here once. Returns the entry's size, or 0
+ * when it is not one the program could have written.
+ */
+static uint64_t take_log_entry(struct session *s, const struct dp_log_entry *e, uint64_t room,
+			       uint64_t now, int *err)
+{
+	struct dp_join_sample js;
+	uint64_t bytes;
+
+	if (room < sizeof(*e))
+		return 0;
+	bytes = DP_LOG_ENTRY_BYTES(e->nr);
+	if (bytes > room || (uint32_t)e->kfirst + e->knr > e->nr)
+		return 0;
+	memset(&js, 0, sizeof(js));
+	js.pid = e->pid;
+	js.tid = e->tid;
+	js.cookie = s->o->kernel_only ? 0 : e->cookie;
+	js.flags = stk_flags(e->flags, false);
+	if (s->o->kernel_only)
+		js.flags |= DP_STK_NO_USER;
+	js.kips = (const uint64_t *)e->ips + e->kfirst;
+	js.knr = e->knr;
+	js.khash = dp_stack__part_hash(js.kips, js.knr);
+	js.count = 1;
+	*err = feed_join(s, &js, now);
+	return bytes;
+}
+
 /* Every deferred sample the logs hold, into the join, one entry per sample. */
 static int drain_logs(struct session *s, uint64_t now)
 {
@@ -754,22 +835,26 @@ static int drain_logs(struct session *s, uint64_t now)
 
 	for (uint32_t c = 0; c < s->nlogs && !err; c++) {
 		struct dp_log *l = &s->logs[c];
-		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t = l->tail;
+		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t = l->tail, n;
 
-		if (head - t > DP_LOG_SLOTS) {
+		if (head - t > DP_LOG_BYTES) {
 			s->malformed_rec++;	/* cannot happen with a sane writer */
-			t = head - DP_LOG_SLOTS;
+			t = head;
 		}
-		for (; t < head && !err; t++) {
-			const struct dp_log_entry *e = &l->entries[t & (DP_LOG_SLOTS - 1)];
-			struct dp_sample_key k = {
-				.pid = e->pid, .tid = e->tid, .cookie = e->cookie,
-				.kstack_id = e->kstack_id, .flags = e->flags, .cpu = c,
-			};
+		while (t < head && !err) {
+			const void *e = l->data + (t & (DP_LOG_BYTES - 1));
 
-			err = take_entry(s, &k, 1, now);
+			n = take_log_entry(s, e, head - t, now, &err);
+			if (!n) {	/* cannot happen with a sane writer: skip the rest */
+				s->malformed_rec++;
+				t = head;
+				break;
+			}
+			t += n;
+			s->res->ri.log_entries++;
+			s->res->ri.log_bytes += n;
 		}
-		/* The slots are the program's again; so is the half-full word. */
+		/* The space is the program's again; so is the half-full word. */
 		__atomic_store_n(&l->tail, t, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->woken, 0, __ATOMIC_RELEASE);
 	}
@@ -883,7 +968,7 @@ static int target_pidfd(const struct session *s)
 static int load_bpf(struct session *s)
 {
 	uint64_t t0 = mono_ns();
-	int err = dp_bpf__load(&s->bpf, s->o, s->pr);
+	int err = dp_bpf__load(&s->bpf, s->o, s->pr, s->deferred);
 
 	if (err)
 		return err;

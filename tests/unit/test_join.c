@@ -209,3 +209,49 @@ Test(join, pending_table_is_bounded)
 	dp_join__finish(j);
 	assert_closed();
 }
+
+/*
+ * Thousands of records a round: the record index grows, and retiring a
+ * round deletes its records from the middle of probe runs. Every record
+ * must still be found while kept, and none once retired.
+ */
+Test(join, many_records_index_grows_and_retires)
+{
+	enum { PER_ROUND = 5000, ROUNDS = 6 };
+	uint64_t kept_samples = 0;
+
+	for (uint32_t r = 0; r < ROUNDS; r++) {
+		for (uint32_t i = 0; i < PER_ROUND; i++) {
+			uint64_t cookie = ((uint64_t)(r * PER_ROUND + i) << 32) | (i % 2 + 1);
+
+			cr_assert_eq(dp_join__add_record(j, 100, 7 + i % 3, cookie, U1, 3), 0);
+		}
+		/* Every record of this round and the three before it is found. */
+		for (uint32_t back = 0; back <= 3 && back <= r; back++) {
+			for (uint32_t i = 0; i < PER_ROUND; i += 7) {
+				uint64_t cookie = ((uint64_t)((r - back) * PER_ROUND + i) << 32) | (i % 2 + 1);
+				struct dp_join_sample a = smp(7 + i % 3, cookie, K1, 2, 1);
+
+				cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+				kept_samples++;
+			}
+		}
+		cr_assert_eq(dp_join__pending(j), 0, "round %u: a kept record was not found", r);
+		dp_join__end_round(j, r + 1);
+	}
+	cr_assert_eq(dp_join__stats(j)->joined, kept_samples);
+	cr_assert_eq(dp_join__stats(j)->records_duplicate, 0);
+	/* Rounds 0 to 2 are retired: a sample for one of theirs finds nothing. */
+	{
+		struct dp_join_sample a = smp(7, 1, K1, 2, 1);
+
+		cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+		cr_assert_eq(dp_join__pending(j), 1);
+	}
+	cr_assert_eq(dp_join__stats(j)->records_matched + dp_join__stats(j)->records_unmatched,
+		     3 * PER_ROUND);
+	dp_join__finish(j);
+	cr_assert_eq(dp_join__stats(j)->records_matched + dp_join__stats(j)->records_unmatched,
+		     ROUNDS * PER_ROUND);
+	assert_closed();
+}
