@@ -469,8 +469,8 @@ def guest_config(quick=False):
     rates = [int(x) for x in e("DP_PEERS_HZ", "99,999,4999").split(",")]
     cfg = {"profilers": [p for p in e("DP_PEERS_PROFILERS", ",".join(PROFILERS)).split(",") if p],
            "workloads": ["spin", "sysdeep"], "rates": rates,
-           # 4999 Hz: 2 runs per cell (time; each run there costs the most)
-           "reps": {str(h): int(e("DP_PEERS_REPS", "3")) if h < 4999 else int(e("DP_PEERS_REPS_4999", "2"))
+           # 3 runs per cell at every rate: single runs at 4999 Hz were seen 0.5% apart
+           "reps": {str(h): int(e("DP_PEERS_REPS", "3")) if h < 4999 else int(e("DP_PEERS_REPS_4999", "3"))
                     for h in rates},
            "work_s": float(e("DP_PEERS_WORK_S", "0.6")), "loss_hz": 4999,
            "sat_s": float(e("DP_PEERS_SAT_S", "1.0")), "sat_reps": int(e("DP_PEERS_SAT_REPS", "2"))}
@@ -564,8 +564,11 @@ def aggregate(runs, profs):
     keys = sorted({(r["wl"], r["hz"]) for r in T}, key=lambda k: (k[0], k[1]))
     for wl, hz in keys:
         row = {}
-        base = med([r["s"] for r in T if r["wl"] == wl and r["hz"] == hz and r["prof"] == "none"])
+        nones = [r["s"] for r in T if r["wl"] == wl and r["hz"] == hz and r["prof"] == "none" and r.get("s")]
+        base = med(nones)
         row["none_s"] = base
+        # The unprofiled runs' own spread: differences below it are not resolved.
+        row["none_spread"] = round((max(nones) - min(nones)) / base, 4) if len(nones) > 1 and base else None
         for p in profs:
             if p == "none":
                 continue
@@ -794,10 +797,13 @@ def md(P):
              f"({g.get('guest_s')} s of guest time). Baseline {BASE}: {P.get('baseline_build')}.\n")
     hdr = "| workload / Hz | " + " | ".join(profs) + " |\n|" + " --- |" * (len(profs) + 1)
     L.append("### Whole-machine cost (wall time of the fixed work, x ratio to no profiler)\n")
-    L.append("| workload / Hz | none s | " + " | ".join(profs) + " |\n|" + " --- |" * (len(profs) + 2))
+    L.append("| workload / Hz | none s (spread) | " + " | ".join(profs) + " |\n|" + " --- |" * (len(profs) + 2))
     for k, row in g.get("cost", {}).items():
-        L.append(f"| {k} | {row.get('none_s')} | " + " | ".join(
+        spread = f" ({row['none_spread']:.2%})" if row.get("none_spread") is not None else ""
+        L.append(f"| {k} | {row.get('none_s')}{spread} | " + " | ".join(
             (f"x{row[p]}" if row.get(p) is not None else "–") for p in profs) + " |")
+    L.append("\nThe spread is (max - min) / median of the unprofiled runs of that cell: "
+             "ratios closer than that are not told apart by this boot.")
     L.append("\n### Start-up (launch to sampling events live), seconds of guest time\n")
     L.append("| profiler | idle target | target saturating both vCPUs | deferprof's own figure (ms) |\n"
              "| --- | --- | --- | --- |")

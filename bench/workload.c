@@ -8,7 +8,8 @@
  *            (bw_l<level>_<0|1>), the path chosen by the bits of a counter
  * Options: -m MODE, -t THREADS (default 1), -u UNITS of work per thread then
  * exit (prints the elapsed seconds), or -s SECONDS; -b BITS for paths
- * (default 10, at most 17); -d DEPTH for sysdeep (default 40); -W: wait for
+ * (default 10, at most 17), under -P PAD frames of padding (default 0); -d
+ * DEPTH for sysdeep (default 40); -W: wait for
  * SIGUSR1 before working (a profiler attaches first; the time excludes the wait);
  * -H: after the work, stay until SIGINT/SIGTERM (a profiler can still read the
  * process's symbols when it stops).
@@ -30,7 +31,7 @@
 
 static volatile sig_atomic_t stop, go;
 static volatile unsigned long sink;
-static int zero_fd, depth = 40, bits = 10;
+static int zero_fd, depth = 40, bits = 10, pad;
 static long units;
 static double secs;
 static const char *mode = "spin";
@@ -114,6 +115,14 @@ LEVEL(0) LEVEL(1) LEVEL(2) LEVEL(3) LEVEL(4) LEVEL(5) LEVEL(6) LEVEL(7) LEVEL(8)
 LEVEL(9) LEVEL(10) LEVEL(11) LEVEL(12) LEVEL(13) LEVEL(14) LEVEL(15) LEVEL(16)
 #define SET(L) levels[L][0] = bw_l##L##_0, levels[L][1] = bw_l##L##_1
 
+/* paths under n frames of padding: chains longer than a log entry takes. */
+noinline unsigned long bw_pad(int n, unsigned long path)
+{
+	if (n > 0)
+		return bw_pad(n - 1, path) + 1;
+	return levels[0][path & 1](path, 0);
+}
+
 static void *worker(void *arg)
 {
 	static char bufs[64][4096];
@@ -125,7 +134,7 @@ static void *worker(void *arg)
 		if (!strcmp(mode, "sysdeep"))
 			bw_deep(depth, buf);
 		else if (!strcmp(mode, "paths"))
-			levels[0][path & 1](path, 0), path++;
+			bw_pad(pad, path), path++;
 		else
 			bw_spin_outer(path++);
 	}
@@ -146,7 +155,7 @@ int main(int argc, char **argv)
 	pthread_t tids[64];
 	double t0;
 
-	while ((c = getopt(argc, argv, "m:t:u:s:b:d:WH")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:u:s:b:d:P:WH")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 't': threads = atoi(optarg); break;
@@ -154,14 +163,15 @@ int main(int argc, char **argv)
 		case 's': secs = atof(optarg); break;
 		case 'b': bits = atoi(optarg); break;
 		case 'd': depth = atoi(optarg); break;
+		case 'P': pad = atoi(optarg); break;
 		case 'W': wait_go = 1; break;
 		case 'H': hold = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH] [-W] [-H]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH] [-P PAD] [-W] [-H]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (threads < 1 || threads > 64 || bits < 1 || bits > 17 || depth < 0 || depth > 1000 ||
+	if (threads < 1 || threads > 64 || bits < 1 || bits > 17 || depth < 0 || depth > 1000 || pad < 0 || pad > 1000 ||
 	    (strcmp(mode, "sysdeep") && strcmp(mode, "spin") && strcmp(mode, "paths"))) {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		return 2;

@@ -42,8 +42,6 @@ const volatile __u32 want_kernel = 1;
 const volatile __u32 want_user = 1;
 /* New entries in the active counts map at which user space is woken to drain it. */
 const volatile __u64 wake_at = 32768;
-/* Deferred mode: chains go straight to the logs (log_chain()) when they are deferred. */
-const volatile __u32 defer_mode = 0;
 
 /*
  * Written by nobody: the verifier cannot know it stays 0, so the
@@ -348,11 +346,13 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
 }
 
 /*
- * The deferred fast path: the prepared chain is copied straight into the
- * log, where its last two words are checked for the deferred marker and
- * the cookie. One copy, no hashing, no map update. Returns 1 when the
- * sample is done with (logged, or dropped and counted), 0 when the chain
- * is not deferred: it then takes the scratch path.
+ * The fast path of every chain that fits a log entry: the prepared chain is
+ * copied straight into the log, where its last two words are checked for
+ * the deferred marker and the cookie. One copy, no hashing, no map update.
+ * A deferred entry names its kernel part; any other chain (classic or
+ * kernel-only) is logged whole, markers included, for user space to split.
+ * Returns 1 when the sample is done with (logged, or dropped and counted),
+ * 0 when there is no chain to read: the caller counts that.
  */
 static __always_inline int log_chain(struct dp_stats *st, struct dp_sample_key *key,
 				     const struct perf_callchain_entry *cc, __u64 nr)
@@ -364,10 +364,13 @@ static __always_inline int log_chain(struct dp_stats *st, struct dp_sample_key *
 	e = log_reserve(st, &log, key->cpu, n);
 	if (!e)
 		return 1;
-	if (n < 2 || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
+	if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
 		return 0;
-	if (e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED)
-		return 0;
+	if (n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {
+		key->flags |= DP_KEY_CHAIN;
+		log_commit(st, log, e, key, n, 0, n);
+		return 1;
+	}
 	kfirst = e->ips[0] == DP_CONTEXT_KERNEL;
 	key->cookie = e->ips[(n - 1) & 0xff];
 	key->flags |= DP_KEY_DEFERRED;
@@ -592,7 +595,7 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 		sflags = data->sample_flags;
 	if (cc && (sflags & PERF_SAMPLE_CALLCHAIN) && !force_helper_chain) {
 		nr = cc->nr;
-		if (defer_mode && nr <= DP_LOG_MAX_NR && log_chain(st, &key, cc, nr))
+		if (nr <= DP_LOG_MAX_NR && log_chain(st, &key, cc, nr))
 			return pass_samples ? 1 : 0;
 		if (nr > DP_MAX_CHAIN)
 			nr = DP_MAX_CHAIN;

@@ -7,7 +7,7 @@
 #include "deferprof.skel.h"
 #include "bpfload.h"
 
-static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx, bool deferred)
+static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 {
 	struct deferprof_bpf *skel = deferprof_bpf__open();
 	int err, ncpu;
@@ -17,7 +17,6 @@ static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx, bool d
 	skel->rodata->pass_samples = o->verify ? 1 : 0;
 	skel->rodata->want_kernel = o->user_only ? 0 : 1;
 	skel->rodata->want_user = o->kernel_only ? 0 : 1;
-	skel->rodata->defer_mode = deferred ? 1 : 0;
 	/* Wake user space to drain when the active map is half full. */
 	skel->rodata->wake_at = o->max_entries / 2 ? o->max_entries / 2 : 1;
 	bpf_map__set_max_entries(skel->maps.counts0, o->max_entries);
@@ -37,16 +36,15 @@ static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx, bool d
 	return 0;
 }
 
-int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr,
-		 bool deferred)
+int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr)
 {
 	int err;
 
 	memset(b, 0, sizeof(*b));
-	err = try_load(b, o, pr->kctx, deferred);
+	err = try_load(b, o, pr->kctx);
 	/* The prepared callchain's reader may still be refused: the helpers then. */
 	if (err && pr->kctx)
-		err = try_load(b, o, false, deferred);
+		err = try_load(b, o, false);
 	if (err) {
 		fprintf(stderr, "deferprof: cannot load the BPF program: %s (run with -v for the verifier's log)\n",
 			strerror(-err));

@@ -19,13 +19,8 @@ struct dp_bpf {
 	struct bpf_program *prog;	/* the program to attach */
 };
 
-/*
- * deferred: the session asks for deferred chains, so the program copies
- * them straight into its logs. Errors print one line to stderr and return
- * a negative errno.
- */
-int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr,
-		 bool deferred);
+/* Errors print one line to stderr and return a negative errno. */
+int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr);
 void dp_bpf__free(struct dp_bpf *b);
 
 #endif

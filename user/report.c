@@ -47,15 +47,15 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		ri->raw_fallback ? " (no BPF aggregation: this kernel lacks bpf_loop(), Linux >= 5.17; every sample stitched in user space)" :
 		ri->raw ? " (--raw: every sample, no BPF aggregation)" : "");
 	if (ri->log_entries)
-		fprintf(f, "  logs:      %" PRIu64 " deferred samples, %" PRIu64
+		fprintf(f, "  logs:      %" PRIu64 " samples, %" PRIu64
 			" bytes through the per-CPU sample logs (shared memory)\n",
 			ri->log_entries, ri->log_bytes);
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
 		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
 		b[DP_STAT_USTACK_FULL]);
-	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF for %" PRIu64
-		" samples (capacity %" PRIu64 ")\n",
+	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF (chains too long for a log"
+		" entry) for %" PRIu64 " samples (capacity %" PRIu64 ")\n",
 		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);
 	if (ri->bpf_run_cnt)
 		fprintf(f, "  bpf:       %" PRIu64 " runs, %.0f ns per run (kernel BPF statistics)\n",

@@ -798,13 +798,46 @@ static bool logs_hold_samples(const struct session *s)
 }
 
 /*
- * One log entry into the join: its kernel part read in place (the join
- * copies what it keeps), hashed here once. Returns the entry's size, or 0
- * when it is not one the program could have written.
+ * A whole chain of a log entry (classic or kernel-only) into its parts;
+ * a part longer than the aggregate keeps is cut, flagged.
+ */
+static void split_logged_chain(struct session *s, const uint64_t *ips, uint32_t nr,
+			       struct dp_join_sample *js)
+{
+	struct dp_chain ch;
+
+	if (dp_chain__split(ips, nr, &ch) || ch.form == DP_CHAIN_DEFERRED) {
+		s->malformed_rec++;	/* cannot happen with the kernel's chains */
+		js->flags |= DP_STK_KERNEL_LOST | DP_STK_NO_USER;
+		return;
+	}
+	js->kips = ch.kips;
+	js->knr = ch.knr;
+	if (js->knr > DP_MAX_STACK) {
+		js->knr = DP_MAX_STACK;
+		js->flags |= DP_STK_KTRUNC;
+	}
+	if (ch.form != DP_CHAIN_CLASSIC || s->o->kernel_only) {
+		js->flags |= DP_STK_NO_USER;
+		return;
+	}
+	js->uips = ch.uips;
+	js->unr = ch.unr;
+	if (js->unr > DP_MAX_STACK) {
+		js->unr = DP_MAX_STACK;
+		js->flags |= DP_STK_UTRUNC;
+	}
+}
+
+/*
+ * One log entry into the join, read in place (the join copies what it
+ * keeps). Returns the entry's size, or 0 when it is not one the program
+ * could have written.
  */
 static uint64_t take_log_entry(struct session *s, const struct dp_log_entry *e, uint64_t room,
 			       uint64_t now, int *err)
 {
+	const uint64_t *ips = (const uint64_t *)e->ips;
 	struct dp_join_sample js;
 	uint64_t bytes;
 
@@ -816,19 +849,22 @@ static uint64_t take_log_entry(struct session *s, const struct dp_log_entry *e, 
 	memset(&js, 0, sizeof(js));
 	js.pid = e->pid;
 	js.tid = e->tid;
-	js.cookie = s->o->kernel_only ? 0 : e->cookie;
-	js.flags = stk_flags(e->flags, false);
-	if (s->o->kernel_only)
-		js.flags |= DP_STK_NO_USER;
-	js.kips = (const uint64_t *)e->ips + e->kfirst;
-	js.knr = e->knr;
-	js.khash = dp_stack__part_hash(js.kips, js.knr);
 	js.count = 1;
+	js.flags = stk_flags(e->flags, false);
+	if (e->flags & DP_KEY_CHAIN) {
+		split_logged_chain(s, ips, e->nr, &js);
+	} else {	/* deferred: the kernel part, and the cookie to join on */
+		js.cookie = s->o->kernel_only ? 0 : e->cookie;
+		if (s->o->kernel_only)
+			js.flags |= DP_STK_NO_USER;
+		js.kips = ips + e->kfirst;
+		js.knr = e->knr;
+	}
 	*err = feed_join(s, &js, now);
 	return bytes;
 }
 
-/* Every deferred sample the logs hold, into the join, one entry per sample. */
+/* Every sample the logs hold, into the join, one entry per sample. */
 static int drain_logs(struct session *s, uint64_t now)
 {
 	int err = 0;
@@ -968,7 +1004,7 @@ static int target_pidfd(const struct session *s)
 static int load_bpf(struct session *s)
 {
 	uint64_t t0 = mono_ns();
-	int err = dp_bpf__load(&s->bpf, s->o, s->pr, s->deferred);
+	int err = dp_bpf__load(&s->bpf, s->o, s->pr);
 
 	if (err)
 		return err;

@@ -9,7 +9,12 @@ dp=$out/deferprof
 demo=$out/deferprof-demo
 tmp=$(mktemp -d /tmp/dp-live.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+max_stack=
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "$max_stack" ] && echo "$max_stack" > /proc/sys/kernel/perf_event_max_stack
+	rm -rf "$tmp"
+}
 trap cleanup EXIT
 passed=0 failed=0 skipped=0
 
@@ -243,16 +248,44 @@ else
 	fail idle-no-wakeups "exit $rc, $idle_waits voluntary waits in ${idle_secs:-?} s" "$tmp/idle.err"
 fi
 
-# --- a counts map that fills up is drained early, on the program's word, before it overflows
-"$out/dp-bench-work" -m paths -b 12 -s 30 > /dev/null & paths_pid=$!; pids+=("$paths_pid")
+# --- a counts map that fills up is drained early, on the program's word, before it
+# overflows. Chains longer than a log entry takes are the ones aggregated in the
+# kernel: the kernel cuts chains at kernel.perf_event_max_stack (127 by default), so
+# it is raised for this test, and 130 frames of padding go under the paths.
+max_stack=$(cat /proc/sys/kernel/perf_event_max_stack)
+echo 300 > /proc/sys/kernel/perf_event_max_stack
+"$out/dp-bench-work" -m paths -b 12 -P 130 -s 30 > /dev/null & paths_pid=$!; pids+=("$paths_pid")
 "$dp" -p "$paths_pid" -F 4999 -d 3 --max-entries 1024 -o "$tmp/full.rep" 2> "$tmp/full.err"; rc=$?
 kill "$paths_pid" 2>/dev/null
+echo "$max_stack" > /proc/sys/kernel/perf_event_max_stack
 full_seen=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped (counts map full \([0-9]*\).*/\1 \2 \4/p' "$tmp/full.rep")
 read -r f_seen f_in f_full <<< "$full_seen"
 if [ $rc = 0 ] && [ -n "$f_seen" ] && [ "$f_full" = 0 ] && [ "$f_seen" = "$f_in" ] && [ "$f_seen" -gt 1024 ]; then
 	pass counts-map-early-drain "$f_seen samples over 4096 call paths through a 1024-entry map, 0 dropped"
 else
 	fail counts-map-early-drain "exit $rc: seen/in stacks/map full = ${full_seen:-none}" "$tmp/full.rep"
+fi
+full_trunc=$(sed -n 's/.*truncated: kernel [0-9]*, user \([0-9]*\);.*/\1/p' "$tmp/full.rep")
+if [ "${full_trunc:-0}" -gt 0 ] && grep -q "bw_leaf" "$tmp/full.rep"; then
+	pass long-chains-in-kernel "$full_trunc samples with user stacks cut at 127 frames, leaf named"
+else
+	fail long-chains-in-kernel "no truncated user stacks, or no bw_leaf" "$tmp/full.rep"
+fi
+
+# --- the per-CPU sample logs wake user space when half full: with drains otherwise
+# 10 s apart, 3 s at 4999 Hz of 40-deep syscall stacks (about 500 bytes an entry,
+# several times a 1 MiB log) lose nothing
+"$out/dp-bench-work" -m sysdeep -s 30 > /dev/null & deep_pid=$!; pids+=("$deep_pid")
+"$dp" -p "$deep_pid" -F 4999 -d 3 --drain-ms 10000 -o "$tmp/logfull.rep" 2> "$tmp/logfull.err"; rc=$?
+kill "$deep_pid" 2>/dev/null
+lf=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*/\1 \2 \3/p' "$tmp/logfull.rep")
+read -r l_seen l_in l_drop <<< "$lf"
+l_bytes=$(sed -n 's/.*logs: *[0-9]* samples, \([0-9]*\) bytes.*/\1/p' "$tmp/logfull.rep")
+if [ $rc = 0 ] && [ -n "$l_seen" ] && [ "$l_drop" = 0 ] && [ "$l_seen" = "$l_in" ] &&
+   [ "${l_bytes:-0}" -gt $((2 * 1048576)) ]; then
+	pass log-early-drain "$l_seen samples, $l_bytes bytes through the logs, 0 dropped"
+else
+	fail log-early-drain "exit $rc: seen/in stacks/dropped = ${lf:-none}, log bytes ${l_bytes:-none}" "$tmp/logfull.rep"
 fi
 
 # --- --raw (every sample through the ring) and --record + dp-replay (make bench's tools)
