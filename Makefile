@@ -34,7 +34,7 @@ LIBS_TUI := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
-CORE_SRCS := perf_abi record ring stacks join ksyms usyms profile report folded options \
+CORE_SRCS := perf_abi record ring stacks join samplelog ksyms usyms profile report folded options \
 	export json pprof speedscope topmodel
 # Modules that talk to the kernel.
 SYS_SRCS := probe bpfload session top outfile main

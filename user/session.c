@@ -26,6 +26,7 @@
 #include "record.h"
 #include "recording.h"
 #include "ring.h"
+#include "samplelog.h"
 #include "session.h"
 #include "usyms.h"
 #include "uthash.h"
@@ -113,6 +114,7 @@ struct session {
 	struct cached_stack *stack_cache;
 	uint32_t last_tid;		/* take_entry(): the thread already seen to */
 	uint32_t last_rec_pid;		/* on_record(): the process already seen to */
+	uint64_t round_ns;		/* the time of the round being drained */
 	struct tid_ent *covered;	/* threads with their own events (-p) */
 	struct dp_key_buf {
 		struct dp_sample_key *keys;
@@ -448,23 +450,6 @@ static const struct cached_stack *get_stack(struct session *s, uint64_t id)
 	return c;
 }
 
-static uint32_t stk_flags(uint32_t kflags, bool no_user)
-{
-	uint32_t f = 0;
-
-	if (kflags & DP_KEY_KSTACK_LOST)
-		f |= DP_STK_KERNEL_LOST;
-	if (kflags & DP_KEY_USTACK_LOST)
-		f |= DP_STK_USER_LOST;
-	if (kflags & DP_KEY_KTRUNC)
-		f |= DP_STK_KTRUNC;
-	if (kflags & DP_KEY_UTRUNC)
-		f |= DP_STK_UTRUNC;
-	if (no_user)
-		f |= DP_STK_NO_USER;
-	return f;
-}
-
 static int feed_join(struct session *s, const struct dp_join_sample *js, uint64_t now);
 
 /* One drained entry of the counts map, into the join. */
@@ -498,7 +483,7 @@ static int take_entry(struct session *s, const struct dp_sample_key *k, uint64_t
 	js.pid = k->pid;
 	js.tid = k->tid;
 	js.cookie = deferred && !s->o->kernel_only ? k->cookie : 0;
-	js.flags = stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
+	js.flags = dp_key__stk_flags(kf, !deferred && !(kf & DP_KEY_USER_INLINE));
 	if (s->o->kernel_only)
 		js.flags |= DP_STK_NO_USER;
 	js.kips = ks ? ks->ips + ks->kfirst : NULL;
@@ -797,103 +782,33 @@ static bool logs_hold_samples(const struct session *s)
 	return false;
 }
 
-/*
- * A whole chain of a log entry (classic or kernel-only) into its parts;
- * a part longer than the aggregate keeps is cut, flagged.
- */
-static void split_logged_chain(struct session *s, const uint64_t *ips, uint32_t nr,
-			       struct dp_join_sample *js)
+static int log_sample(const struct dp_join_sample *js, void *ctx)
 {
-	struct dp_chain ch;
+	struct session *s = ctx;
 
-	if (dp_chain__split(ips, nr, &ch) || ch.form == DP_CHAIN_DEFERRED) {
-		s->malformed_rec++;	/* cannot happen with the kernel's chains */
-		js->flags |= DP_STK_KERNEL_LOST | DP_STK_NO_USER;
-		return;
-	}
-	js->kips = ch.kips;
-	js->knr = ch.knr;
-	if (js->knr > DP_MAX_STACK) {
-		js->knr = DP_MAX_STACK;
-		js->flags |= DP_STK_KTRUNC;
-	}
-	if (ch.form != DP_CHAIN_CLASSIC || s->o->kernel_only) {
-		js->flags |= DP_STK_NO_USER;
-		return;
-	}
-	js->uips = ch.uips;
-	js->unr = ch.unr;
-	if (js->unr > DP_MAX_STACK) {
-		js->unr = DP_MAX_STACK;
-		js->flags |= DP_STK_UTRUNC;
-	}
-}
-
-/*
- * One log entry into the join, read in place (the join copies what it
- * keeps). Returns the entry's size, or 0 when it is not one the program
- * could have written.
- */
-static uint64_t take_log_entry(struct session *s, const struct dp_log_entry *e, uint64_t room,
-			       uint64_t now, int *err)
-{
-	const uint64_t *ips = (const uint64_t *)e->ips;
-	struct dp_join_sample js;
-	uint64_t bytes;
-
-	if (room < sizeof(*e))
-		return 0;
-	bytes = DP_LOG_ENTRY_BYTES(e->nr);
-	if (bytes > room || (uint32_t)e->kfirst + e->knr > e->nr)
-		return 0;
-	memset(&js, 0, sizeof(js));
-	js.pid = e->pid;
-	js.tid = e->tid;
-	js.count = 1;
-	js.flags = stk_flags(e->flags, false);
-	if (e->flags & DP_KEY_CHAIN) {
-		split_logged_chain(s, ips, e->nr, &js);
-	} else {	/* deferred: the kernel part, and the cookie to join on */
-		js.cookie = s->o->kernel_only ? 0 : e->cookie;
-		if (s->o->kernel_only)
-			js.flags |= DP_STK_NO_USER;
-		js.kips = ips + e->kfirst;
-		js.knr = e->knr;
-	}
-	*err = feed_join(s, &js, now);
-	return bytes;
+	return feed_join(s, js, s->round_ns);
 }
 
 /* Every sample the logs hold, into the join, one entry per sample. */
 static int drain_logs(struct session *s, uint64_t now)
 {
+	struct dp_samplelog_stats st = { 0 };
 	int err = 0;
 
+	s->round_ns = now;
 	for (uint32_t c = 0; c < s->nlogs && !err; c++) {
 		struct dp_log *l = &s->logs[c];
-		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t = l->tail, n;
+		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t;
 
-		if (head - t > DP_LOG_BYTES) {
-			s->malformed_rec++;	/* cannot happen with a sane writer */
-			t = head;
-		}
-		while (t < head && !err) {
-			const void *e = l->data + (t & (DP_LOG_BYTES - 1));
-
-			n = take_log_entry(s, e, head - t, now, &err);
-			if (!n) {	/* cannot happen with a sane writer: skip the rest */
-				s->malformed_rec++;
-				t = head;
-				break;
-			}
-			t += n;
-			s->res->ri.log_entries++;
-			s->res->ri.log_bytes += n;
-		}
+		t = dp_samplelog__read(l, l->tail, head, s->o->kernel_only, &st, log_sample, s,
+				       &err);
 		/* The space is the program's again; so is the half-full word. */
 		__atomic_store_n(&l->tail, t, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->woken, 0, __ATOMIC_RELEASE);
 	}
+	s->res->ri.log_entries += st.entries;
+	s->res->ri.log_bytes += st.bytes;
+	s->malformed_rec += st.malformed;
 	return err;
 }
 
