@@ -30,9 +30,11 @@
 #define DP_KEY_CHAIN		0x40	/* kstack_id is the whole chain, context markers included */
 
 /*
- * One aggregate entry: samples of one thread with the same kernel stack,
- * the same user stack (classic) and the same deferral cookie (deferred).
- * Stack id 0 means "no such part".
+ * A sample's key. On the in-kernel path (chains too long for a log entry,
+ * kernels before 6.2) it keys the counts maps: samples of one thread with
+ * the same kernel stack and user stack, or the same whole chain
+ * (DP_KEY_CHAIN). Stack id 0 means "no such part". cookie and cpu go into
+ * log entries.
  */
 struct dp_sample_key {
 	__u32 pid;
