@@ -224,6 +224,8 @@ static void perf_attr(const struct session *s, struct perf_event_attr *a, bool i
 	a->sample_type = DP_SAMPLE_TYPE;
 	a->sample_id_all = 1;
 	a->disabled = 1;
+	/* A started command (or the demo) is profiled from its exec on. */
+	a->enable_on_exec = s->child != 0;
 	a->inherit = inherit;
 	/* Side-band records: symbols of new mappings, thread names, exits. */
 	a->mmap = 1;
@@ -389,6 +391,20 @@ static int open_process(struct session *s, uint32_t pid, bool enable)
 	}
 	closedir(d);
 	return err;
+}
+
+/* -p: every listed process; one that is gone by now is left out. */
+static int open_processes(struct session *s)
+{
+	int err;
+
+	for (uint32_t i = 0; i < s->o->npids; i++) {
+		ensure_proc(s, s->o->pids[i]);
+		err = open_process(s, s->o->pids[i], false);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	return 0;
 }
 
 static const struct cached_stack *get_stack(struct session *s, uint64_t id)
@@ -838,15 +854,23 @@ static bool target_gone(struct session *s)
 	char state;
 
 	if (s->child) {
-		int st;
+		siginfo_t si;
 
-		return waitpid(s->child, &st, WNOHANG) == s->child;
+		/* Not reaped: whoever started it collects its status. */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG | WNOWAIT))
+			return errno == ECHILD;
+		return si.si_pid == s->child;
 	}
-	if (s->o->target != DP_TARGET_PID && s->o->target != DP_TARGET_TID)
+	if (s->o->target == DP_TARGET_TID)
+		return read_stat(s->o->pid, &state, &flags) || state == 'Z' || state == 'X';
+	if (s->o->target != DP_TARGET_PID)
 		return false;
-	if (read_stat(s->o->pid, &state, &flags))
-		return true;
-	return state == 'Z' || state == 'X';
+	/* -p: the profile ends when the last of its processes has. */
+	for (uint32_t i = 0; i < s->o->npids; i++)
+		if (!read_stat(s->o->pids[i], &state, &flags) && state != 'Z' && state != 'X')
+			return false;
+	return true;
 }
 
 #ifndef PIDFD_THREAD
@@ -865,8 +889,8 @@ static int target_pidfd(const struct session *s)
 
 	if (!s->child && s->o->target == DP_TARGET_TID)
 		flags = PIDFD_THREAD;
-	else if (!s->child && s->o->target != DP_TARGET_PID)
-		return -1;
+	else if (!s->child && (s->o->target != DP_TARGET_PID || s->o->npids > 1))
+		return -1;	/* several processes: /proc is checked once a second */
 	return (int)syscall(SYS_pidfd_open, pid, flags);
 }
 
@@ -998,26 +1022,37 @@ static void teardown(struct session *s)
 	free(s->kb.vals);
 }
 
-static int check_target(const struct dp_opts *o)
+static double since_launch(void)
+{
+	return dp_launch_ns ? (double)(mono_ns() - dp_launch_ns) / 1e9 : 0.0;
+}
+
+static void say_exited_early(const struct dp_opts *o)
+{
+	if (o->target == DP_TARGET_PID && o->npids > 1)
+		say("all %u processes exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->npids, since_launch());
+	else
+		say("%s %u exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->target == DP_TARGET_TID ? "thread" : "process", o->pid, since_launch());
+}
+
+static int check_one(const struct dp_opts *o, uint32_t pid)
 {
 	char path[64], buf[1024];
 	unsigned long flags = 0;
 	char state;
 	FILE *f;
 
-	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
-		return 0;
-	if (read_stat(o->pid, &state, &flags) == -ENOENT) {
-		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", o->pid);
+	if (read_stat(pid, &state, &flags) == -ENOENT) {
+		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", pid);
 		return -ESRCH;
 	}
 	if (flags & 0x00200000 /* PF_KTHREAD */) {
-		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", o->pid);
+		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", pid);
 		return -EINVAL;
 	}
 	if (o->target == DP_TARGET_PID) {
 		/* -p takes a process: a thread id that is not a thread group leader is refused. */
-		snprintf(path, sizeof(path), "/proc/%u/status", o->pid);
+		snprintf(path, sizeof(path), "/proc/%u/status", pid);
 		f = fopen(path, "re");
 		if (f) {
 			unsigned long tgid = 0;
@@ -1026,13 +1061,53 @@ static int check_target(const struct dp_opts *o)
 				if (sscanf(buf, "Tgid: %lu", &tgid) == 1)
 					break;
 			fclose(f);
-			if (tgid && tgid != o->pid) {
-				say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu", o->pid, tgid, o->pid, tgid);
+			if (tgid && tgid != pid) {
+				say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu", pid, tgid, pid, tgid);
 				return -EINVAL;
 			}
 		}
 	}
 	return 0;
+}
+
+int dp_session__check_target(const struct dp_opts *o)
+{
+	int err;
+
+	if (o->target == DP_TARGET_TID)
+		return check_one(o, o->pid);
+	if (o->target != DP_TARGET_PID)
+		return 0;
+	for (uint32_t i = 0; i < o->npids; i++) {
+		err = check_one(o, o->pids[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The targets were checked when deferprof started: one gone by now exited
+ * during the start-up (the probe, the BPF load), not "no such process".
+ */
+static int check_alive(const struct dp_opts *o)
+{
+	unsigned long flags;
+	uint32_t alive = 0;
+	char state;
+
+	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
+		return 0;
+	for (uint32_t i = 0; i < (o->target == DP_TARGET_TID ? 1 : o->npids); i++) {
+		uint32_t pid = o->target == DP_TARGET_TID ? o->pid : o->pids[i];
+
+		if (!read_stat(pid, &state, &flags) && state != 'Z' && state != 'X')
+			alive++;
+	}
+	if (alive)
+		return 0;
+	say_exited_early(o);
+	return -ESRCH;
 }
 
 /* Every counter the outputs show, as it stands now. */
@@ -1208,7 +1283,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		say("-e cycles: no hardware cycles counter here (a VM without a PMU?); use -e cpu-clock");
 		return -EOPNOTSUPP;
 	}
-	err = check_target(o);
+	err = check_alive(o);
 	if (err)
 		return err;
 
@@ -1234,7 +1309,13 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
 		break;
 	default:
-		snprintf(ri->target, sizeof(ri->target), "process %u", child ? (unsigned)child : o->pid);
+		snprintf(ri->target, sizeof(ri->target), "process%s %u", o->npids > 1 && !child ? "es" : "",
+			 child ? (unsigned)child : o->pid);
+		for (uint32_t i = 1; i < o->npids && !child; i++) {
+			size_t n = strlen(ri->target);
+
+			snprintf(ri->target + n, sizeof(ri->target) - n, ",%u", o->pids[i]);
+		}
 	}
 
 	jo.max_pending = (uint64_t)o->max_entries * 4;
@@ -1314,16 +1395,20 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		ensure_proc(&s, o->pid);
 		err = open_thread(&s, o->pid, false, false);
 		break;
-	default: {
-		uint32_t pid = child ? (uint32_t)child : o->pid;
-
-		ensure_proc(&s, pid);
-		err = open_process(&s, pid, false);
+	default:
+		if (child) {
+			ensure_proc(&s, (uint32_t)child);
+			err = open_process(&s, (uint32_t)child, false);
+		} else {
+			err = open_processes(&s);
+		}
 		if (!err && !s.nfds) {
-			say("process %u exited before it could be profiled", pid);
+			if (child)
+				say("process %d exited before profiling began", (int)child);
+			else
+				say_exited_early(o);
 			err = -ESRCH;
 		}
-	}
 	}
 	if (err)
 		goto out;
@@ -1335,7 +1420,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	clock_gettime(CLOCK_REALTIME, &wall);
 	ri->start_unix_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
 	s.t0 = mono_ns();
-	for (size_t i = 0; i < s.nfds; i++) {
+	for (size_t i = 0; i < s.nfds && !child; i++) {
 		if (ioctl(s.fds[i], PERF_EVENT_IOC_ENABLE, 0)) {
 			err = -errno;
 			say("cannot enable a perf event: %s", strerror(-err));
@@ -1343,10 +1428,10 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		}
 	}
 	if (release_fd >= 0) {
-		/* The demo execs only now, with every event in place. */
+		/* The child execs only now, with every event in place. */
 		if (write(release_fd, "g", 1) != 1) {
 			err = -errno;
-			say("cannot start the demo workload: %s", strerror(-err));
+			say("cannot start the command: %s", strerror(-err));
 			goto out;
 		}
 	}
@@ -1355,9 +1440,11 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		 * Threads created while the events were being opened, by a thread
 		 * that had none yet, were not inherited: give them their own.
 		 */
-		err = open_process(&s, o->pid, true);
-		if (err && err != -ENOENT)
-			goto out;
+		for (uint32_t i = 0; i < o->npids; i++) {
+			err = open_process(&s, o->pids[i], true);
+			if (err && err != -ENOENT)
+				goto out;
+		}
 		err = 0;
 		ri->nevents = s.nfds;
 	}

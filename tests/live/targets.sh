@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Live tests of what deferprof profiles: a command it starts (-- COMMAND),
+# several processes (-p A,B), a target that exits during set-up, a process
+# of 2,000 threads, a cgroup. Names from tests/live/workload.c are checked
+# in the stacks. Synchronization polls for conditions with a timeout.
+set -uo pipefail
+out=${1:-build}
+dp=$(realpath "$out/deferprof")
+work=$(realpath "$out/dp-live-work")
+tmp=$(mktemp -d /tmp/dp-targets.XXXXXX)
+pids=()
+cg=
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "$cg" ] && [ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS $1${2:+ ($2)}"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 30; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+finish() { echo "targets: $passed passed, $failed failed, $skipped skipped"; exit $((failed > 0)); }
+# Poll until a command succeeds (up to N tenths of a second).
+wait_until() {	# tenths command...
+	local n=$1
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# The accounting line: seen by BPF = in stacks + dropped.
+accounting_closes() {	# stderr-file
+	local l seen instacks dropped
+	l=$(grep -m1 "samples seen by BPF" "$1") || return 1
+	seen=$(sed -n 's/.* \([0-9]*\) samples seen by BPF.*/\1/p' <<< "$l")
+	instacks=$(sed -n 's/.*, \([0-9]*\) in stacks.*/\1/p' <<< "$l")
+	dropped=$(sed -n 's/.*, \([0-9]*\) dropped.*/\1/p' <<< "$l")
+	[ -n "$seen" ] && [ "$seen" -gt 0 ] && [ "$seen" = $((instacks + dropped)) ]
+}
+
+if [ "$(id -u)" != 0 ]; then
+	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
+	finish
+fi
+
+# --- -- COMMAND: the exit status passed through, a normal code and a signal
+"$dp" -f folded -o "$tmp/exit.folded" -- "$work" exit 7 2> "$tmp/exit.err"; rc=$?
+if [ $rc = 7 ] && grep -q "live_exit_spin" "$tmp/exit.folded"; then
+	pass command-exit-status "exit 7 passed through, live_exit_spin profiled"
+else
+	fail command-exit-status "exit $rc, expected 7 and live_exit_spin" "$tmp/exit.err"
+fi
+"$dp" -f folded -o "$tmp/sig.folded" -- "$work" signal 10 2> "$tmp/sig.err"; rc=$?
+if [ $rc = 138 ] && grep -q "live_exit_spin" "$tmp/sig.folded"; then
+	pass command-signal-status "killed by SIGUSR1: 128+10"
+else
+	fail command-signal-status "exit $rc, expected 138" "$tmp/sig.err"
+fi
+
+# --- -- COMMAND: profiled from the exec on (a hot function in its first 0.3 s only)
+"$dp" -F 999 -o "$tmp/early.txt" -f folded -o "$tmp/early.folded" -- "$work" early 300 2> "$tmp/early.err"; rc=$?
+n=$(grep "live_early_burst" "$tmp/early.folded" | awk '{ s += $NF } END { print s + 0 }')
+if [ $rc = 0 ] && [ "$n" -ge 100 ] && grep -q "^deferprof: command .*dp-live-work early 300 (process [0-9]*)" "$tmp/early.txt"; then
+	pass command-from-exec "$n samples of live_early_burst (0.3 s at 999 Hz); header names the command"
+else
+	fail command-from-exec "exit $rc, $n samples of live_early_burst" "$tmp/early.txt"
+fi
+
+# --- -- COMMAND that cannot run: one line, 127, no profile
+"$dp" -f folded -o "$tmp/none.folded" -- /nonexistent/dp-no-such-cmd 2> "$tmp/none.err"; rc=$?
+if [ $rc = 127 ] && [ "$(wc -l < "$tmp/none.err")" = 1 ] &&
+   grep -q "cannot run /nonexistent/dp-no-such-cmd: No such file or directory" "$tmp/none.err" &&
+   [ ! -e "$tmp/none.folded" ]; then
+	pass command-not-found "$(cat "$tmp/none.err")"
+else
+	fail command-not-found "exit $rc" "$tmp/none.err"
+fi
+
+# --- -- COMMAND and SIGTERM: passed on to the command, the profile still written
+"$dp" -f folded -o "$tmp/term.folded" -- "$work" a 60 2> "$tmp/term.err" & prof=$!
+pids+=("$prof")
+child() { pgrep -P "$prof" > "$tmp/child"; }
+# exec'ed: the events are on from there
+profiled() { [ "$(cat /proc/"$(cat "$tmp/child")"/comm 2>/dev/null)" = dp-live-work ]; }
+if wait_until 100 child && wait_until 100 profiled; then
+	sleep 0.5	# some samples to write; not a synchronization
+	kill -TERM "$prof"
+	wait "$prof"; rc=$?
+	if [ $rc = 143 ] && grep -q "live_proc_a" "$tmp/term.folded" && ! kill -0 "$(cat "$tmp/child")" 2>/dev/null; then
+		pass command-sigterm "the command got SIGTERM (exit 143), the profile was written"
+	else
+		fail command-sigterm "exit $rc" "$tmp/term.err"
+	fi
+else
+	fail command-sigterm "the command never started"
+fi
+
+# --- -p A,B: two processes in one profile, threads listed per process
+"$work" a 30 & a=$!; pids+=("$a")
+"$work" b 30 & b=$!; pids+=("$b")
+"$dp" -p "$a,$b" -d 2 -f folded -o "$tmp/two.folded" -f json -o "$tmp/two.json" 2> "$tmp/two.err"; rc=$?
+kill "$a" "$b"; wait "$a" "$b" 2>/dev/null
+if [ $rc = 0 ] && grep -q "live_proc_a" "$tmp/two.folded" && grep -q "live_proc_b" "$tmp/two.folded"; then
+	pass two-processes "live_proc_a of $a and live_proc_b of $b in one profile"
+else
+	fail two-processes "exit $rc" "$tmp/two.folded"
+fi
+if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+pids = {int(t["pid"]) for t in d["threads"]}
+sys.exit(0 if {int(sys.argv[2]), int(sys.argv[3])} <= pids else 1)' "$tmp/two.json" "$a" "$b" 2> "$tmp/two.py"; then
+	pass two-processes-threads "the json lists threads of both pids"
+else
+	fail two-processes-threads "threads of $a and $b not both in the json" "$tmp/two.py"
+fi
+"$dp" -p "$a,1,x" -d 1 2> "$tmp/badpid.err"; rc=$?
+"$dp" -p 1,2147483000 -d 1 2> "$tmp/nopid.err"; rc2=$?
+if [ $rc != 0 ] && [ $rc2 != 0 ] && [ "$(wc -l < "$tmp/badpid.err")" = 1 ] &&
+   grep -q "invalid pid list" "$tmp/badpid.err" && grep -q "^deferprof: no such process: 2147483000$" "$tmp/nopid.err"; then
+	pass bad-pids "$(cat "$tmp/nopid.err")"
+else
+	fail bad-pids "exit $rc and $rc2" "$tmp/badpid.err"
+fi
+
+finish
