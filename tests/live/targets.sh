@@ -128,4 +128,43 @@ else
 	fail bad-pids "exit $rc and $rc2" "$tmp/badpid.err"
 fi
 
+# --- a target that exits during set-up: a clear line, or the profile of what was caught
+for ms in 60 150 400 1500; do
+	"$work" short "$ms" & w=$!
+	"$dp" -p "$w" -d 3 -f folded -o "$tmp/early-exit.folded" 2> "$tmp/early-exit.err"; rc=$?
+	wait "$w"
+	if [ $rc = 1 ] && [ "$(wc -l < "$tmp/early-exit.err")" = 1 ] &&
+	   grep -q "^deferprof: process $w exited before profiling began" "$tmp/early-exit.err" &&
+	   [ ! -e "$tmp/early-exit.folded" ]; then
+		pass "exit-during-setup-${ms}ms" "$(cat "$tmp/early-exit.err")"
+	elif [ $rc = 0 ] && grep -q "the target exited" "$tmp/early-exit.err" &&
+	     { grep -q "live_short_spin" "$tmp/early-exit.folded" || grep -q "before any sample" "$tmp/early-exit.err"; }; then
+		pass "exit-during-setup-${ms}ms" "profile of what was caught: $(grep -o "[0-9]* in stacks" "$tmp/early-exit.err")"
+	else
+		fail "exit-during-setup-${ms}ms" "exit $rc" "$tmp/early-exit.err"
+	fi
+	rm -f "$tmp/early-exit.folded"
+done
+# The same in top (its own stderr comes back when the screen is left).
+if command -v tmux >/dev/null; then
+	T="tmux -L dp-targets-$$"
+	"$work" short 60 & w=$!
+	$T -f /dev/null new-session -d -s t -x 100 -y 30 \
+		"$dp top -p $w 2> $tmp/top-exit.err; echo \$? > $tmp/top-exit.rc; sleep 60"
+	got_rc() { [ -s "$tmp/top-exit.rc" ]; }
+	wait_until 50 got_rc || $T send-keys -t t q
+	wait_until 50 got_rc
+	wait "$w"
+	rc=$(cat "$tmp/top-exit.rc" 2>/dev/null)
+	$T kill-server 2>/dev/null
+	if { [ "$rc" = 1 ] && grep -q "exited before profiling began" "$tmp/top-exit.err"; } ||
+	   { [ "$rc" = 0 ] && grep -q "the target exited" "$tmp/top-exit.err"; }; then
+		pass top-exit-during-setup "exit $rc: $(head -n1 "$tmp/top-exit.err")"
+	else
+		fail top-exit-during-setup "exit ${rc:-none}" "$tmp/top-exit.err"
+	fi
+else
+	skip top-exit-during-setup "tmux is missing (make deps installs it)"
+fi
+
 finish
