@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -391,6 +392,66 @@ static int open_process(struct session *s, uint32_t pid, bool enable)
 	}
 	closedir(d);
 	return err;
+}
+
+static uint64_t count_threads(uint32_t pid)
+{
+	char path[64], line[256];
+	unsigned long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %lu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Per-task events take one descriptor per thread and CPU, and a BPF link
+ * each: raise the soft RLIMIT_NOFILE to the hard one when that is needed,
+ * and say what to do when even that is too low.
+ */
+static int fit_fd_limit(struct session *s)
+{
+	const struct dp_opts *o = s->o;
+	uint64_t threads = 0, need;
+	struct rlimit rl;
+
+	for (uint32_t i = 0; i < o->npids; i++)
+		threads += count_threads(o->pids[i]);
+	/* Threads started meanwhile, the rings, the BPF maps and the outputs: some room. */
+	need = (threads + threads / 8) * (uint64_t)s->ncpus * (s->raw ? 1 : 2) + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		int err = -errno;
+
+		say("cannot read the open-file limit: %s", strerror(-err));
+		return err;
+	}
+	if (need <= rl.rlim_cur)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
+		say("%llu threads x %d CPUs need about %llu file descriptors, above the hard limit of %llu: raise it (as root: ulimit -Hn %llu; for a service, LimitNOFILE=), or use --cgroup or -a, which need one per CPU",
+		    (unsigned long long)threads, s->ncpus, (unsigned long long)need,
+		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
+		return -EMFILE;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		int err = -errno;
+
+		say("cannot raise the open-file limit to %llu for %llu threads x %d CPUs: %s; raise it with ulimit -n",
+		    (unsigned long long)rl.rlim_max, (unsigned long long)threads, s->ncpus, strerror(-err));
+		return err;
+	}
+	if (o->verbose)
+		fprintf(stderr, "deferprof: open-file limit raised to %llu for %llu threads x %d CPUs\n",
+			(unsigned long long)rl.rlim_max, (unsigned long long)threads, s->ncpus);
+	return 0;
 }
 
 /* -p: every listed process; one that is gone by now is left out. */
@@ -1400,7 +1461,9 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 			ensure_proc(&s, (uint32_t)child);
 			err = open_process(&s, (uint32_t)child, false);
 		} else {
-			err = open_processes(&s);
+			err = fit_fd_limit(&s);
+			if (!err)
+				err = open_processes(&s);
 		}
 		if (!err && !s.nfds) {
 			if (child)

@@ -167,4 +167,34 @@ else
 	skip top-exit-during-setup "tmux is missing (make deps installs it)"
 fi
 
+# --- 2,000 threads: threads x CPUs descriptors; the soft limit raised, the accounting closed
+wout=$tmp/threads.out
+"$work" threads 2000 120 > "$wout" & w=$!; pids+=("$w")
+ready() { grep -q "^ready 2000$" "$wout"; }
+if wait_until 300 ready; then
+	(ulimit -n 1000; "$dp" -p "$w" -d 1 -o "$tmp/nofile.txt" 2> "$tmp/nofile.err"); rc=$?
+	if [ $rc = 1 ] && [ "$(wc -l < "$tmp/nofile.err")" = 1 ] &&
+	   grep -q "2001 threads x [0-9]* CPUs need about [0-9]* file descriptors, above the hard limit of 1000: raise it" "$tmp/nofile.err"; then
+		pass threads-fd-limit "$(cat "$tmp/nofile.err")"
+	else
+		fail threads-fd-limit "exit $rc" "$tmp/nofile.err"
+	fi
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt 12000 ]; then
+		skip threads-2000 "the hard open-file limit ($hard) is below what 2,000 threads x CPUs need"
+	else
+		(ulimit -Sn 1024; "$dp" -v -F 999 -p "$w" -d 3 -f folded -o "$tmp/threads.folded" 2> "$tmp/threads.err"); rc=$?
+		nthreads=$(grep "live_thread_main;live_thread_spin" "$tmp/threads.folded" | wc -l)
+		if [ $rc = 0 ] && [ "$nthreads" -gt 0 ] && accounting_closes "$tmp/threads.err" &&
+		   grep -q "open-file limit raised" "$tmp/threads.err"; then
+			pass threads-2000 "$(grep -o "[0-9][0-9]* perf events on [0-9]* CPUs" "$tmp/threads.err" | head -n1), $(grep -o "[0-9]* samples seen by BPF, [0-9]* in stacks, [0-9]* dropped" "$tmp/threads.err")"
+		else
+			fail threads-2000 "exit $rc, $nthreads stacks in live_thread_spin" "$tmp/threads.err"
+		fi
+	fi
+else
+	fail threads-2000 "the workload never started its 2,000 threads" "$wout"
+fi
+kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
+
 finish

@@ -48,14 +48,22 @@ SPIN_FN(live_short_spin, 7)
 SPIN_FN(live_thread_spin, 8)
 
 static double thread_end;
+static pthread_mutex_t go_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go_cv = PTHREAD_COND_INITIALIZER;
+static int go;
 
 __attribute__((noinline)) static void *live_thread_main(void *arg)
 {
 	(void)arg;
-	/* Short bursts: 2,000 threads share the CPUs, each gets its turn. */
+	/* Every thread waits until all are started: creating them stays fast. */
+	pthread_mutex_lock(&go_mu);
+	while (!go)
+		pthread_cond_wait(&go_cv, &go_mu);
+	pthread_mutex_unlock(&go_mu);
+	/* Short bursts: 2,000 threads keep about one CPU busy, not a hundred. */
 	while (now_s() < thread_end) {
-		live_thread_spin(0.002);
-		usleep(20000);
+		live_thread_spin(0.00005);
+		usleep(100000);
 	}
 	return NULL;
 }
@@ -68,13 +76,17 @@ static int threads(int n, double secs)
 
 	if (!t || pthread_attr_init(&a) || pthread_attr_setstacksize(&a, 64 * 1024))
 		return 1;
-	thread_end = now_s() + secs;
 	for (; started < n; started++) {
 		if (pthread_create(&t[started], &a, live_thread_main, NULL)) {
 			fprintf(stderr, "dp-live-work: %d threads started, no more\n", started);
 			break;
 		}
 	}
+	pthread_mutex_lock(&go_mu);
+	thread_end = now_s() + secs;
+	go = 1;
+	pthread_cond_broadcast(&go_cv);
+	pthread_mutex_unlock(&go_mu);
 	printf("ready %d\n", started);
 	fflush(stdout);
 	for (int i = 0; i < started; i++)
