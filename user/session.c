@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "recording.h"
 #include "ring.h"
 #include "session.h"
+#include "target.h"
 #include "usyms.h"
 #include "uthash.h"
 
@@ -88,6 +90,7 @@ struct session {
 	struct deferprof_bpf *skel;	/* bpf.skel */
 	struct ring_buffer *wake;	/* the program's "drain me" words */
 	int pidfd;			/* readable when the target process exits, or -1 */
+	int cgroup_fd;			/* --cgroup: the group's directory, or -1 */
 	int stats_fd;			/* -v: keeps the kernel's BPF run-time stats on, or -1 */
 	struct dp_log *logs;		/* the per-CPU sample logs, mmapped */
 	size_t logs_len;
@@ -299,7 +302,8 @@ static int open_one(struct session *s, int pid, int ci, bool inherit, bool enabl
 	int fd, err;
 
 	perf_attr(s, &a, inherit);
-	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1, PERF_FLAG_FD_CLOEXEC);
+	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1,
+			  PERF_FLAG_FD_CLOEXEC | (s->cgroup_fd >= 0 ? PERF_FLAG_PID_CGROUP : 0));
 	if (fd < 0)
 		return errno == ESRCH ? -ESRCH : open_error(errno, pid, s->cpus[ci]);
 	err = add_fd(s, fd);
@@ -392,6 +396,49 @@ static int open_process(struct session *s, uint32_t pid, bool enable)
 	}
 	closedir(d);
 	return err;
+}
+
+/*
+ * --cgroup: the group's directory under the cgroup2 mount, found in
+ * /proc/mounts (not always /sys/fs/cgroup: hybrid layouts have it at
+ * /sys/fs/cgroup/unified). Its descriptor is the pid of per-CPU events with
+ * PERF_FLAG_PID_CGROUP: they count only while a task of the group (or of a
+ * group below it) runs, tasks that join later included. Such per-CPU events
+ * are not inherited (nothing to inherit), and the side-band records that
+ * deferprof asks for (mmap, comm, task) reach them as they do -a's.
+ */
+static int open_cgroup(struct session *s)
+{
+	char mnt[PATH_MAX], dir[PATH_MAX];
+	FILE *f = fopen("/proc/mounts", "re");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		say("cannot read /proc/mounts to find the cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	err = dp_mounts__cgroup2(f, mnt, sizeof(mnt));
+	fclose(f);
+	if (err == -ENOENT) {
+		say("--cgroup needs cgroup v2, and /proc/mounts has no cgroup2 mount: mount one (mount -t cgroup2 none /sys/fs/cgroup/unified) or use -p");
+		return err;
+	}
+	if (!err)
+		err = dp_cgroup__dir(mnt, s->o->cgroup, dir, sizeof(dir));
+	if (err) {
+		say("cgroup path '%s' is too long", s->o->cgroup);
+		return err;
+	}
+	s->cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->cgroup_fd < 0) {
+		err = -errno;
+		say("cannot open cgroup %s: %s; give a path relative to the cgroup2 mount %s, or an absolute one", dir, strerror(-err), mnt);
+		return err;
+	}
+	snprintf(s->res->ri.target, sizeof(s->res->ri.target), "cgroup %.*s",
+		 (int)sizeof(s->res->ri.target) - 8, dir);
+	return 0;
 }
 
 static uint64_t count_threads(uint32_t pid)
@@ -1063,6 +1110,8 @@ static void teardown(struct session *s)
 		close(s->epfd);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
 	ring_buffer__free(s->wake);
@@ -1316,6 +1365,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
 	s.pidfd = -1;
+	s.cgroup_fd = -1;
 	s.stats_fd = -1;
 	s.o = o;
 	s.pr = pr;
@@ -1368,6 +1418,9 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		break;
 	case DP_TARGET_TID:
 		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
+		break;
+	case DP_TARGET_CGROUP:
+		snprintf(ri->target, sizeof(ri->target), "cgroup %s", o->cgroup);
 		break;
 	default:
 		snprintf(ri->target, sizeof(ri->target), "process%s %u", o->npids > 1 && !child ? "es" : "",
@@ -1455,6 +1508,11 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	case DP_TARGET_TID:
 		ensure_proc(&s, o->pid);
 		err = open_thread(&s, o->pid, false, false);
+		break;
+	case DP_TARGET_CGROUP:
+		err = open_cgroup(&s);
+		for (int ci = 0; ci < s.ncpus && !err; ci++)
+			err = open_one(&s, s.cgroup_fd, ci, false, false);
 		break;
 	default:
 		if (child) {

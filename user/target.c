@@ -69,3 +69,17 @@ int dp_mounts__cgroup2(FILE *mounts, char *dir, size_t len)
 	}
 	return -ENOENT;
 }
+
+int dp_cgroup__dir(const char *mnt, const char *path, char *dir, size_t len)
+{
+	size_t ml = strlen(mnt);
+	int n;
+
+	while (ml > 1 && mnt[ml - 1] == '/')
+		ml--;
+	if (path[0] == '/' && !strncmp(path, mnt, ml) && (path[ml] == '/' || !path[ml]))
+		n = snprintf(dir, len, "%s", path);
+	else
+		n = snprintf(dir, len, "%.*s/%s", (int)ml, mnt, path + (path[0] == '/'));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

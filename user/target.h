@@ -19,4 +19,11 @@ int dp_pids__parse(const char *s, uint32_t *pids, size_t max);
  */
 int dp_mounts__cgroup2(FILE *mounts, char *dir, size_t len);
 
+/*
+ * The directory of a cgroup given as --cgroup's PATH: relative to the
+ * cgroup2 mount mnt, or absolute (a path under mnt as it is, else one
+ * relative to it, as /proc/PID/cgroup writes it). 0 or -ENAMETOOLONG.
+ */
+int dp_cgroup__dir(const char *mnt, const char *path, char *dir, size_t len);
+
 #endif

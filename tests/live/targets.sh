@@ -197,4 +197,43 @@ else
 fi
 kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
 
+# --- --cgroup: one process inside the group, one outside; only the inside one profiled
+mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -z "$mnt" ]; then
+	skip cgroup "SKIPPED: no cgroup2 mount in /proc/mounts (cgroup v1 only): --cgroup untested"
+elif ! mkdir "$mnt/dp-live-$$" 2> "$tmp/cg.err"; then
+	skip cgroup "SKIPPED: cannot create a cgroup under $mnt ($(cat "$tmp/cg.err")): --cgroup untested"
+else
+	cg=$mnt/dp-live-$$
+	"$work" a 60 & a=$!; pids+=("$a")
+	"$work" b 60 & b=$!; pids+=("$b")
+	if echo "$a" > "$cg/cgroup.procs"; then
+		"$dp" --cgroup "dp-live-$$" -d 2 -f folded -o "$tmp/cg.folded" -f report -o "$tmp/cg.txt" 2> "$tmp/cg.err"; rc=$?
+		if [ $rc = 0 ] && grep -q "live_proc_a" "$tmp/cg.folded" && ! grep -q "live_proc_b" "$tmp/cg.folded" &&
+		   grep -q "^deferprof: cgroup $cg" "$tmp/cg.txt" && accounting_closes "$tmp/cg.err"; then
+			pass cgroup "live_proc_a inside $cg profiled, live_proc_b outside not ($mnt from /proc/mounts)"
+		else
+			fail cgroup "exit $rc" "$tmp/cg.folded"
+		fi
+	else
+		fail cgroup "cannot move $a into $cg"
+	fi
+	kill "$a" "$b"; wait "$a" "$b" 2>/dev/null
+	# A process joining after the start is profiled too.
+	"$dp" --cgroup "$cg" -d 3 -f folded -o "$tmp/cg-late.folded" 2> "$tmp/cg-late.err" & prof=$!
+	pids+=("$prof")
+	started() { [ -d /proc/"$prof" ] && ls -l /proc/"$prof"/fd 2>/dev/null | grep -q perf_event; }
+	wait_until 100 started
+	"$work" b 30 & b=$!; pids+=("$b")
+	echo "$b" > "$cg/cgroup.procs"
+	wait "$prof"; rc=$?
+	kill "$b"; wait "$b" 2>/dev/null
+	if [ $rc = 0 ] && grep -q "live_proc_b" "$tmp/cg-late.folded"; then
+		pass cgroup-joins-later "a process moved in after the start is profiled (absolute path)"
+	else
+		fail cgroup-joins-later "exit $rc" "$tmp/cg-late.err"
+	fi
+	rmdir "$cg" && cg=
+fi
+
 finish

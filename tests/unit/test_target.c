@@ -72,3 +72,21 @@ Test(mounts, none_or_too_long)
 	cr_assert_eq(find("cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n", dir, sizeof(dir)),
 		     -ENAMETOOLONG);
 }
+
+Test(cgroup, dir)
+{
+	char d[64];
+
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup/unified", "system.slice/x.service", d, sizeof(d)), 0);
+	cr_assert_str_eq(d, "/sys/fs/cgroup/unified/system.slice/x.service");
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup", "/system.slice", d, sizeof(d)), 0);
+	cr_assert_str_eq(d, "/sys/fs/cgroup/system.slice");
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup", "/sys/fs/cgroup/a", d, sizeof(d)), 0);
+	cr_assert_str_eq(d, "/sys/fs/cgroup/a");
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup", "/sys/fs/cgroupx", d, sizeof(d)), 0);
+	cr_assert_str_eq(d, "/sys/fs/cgroup/sys/fs/cgroupx");
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup/", "/", d, sizeof(d)), 0);
+	cr_assert_str_eq(d, "/sys/fs/cgroup/");
+	cr_assert_eq(dp_cgroup__dir("/sys/fs/cgroup", "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z/", d, sizeof(d)),
+		     -ENAMETOOLONG);
+}
