@@ -167,8 +167,8 @@ asan-test: $(SPEEDSCOPE_SCHEMA)
 
 live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
-	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/vm/vmtest.sh $(OUT)
