@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	/* Before the probe: a target gone later exited during the start-up. */
 	if (dp_session__check_target(&o))
-		return 1;
+		return o.cmd == DP_CMD_TOP ? 2 : 1;	/* top's bad input: 2, as before */
 
 	dp_probe__run(&pr, o.verbose, o.cmd == DP_CMD_PROBE);
 	if (o.cmd == DP_CMD_PROBE) {
