@@ -100,6 +100,22 @@ else
 	fail command-sigterm "the command never started"
 fi
 
+# --- -- COMMAND and Ctrl-C: SIGINT to the process group, as the terminal sends it
+setsid "$dp" -f folded -o "$tmp/int.folded" -- "$work" a 60 2> "$tmp/int.err" & prof=$!
+pids+=("$prof")
+if wait_until 100 child && wait_until 100 profiled; then
+	sleep 0.5	# some samples to write; not a synchronization
+	kill -INT -- -"$prof"
+	wait "$prof"; rc=$?
+	if [ $rc = 130 ] && grep -q "live_proc_a" "$tmp/int.folded" && ! kill -0 "$(cat "$tmp/child")" 2>/dev/null; then
+		pass command-ctrl-c "the command ended by SIGINT (exit 130), the profile was written"
+	else
+		fail command-ctrl-c "exit $rc" "$tmp/int.err"
+	fi
+else
+	fail command-ctrl-c "the command never started"
+fi
+
 # --- -p A,B: two processes in one profile, threads listed per process
 "$work" a 30 & a=$!; pids+=("$a")
 "$work" b 30 & b=$!; pids+=("$b")
