@@ -35,9 +35,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := perf_abi record ring stacks join samplelog ksyms usyms profile report folded options \
-	export json pprof speedscope topmodel
+	export json pprof speedscope topmodel target
 # Modules that talk to the kernel.
-SYS_SRCS := probe bpfload session top outfile main
+SYS_SRCS := probe bpfload session launch top outfile main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 
@@ -49,7 +49,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 .PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build \
 	bench bench-smoke
 
-all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay
+all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -91,6 +91,13 @@ $(OUT)/deferprof: $(SYS_OBJS) $(OUT)/libdpcore.a
 
 # The demo workload: named noinline functions, frame pointers, no sibling calls.
 $(OUT)/deferprof-demo: user/demo/demo.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
+		-pthread $< -o $@
+
+# The live tests' workloads (tests/live/run.sh): named noinline functions too.
+$(OUT)/dp-live-work: tests/live/workload.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
@@ -161,6 +168,7 @@ asan-test: $(SPEEDSCOPE_SCHEMA)
 live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/vm/vmtest.sh $(OUT)

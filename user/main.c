@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "ksyms.h"
+#include "launch.h"
 #include "options.h"
 #include "outfile.h"
 #include "output.h"
@@ -58,7 +59,6 @@ static int demo_path(char *buf, size_t len)
 	return access(buf, X_OK) ? -errno : 0;
 }
 
-/* Fork the demo, held before exec until the events are attached. */
 static struct dp_ksyms *load_ksyms(void)
 {
 	struct dp_ksyms *ks = dp_ksyms__load("/proc/kallsyms");
@@ -70,44 +70,57 @@ static struct dp_ksyms *load_ksyms(void)
 	return ks;
 }
 
-static pid_t start_demo(int *release_fd)
+/*
+ * Fork the demo or the command, held before exec until the events are open:
+ * they enable themselves at its exec.
+ */
+static int start_target(const struct dp_opts *o, struct dp_launch *l)
 {
+	static char *demo_argv[] = { "deferprof-demo", NULL };
 	char path[PATH_MAX];
-	int p[2];
-	pid_t pid;
+	int err;
 
-	if (demo_path(path, sizeof(path))) {
+	if (o->target == DP_TARGET_DEMO && demo_path(path, sizeof(path))) {
 		fprintf(stderr, "deferprof: cannot find the demo workload next to deferprof (%s): build it with make\n", path);
-		return -1;
+		return -ENOENT;
 	}
-	if (pipe2(p, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char c;
-
-		close(p[1]);
-		if (read(p[0], &c, 1) != 1)
-			_exit(127);
-		execl(path, "deferprof-demo", (char *)NULL);
-		fprintf(stderr, "deferprof: cannot run %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	close(p[0]);
-	*release_fd = p[1];
-	return pid;
+	if (o->target == DP_TARGET_DEMO)
+		err = dp_launch__start(l, path, demo_argv);
+	else
+		err = dp_launch__start(l, o->command[0], o->command);
+	if (err)
+		fprintf(stderr, "deferprof: cannot start %s: %s\n",
+			o->target == DP_TARGET_DEMO ? path : o->command[0], strerror(-err));
+	return err;
 }
 
-static void stop_demo(pid_t pid)
+/*
+ * The command's end: it ended by itself, or the profile ended first (-d, or
+ * a signal). Ctrl-C reached the command's process group too: it gets a
+ * moment to end by itself. SIGTERM and SIGHUP are passed on; after -d, it
+ * is terminated as perf record does. Returns its status as a shell's.
+ */
+static int end_command(struct dp_launch *l)
 {
-	int st;
+	int sig = dp_stop_signal ? dp_stop_signal : SIGTERM;
 
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, &st, 0);
+	if (!dp_launch__ended(l) && sig == SIGINT) {
+		for (int i = 0; i < 200 && !dp_launch__ended(l); i++)
+			usleep(10000);
+		sig = SIGTERM;
+	}
+	return dp_launch__wait(l, dp_launch__ended(l) ? 0 : sig);
+}
+
+static void name_command(struct dp_runinfo *ri, char *const *argv, pid_t pid)
+{
+	size_t n = 0, cap = sizeof(ri->target);
+
+	n += (size_t)snprintf(ri->target, cap, "command");
+	for (char *const *a = argv; *a && n < cap; a++)
+		n += (size_t)snprintf(ri->target + n, cap - n, " %s", *a);
+	if (n < cap)
+		snprintf(ri->target + n, cap - n, " (process %d)", (int)pid);
 }
 
 /* -f ndjson: each interval of the session becomes one line, as it ends. */
@@ -176,8 +189,8 @@ int main(int argc, char **argv)
 	char err[256];
 	const char *blocker, *comm;
 	struct timespec launch;
-	pid_t child = 0;
-	int release_fd = -1, rc;
+	struct dp_launch child = { .release_fd = -1, .err_fd = -1 };
+	int rc, exec_err, status = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
 	dp_launch_ns = (uint64_t)launch.tv_sec * 1000000000ULL + (uint64_t)launch.tv_nsec;
@@ -195,6 +208,9 @@ int main(int argc, char **argv)
 	}
 	verbose = o.verbose;
 	libbpf_set_print(libbpf_print);
+	/* Before the probe: a target gone later exited during the start-up. */
+	if (dp_session__check_target(&o))
+		return o.cmd == DP_CMD_TOP ? 2 : 1;	/* top's bad input: 2, as before */
 
 	dp_probe__run(&pr, o.verbose, o.cmd == DP_CMD_PROBE);
 	if (o.cmd == DP_CMD_PROBE) {
@@ -242,29 +258,39 @@ int main(int argc, char **argv)
 		hooksp = &hooks;
 	}
 	dp_session__install_signals();
-	if (o.target == DP_TARGET_DEMO) {
-		child = start_demo(&release_fd);
-		if (child < 0) {
+	if (o.target == DP_TARGET_DEMO || o.target == DP_TARGET_COMMAND) {
+		if (start_target(&o, &child)) {
 			for (uint32_t i = 0; i < o.nouts; i++)
 				dp_outfile__close(&ofs[i], false);
 			dp_ksyms__free(ks);
 			return 1;
 		}
 	}
-	rc = dp_session__run(&o, &pr, child, release_fd, hooksp, &res);
-	if (release_fd >= 0)
-		close(release_fd);
-	stop_demo(child);
-	if (rc) {
+	rc = dp_session__run(&o, &pr, child.pid, child.release_fd, hooksp, &res);
+	/* Released, or (on an error) let go: without its byte, the child exits. */
+	close(child.release_fd);
+	child.release_fd = -1;
+	exec_err = rc ? 0 : dp_launch__exec_error(&child);
+	if (o.target == DP_TARGET_DEMO)
+		dp_launch__wait(&child, SIGTERM);
+	else if (child.pid > 0)
+		status = end_command(&child);
+	dp_launch__close(&child);
+	if (rc || exec_err) {
+		if (exec_err)
+			fprintf(stderr, "deferprof: cannot run %s: %s\n", o.command[0], strerror(exec_err));
 		dp_session_result__free(&res);
 		for (uint32_t i = 0; i < o.nouts; i++)
 			dp_outfile__close(&ofs[i], false);
 		dp_ksyms__free(ks);
-		return 1;
+		return exec_err ? 127 : 1;
 	}
 	set_target_comm(&res.ri, res.comms);
-	comm = dp_comms__get(res.comms, child ? (uint32_t)child : o.pid);
-	if (comm && o.target != DP_TARGET_SYSTEM) {
+	comm = dp_comms__get(res.comms, child.pid ? (uint32_t)child.pid : o.pid);
+	if (o.target == DP_TARGET_COMMAND) {
+		name_command(&res.ri, o.command, child.pid);
+	} else if (comm && o.target != DP_TARGET_SYSTEM && o.target != DP_TARGET_CGROUP &&
+		   o.npids <= 1) {
 		size_t n = strlen(res.ri.target);
 
 		snprintf(res.ri.target + n, sizeof(res.ri.target) - n, " (%s)", comm);
@@ -316,8 +342,13 @@ int main(int argc, char **argv)
 			(unsigned long long)res.ri.verify_diffs);
 		rc = 3;
 	}
-	if (res.target_exited)
+	if (res.target_exited && o.target != DP_TARGET_COMMAND && !res.table.total)
+		fprintf(stderr, "deferprof: the target exited %.2f s after profiling began, before any sample: the profile is empty\n",
+			res.ri.duration_s);
+	else if (res.target_exited && o.target != DP_TARGET_COMMAND)
 		fprintf(stderr, "deferprof: the target exited; profile ends there\n");
+	if (o.target == DP_TARGET_COMMAND && !rc)
+		rc = status;	/* as perf record: the command's status */
 	dp_ksyms__free(ks);
 	dp_session_result__free(&res);
 	return rc;

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "options.h"
+#include "target.h"
 
 enum {
 	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
 	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS,
-	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD,
+	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP,
 };
 
 static const char *const format_names[] = {
@@ -52,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "ring-pages", required_argument, NULL, OPT_RING_PAGES },
 	{ "max-entries", required_argument, NULL, OPT_MAX_ENTRIES },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
@@ -66,14 +68,22 @@ const char *dp_opts__usage(void)
 {
 	return
 "Usage: deferprof [OPTIONS]            profile (default: whole system)\n"
+"       deferprof [OPTIONS] -- COMMAND [ARGS...]\n"
+"                                      start COMMAND, profile it until it exits\n"
 "       deferprof top [OPTIONS]        live, top-style view (keys: press h in it)\n"
+"       deferprof top [OPTIONS] -- COMMAND [ARGS...]\n"
 "       deferprof --probe [-v]         show what this kernel offers deferprof\n"
 "\n"
 "Target (one of):\n"
-"  -p, --pid PID          every thread of process PID, also threads started later\n"
+"  -p, --pid PID[,PID..]  every thread of these processes, also threads and child\n"
+"                         processes started later\n"
 "  -t, --tid TID          one thread\n"
 "  -a, --all-cpus         the whole system (the default)\n"
+"      --cgroup PATH      every task of a cgroup v2 group, also tasks that join later\n"
+"                         (PATH absolute, or relative to the cgroup2 mount)\n"
 "      --demo             start the bundled demo workload and profile it\n"
+"  -- COMMAND [ARGS...]   start COMMAND, profiled from its first instruction; exit\n"
+"                         with its status\n"
 "\n"
 "Sampling:\n"
 "  -F, --freq HZ          samples per second per thread/CPU (default 99, max 100000)\n"
@@ -109,6 +119,9 @@ const char *dp_opts__usage(void)
 "\n"
 "Examples:\n"
 "  sudo deferprof -p 1234 -d 10             report on process 1234 for 10 s\n"
+"  sudo deferprof -- ./myprog --its-args    start ./myprog, report when it exits\n"
+"  sudo deferprof -p 1234,5678 -d 10        two processes in one profile\n"
+"  sudo deferprof --cgroup system.slice/nginx.service -d 10\n"
 "  sudo deferprof -p 1234 -F 999 -f folded -o out.folded\n"
 "  sudo deferprof -p 1234 -d 30 -f pprof -o cpu.pb.gz\n"
 "  sudo deferprof -p 1234 -f ndjson -i 5 -o live.ndjson\n"
@@ -132,7 +145,7 @@ static int num(const char *s, long long lo, long long hi, long long *v)
 
 int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
-	int c, ntargets = 0, f;
+	int c, ntargets = 0, f, n;
 	bool have_format = false, have_output = false, have_interval = false;
 	bool format_after_output = false;
 	long long v;
@@ -154,15 +167,25 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	o->interval = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:t:aF:c:d:f:o:e:i:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:t:aF:c:d:f:o:e:i:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
+			n = dp_pids__parse(optarg, o->pids, DP_MAX_PIDS);
+			if (n == -E2BIG)
+				FAIL("too many pids in '%.40s...': at most %d", optarg, DP_MAX_PIDS);
+			if (n < 0)
+				FAIL("invalid pid list '%s': expected PID or PID,PID,... (positive process ids)",
+				     optarg);
+			o->npids = (uint32_t)n;
+			o->pid = o->pids[0];
+			o->target = DP_TARGET_PID;
+			ntargets++;
+			break;
 		case 't':
 			if (num(optarg, 1, INT_MAX, &v))
-				FAIL("invalid %s '%s': expected a positive process id",
-				     c == 'p' ? "pid" : "tid", optarg);
+				FAIL("invalid tid '%s': expected a positive thread id", optarg);
 			o->pid = (uint32_t)v;
-			o->target = c == 'p' ? DP_TARGET_PID : DP_TARGET_TID;
+			o->target = DP_TARGET_TID;
 			ntargets++;
 			break;
 		case 'a':
@@ -171,6 +194,13 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 			break;
 		case OPT_DEMO:
 			o->target = DP_TARGET_DEMO;
+			ntargets++;
+			break;
+		case OPT_CGROUP:
+			if (!*optarg)
+				FAIL("empty cgroup path");
+			o->cgroup = optarg;
+			o->target = DP_TARGET_CGROUP;
 			ntargets++;
 			break;
 		case 'F':
@@ -307,10 +337,18 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		FAIL("unexpected argument '%s' (see --help)", argv[optind]);
+	if (optind < argc && strcmp(argv[optind - 1], "--"))
+		FAIL("unexpected argument '%s': a command to profile goes after -- (see --help)",
+		     argv[optind]);
+	if (optind > 1 && !strcmp(argv[optind - 1], "--")) {
+		if (optind == argc)
+			FAIL("no command after --: expected -- COMMAND [ARGS...]");
+		o->command = argv + optind;
+		o->target = DP_TARGET_COMMAND;
+		ntargets++;
+	}
 	if (ntargets > 1)
-		FAIL("choose one target: -p, -t, -a or --demo");
+		FAIL("choose one target: -p, -t, -a, --cgroup, --demo or -- COMMAND");
 	if (o->raw && o->verify)
 		FAIL("--raw and --verify exclude each other: --verify already compares with raw samples");
 	if (o->kernel_only && o->user_only)

@@ -8,7 +8,10 @@
 #include <stdint.h>
 
 enum dp_cmd { DP_CMD_RECORD, DP_CMD_TOP, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
-enum dp_target { DP_TARGET_SYSTEM, DP_TARGET_PID, DP_TARGET_TID, DP_TARGET_DEMO };
+enum dp_target {
+	DP_TARGET_SYSTEM, DP_TARGET_PID, DP_TARGET_TID, DP_TARGET_DEMO, DP_TARGET_COMMAND,
+	DP_TARGET_CGROUP,
+};
 enum dp_mode { DP_MODE_AUTO, DP_MODE_DEFERRED, DP_MODE_CLASSIC };
 enum dp_format {
 	DP_FMT_REPORT, DP_FMT_FOLDED, DP_FMT_JSON, DP_FMT_NDJSON, DP_FMT_PPROF, DP_FMT_SPEEDSCOPE,
@@ -16,11 +19,16 @@ enum dp_format {
 enum dp_event { DP_EV_CPU_CLOCK, DP_EV_CYCLES };
 
 #define DP_MAX_OUTPUTS 8
+#define DP_MAX_PIDS 256
 
 struct dp_opts {
 	enum dp_cmd cmd;
 	enum dp_target target;
-	uint32_t pid;		/* -p, or -t's thread id */
+	uint32_t pid;		/* -p's first process, or -t's thread id */
+	uint32_t pids[DP_MAX_PIDS];	/* -p PID[,PID...] */
+	uint32_t npids;
+	char *const *command;	/* after --: the command to start and profile */
+	const char *cgroup;	/* --cgroup: a cgroup v2 group, absolute or under the mount */
 	enum dp_mode mode;
 	enum dp_format format;
 	enum dp_event event;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -28,6 +30,7 @@
 #include "ring.h"
 #include "samplelog.h"
 #include "session.h"
+#include "target.h"
 #include "usyms.h"
 #include "uthash.h"
 
@@ -98,6 +101,7 @@ struct session {
 	struct deferprof_bpf *skel;	/* bpf.skel */
 	struct ring_buffer *wake;	/* the program's "drain me" words */
 	int pidfd;			/* readable when the target process exits, or -1 */
+	int cgroup_fd;			/* --cgroup: the group's directory, or -1 */
 	int stats_fd;			/* -v: keeps the kernel's BPF run-time stats on, or -1 */
 	struct dp_log *logs;		/* the per-CPU sample logs, mmapped */
 	size_t logs_len;
@@ -238,6 +242,8 @@ static void perf_attr(const struct session *s, struct perf_event_attr *a, bool i
 	a->sample_type = DP_SAMPLE_TYPE;
 	a->sample_id_all = 1;
 	a->disabled = 1;
+	/* A started command (or the demo) is profiled from its exec on. */
+	a->enable_on_exec = s->child != 0;
 	a->inherit = inherit;
 	/* Side-band records: symbols of new mappings, thread names, exits. */
 	a->mmap = 1;
@@ -310,7 +316,8 @@ static int open_one(struct session *s, int pid, int ci, bool inherit, bool enabl
 	int fd, err;
 
 	perf_attr(s, &a, inherit);
-	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1, PERF_FLAG_FD_CLOEXEC);
+	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1,
+			  PERF_FLAG_FD_CLOEXEC | (s->cgroup_fd >= 0 ? PERF_FLAG_PID_CGROUP : 0));
 	if (fd < 0)
 		return errno == ESRCH ? -ESRCH : open_error(errno, pid, s->cpus[ci]);
 	err = add_fd(s, fd);
@@ -403,6 +410,123 @@ static int open_process(struct session *s, uint32_t pid, bool enable)
 	}
 	closedir(d);
 	return err;
+}
+
+/*
+ * --cgroup: the group's directory under the cgroup2 mount, found in
+ * /proc/mounts (not always /sys/fs/cgroup: hybrid layouts have it at
+ * /sys/fs/cgroup/unified). Its descriptor is the pid of per-CPU events with
+ * PERF_FLAG_PID_CGROUP: they count only while a task of the group (or of a
+ * group below it) runs, tasks that join later included. Such per-CPU events
+ * are not inherited (nothing to inherit), and the side-band records that
+ * deferprof asks for (mmap, comm, task) reach them as they do -a's.
+ */
+static int open_cgroup(struct session *s)
+{
+	char mnt[PATH_MAX], dir[PATH_MAX];
+	FILE *f = fopen("/proc/mounts", "re");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		say("cannot read /proc/mounts to find the cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	err = dp_mounts__cgroup2(f, mnt, sizeof(mnt));
+	fclose(f);
+	if (err == -ENOENT) {
+		say("--cgroup needs cgroup v2, and /proc/mounts has no cgroup2 mount: mount one (mount -t cgroup2 none /sys/fs/cgroup/unified) or use -p");
+		return err;
+	}
+	if (!err)
+		err = dp_cgroup__dir(mnt, s->o->cgroup, dir, sizeof(dir));
+	if (err) {
+		say("cgroup path '%s' is too long", s->o->cgroup);
+		return err;
+	}
+	s->cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->cgroup_fd < 0) {
+		err = -errno;
+		say("cannot open cgroup %s: %s; give a path relative to the cgroup2 mount %s, or an absolute one", dir, strerror(-err), mnt);
+		return err;
+	}
+	snprintf(s->res->ri.target, sizeof(s->res->ri.target), "cgroup %.*s",
+		 (int)sizeof(s->res->ri.target) - 8, dir);
+	return 0;
+}
+
+static uint64_t count_threads(uint32_t pid)
+{
+	char path[64], line[256];
+	unsigned long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %lu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Per-task events take one descriptor per thread and CPU, and a BPF link
+ * each: raise the soft RLIMIT_NOFILE to the hard one when that is needed,
+ * and say what to do when even that is too low.
+ */
+static int fit_fd_limit(struct session *s)
+{
+	const struct dp_opts *o = s->o;
+	uint64_t threads = 0, need;
+	struct rlimit rl;
+
+	for (uint32_t i = 0; i < o->npids; i++)
+		threads += count_threads(o->pids[i]);
+	/* Threads started meanwhile, the rings, the BPF maps and the outputs: some room. */
+	need = (threads + threads / 8) * (uint64_t)s->ncpus * (s->raw ? 1 : 2) + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		int err = -errno;
+
+		say("cannot read the open-file limit: %s", strerror(-err));
+		return err;
+	}
+	if (need <= rl.rlim_cur)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
+		say("%llu threads x %d CPUs need about %llu file descriptors, above the hard limit of %llu: raise it (as root: ulimit -Hn %llu; for a service, LimitNOFILE=), or use --cgroup or -a, which need one per CPU",
+		    (unsigned long long)threads, s->ncpus, (unsigned long long)need,
+		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
+		return -EMFILE;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		int err = -errno;
+
+		say("cannot raise the open-file limit to %llu for %llu threads x %d CPUs: %s; raise it with ulimit -n",
+		    (unsigned long long)rl.rlim_max, (unsigned long long)threads, s->ncpus, strerror(-err));
+		return err;
+	}
+	if (o->verbose)
+		fprintf(stderr, "deferprof: open-file limit raised to %llu for %llu threads x %d CPUs\n",
+			(unsigned long long)rl.rlim_max, (unsigned long long)threads, s->ncpus);
+	return 0;
+}
+
+/* -p: every listed process; one that is gone by now is left out. */
+static int open_processes(struct session *s)
+{
+	int err;
+
+	for (uint32_t i = 0; i < s->o->npids; i++) {
+		ensure_proc(s, s->o->pids[i]);
+		err = open_process(s, s->o->pids[i], false);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	return 0;
 }
 
 static const struct cached_stack *get_stack(struct session *s, uint64_t id)
@@ -884,15 +1008,23 @@ static bool target_gone(struct session *s)
 	char state;
 
 	if (s->child) {
-		int st;
+		siginfo_t si;
 
-		return waitpid(s->child, &st, WNOHANG) == s->child;
+		/* Not reaped: whoever started it collects its status. */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG | WNOWAIT))
+			return errno == ECHILD;
+		return si.si_pid == s->child;
 	}
-	if (s->o->target != DP_TARGET_PID && s->o->target != DP_TARGET_TID)
+	if (s->o->target == DP_TARGET_TID)
+		return read_stat(s->o->pid, &state, &flags) || state == 'Z' || state == 'X';
+	if (s->o->target != DP_TARGET_PID)
 		return false;
-	if (read_stat(s->o->pid, &state, &flags))
-		return true;
-	return state == 'Z' || state == 'X';
+	/* -p: the profile ends when the last of its processes has. */
+	for (uint32_t i = 0; i < s->o->npids; i++)
+		if (!read_stat(s->o->pids[i], &state, &flags) && state != 'Z' && state != 'X')
+			return false;
+	return true;
 }
 
 #ifndef PIDFD_THREAD
@@ -911,8 +1043,8 @@ static int target_pidfd(const struct session *s)
 
 	if (!s->child && s->o->target == DP_TARGET_TID)
 		flags = PIDFD_THREAD;
-	else if (!s->child && s->o->target != DP_TARGET_PID)
-		return -1;
+	else if (!s->child && (s->o->target != DP_TARGET_PID || s->o->npids > 1))
+		return -1;	/* several processes: /proc is checked once a second */
 	return (int)syscall(SYS_pidfd_open, pid, flags);
 }
 
@@ -1024,6 +1156,8 @@ static void teardown(struct session *s)
 		close(s->epfd);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
 	ring_buffer__free(s->wake);
@@ -1044,26 +1178,37 @@ static void teardown(struct session *s)
 	free(s->kb.vals);
 }
 
-static int check_target(const struct dp_opts *o)
+static double since_launch(void)
+{
+	return dp_launch_ns ? (double)(mono_ns() - dp_launch_ns) / 1e9 : 0.0;
+}
+
+static void say_exited_early(const struct dp_opts *o)
+{
+	if (o->target == DP_TARGET_PID && o->npids > 1)
+		say("all %u processes exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->npids, since_launch());
+	else
+		say("%s %u exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->target == DP_TARGET_TID ? "thread" : "process", o->pid, since_launch());
+}
+
+static int check_one(const struct dp_opts *o, uint32_t pid)
 {
 	char path[64], buf[1024];
 	unsigned long flags = 0;
 	char state;
 	FILE *f;
 
-	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
-		return 0;
-	if (read_stat(o->pid, &state, &flags) == -ENOENT) {
-		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", o->pid);
+	if (read_stat(pid, &state, &flags) == -ENOENT) {
+		say("no such %s: %u", o->target == DP_TARGET_PID ? "process" : "thread", pid);
 		return -ESRCH;
 	}
 	if (flags & 0x00200000 /* PF_KTHREAD */) {
-		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", o->pid);
+		say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", pid);
 		return -EINVAL;
 	}
 	if (o->target == DP_TARGET_PID) {
 		/* -p takes a process: a thread id that is not a thread group leader is refused. */
-		snprintf(path, sizeof(path), "/proc/%u/status", o->pid);
+		snprintf(path, sizeof(path), "/proc/%u/status", pid);
 		f = fopen(path, "re");
 		if (f) {
 			unsigned long tgid = 0;
@@ -1072,13 +1217,53 @@ static int check_target(const struct dp_opts *o)
 				if (sscanf(buf, "Tgid: %lu", &tgid) == 1)
 					break;
 			fclose(f);
-			if (tgid && tgid != o->pid) {
-				say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu", o->pid, tgid, o->pid, tgid);
+			if (tgid && tgid != pid) {
+				say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu", pid, tgid, pid, tgid);
 				return -EINVAL;
 			}
 		}
 	}
 	return 0;
+}
+
+int dp_session__check_target(const struct dp_opts *o)
+{
+	int err;
+
+	if (o->target == DP_TARGET_TID)
+		return check_one(o, o->pid);
+	if (o->target != DP_TARGET_PID)
+		return 0;
+	for (uint32_t i = 0; i < o->npids; i++) {
+		err = check_one(o, o->pids[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The targets were checked when deferprof started: one gone by now exited
+ * during the start-up (the probe, the BPF load), not "no such process".
+ */
+static int check_alive(const struct dp_opts *o)
+{
+	unsigned long flags;
+	uint32_t alive = 0;
+	char state;
+
+	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
+		return 0;
+	for (uint32_t i = 0; i < (o->target == DP_TARGET_TID ? 1 : o->npids); i++) {
+		uint32_t pid = o->target == DP_TARGET_TID ? o->pid : o->pids[i];
+
+		if (!read_stat(pid, &state, &flags) && state != 'Z' && state != 'X')
+			alive++;
+	}
+	if (alive)
+		return 0;
+	say_exited_early(o);
+	return -ESRCH;
 }
 
 /* Every counter the outputs show, as it stands now. */
@@ -1226,6 +1411,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	memset(&s, 0, sizeof(s));
 	memset(res, 0, sizeof(*res));
 	s.pidfd = -1;
+	s.cgroup_fd = -1;
 	s.stats_fd = -1;
 	s.o = o;
 	s.pr = pr;
@@ -1254,7 +1440,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		say("-e cycles: no hardware cycles counter here (a VM without a PMU?); use -e cpu-clock");
 		return -EOPNOTSUPP;
 	}
-	err = check_target(o);
+	err = check_alive(o);
 	if (err)
 		return err;
 
@@ -1279,8 +1465,17 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	case DP_TARGET_TID:
 		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
 		break;
+	case DP_TARGET_CGROUP:
+		snprintf(ri->target, sizeof(ri->target), "cgroup %s", o->cgroup);
+		break;
 	default:
-		snprintf(ri->target, sizeof(ri->target), "process %u", child ? (unsigned)child : o->pid);
+		snprintf(ri->target, sizeof(ri->target), "process%s %u", o->npids > 1 && !child ? "es" : "",
+			 child ? (unsigned)child : o->pid);
+		for (uint32_t i = 1; i < o->npids && !child; i++) {
+			size_t n = strlen(ri->target);
+
+			snprintf(ri->target + n, sizeof(ri->target) - n, ",%u", o->pids[i]);
+		}
 	}
 
 	jo.max_pending = (uint64_t)o->max_entries * 4;
@@ -1360,16 +1555,27 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		ensure_proc(&s, o->pid);
 		err = open_thread(&s, o->pid, false, false);
 		break;
-	default: {
-		uint32_t pid = child ? (uint32_t)child : o->pid;
-
-		ensure_proc(&s, pid);
-		err = open_process(&s, pid, false);
+	case DP_TARGET_CGROUP:
+		err = open_cgroup(&s);
+		for (int ci = 0; ci < s.ncpus && !err; ci++)
+			err = open_one(&s, s.cgroup_fd, ci, false, false);
+		break;
+	default:
+		if (child) {
+			ensure_proc(&s, (uint32_t)child);
+			err = open_process(&s, (uint32_t)child, false);
+		} else {
+			err = fit_fd_limit(&s);
+			if (!err)
+				err = open_processes(&s);
+		}
 		if (!err && !s.nfds) {
-			say("process %u exited before it could be profiled", pid);
+			if (child)
+				say("process %d exited before profiling began", (int)child);
+			else
+				say_exited_early(o);
 			err = -ESRCH;
 		}
-	}
 	}
 	if (err)
 		goto out;
@@ -1381,7 +1587,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 	clock_gettime(CLOCK_REALTIME, &wall);
 	ri->start_unix_ns = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
 	s.t0 = mono_ns();
-	for (size_t i = 0; i < s.nfds; i++) {
+	for (size_t i = 0; i < s.nfds && !child; i++) {
 		if (ioctl(s.fds[i], PERF_EVENT_IOC_ENABLE, 0)) {
 			err = -errno;
 			say("cannot enable a perf event: %s", strerror(-err));
@@ -1389,10 +1595,10 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		}
 	}
 	if (release_fd >= 0) {
-		/* The demo execs only now, with every event in place. */
+		/* The child execs only now, with every event in place. */
 		if (write(release_fd, "g", 1) != 1) {
 			err = -errno;
-			say("cannot start the demo workload: %s", strerror(-err));
+			say("cannot start the command: %s", strerror(-err));
 			goto out;
 		}
 	}
@@ -1401,9 +1607,11 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		 * Threads created while the events were being opened, by a thread
 		 * that had none yet, were not inherited: give them their own.
 		 */
-		err = open_process(&s, o->pid, true);
-		if (err && err != -ENOENT)
-			goto out;
+		for (uint32_t i = 0; i < o->npids; i++) {
+			err = open_process(&s, o->pids[i], true);
+			if (err && err != -ENOENT)
+				goto out;
+		}
 		err = 0;
 		ri->nevents = s.nfds;
 	}

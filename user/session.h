@@ -59,7 +59,14 @@ extern uint64_t dp_launch_ns;
 void dp_session__install_signals(void);
 
 /*
- * Run one session. child is the demo's pid (held until *release is written)
+ * -p and -t: every pid exists, is not a kernel thread, and -p's are
+ * processes. Called when deferprof starts, so that a target gone later is
+ * known to have exited during the start-up. One line on stderr on error.
+ */
+int dp_session__check_target(const struct dp_opts *o);
+
+/*
+ * Run one session. child is the started command's pid (held until release_fd is written)
  * or 0. Errors print one line to stderr and return a negative errno.
  */
 int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,

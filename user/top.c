@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include "export.h"
 #include "ksyms.h"
+#include "launch.h"
 #include "outfile.h"
 #include "output.h"
 #include "session.h"
@@ -48,6 +49,7 @@ struct top {
 	const struct dp_probe *pr;
 	struct dp_session_result res;
 	struct dp_session_hooks hooks;
+	struct dp_launch child;		/* -- COMMAND, held until the events are open */
 	struct mailbox mb;
 	pthread_t collector;
 	struct dp_topmodel m;
@@ -113,7 +115,8 @@ static int on_tick(void *ctx, struct dp_session_result *res, const struct dp_sta
 static void *collect(void *arg)
 {
 	struct top *t = arg;
-	int err = dp_session__run(t->o, t->pr, 0, -1, &t->hooks, &t->res);
+	int err = dp_session__run(t->o, t->pr, t->child.pid, t->child.release_fd, &t->hooks,
+				  &t->res);
 
 	pthread_mutex_lock(&t->mb.mu);
 	t->mb.done = true;
@@ -723,21 +726,36 @@ static int check_tty(void)
 
 static int check_target(const struct dp_opts *o)
 {
-	char path[64];
-
 	if (o->target == DP_TARGET_DEMO) {
-		fprintf(stderr, "deferprof: top takes -p PID, -t TID or -a; start the demo (deferprof-demo) and give its pid\n");
+		fprintf(stderr, "deferprof: top takes -p PID, -t TID, -a, --cgroup or -- COMMAND; start the demo with: deferprof top -- deferprof-demo\n");
 		return -EINVAL;
 	}
-	if (o->target == DP_TARGET_PID || o->target == DP_TARGET_TID) {
-		snprintf(path, sizeof(path), "/proc/%u", o->pid);
-		if (access(path, F_OK)) {
-			fprintf(stderr, "deferprof: no such %s: %u\n",
-				o->target == DP_TARGET_PID ? "process" : "thread", o->pid);
-			return -ESRCH;
-		}
+	return 0;	/* the pids were checked when deferprof started */
+}
+
+/*
+ * The command's status once top has ended: it ended by itself, or q or a
+ * signal ended top first and it is asked to end (SIGTERM; Ctrl-C reached it
+ * already). 127 with a line when it could not be run.
+ */
+static int end_command(struct top *t)
+{
+	int err, sig = dp_stop_signal == SIGHUP ? SIGHUP : SIGTERM;
+
+	close(t->child.release_fd);
+	t->child.release_fd = -1;
+	err = dp_launch__exec_error(&t->child);
+	if (!dp_launch__ended(&t->child) && dp_stop_signal == SIGINT) {
+		for (int i = 0; i < 200 && !dp_launch__ended(&t->child); i++)
+			usleep(10000);
 	}
-	return 0;
+	t->child.status = dp_launch__wait(&t->child, dp_launch__ended(&t->child) ? 0 : sig);
+	dp_launch__close(&t->child);
+	if (err) {
+		fprintf(stderr, "deferprof: cannot run %s: %s\n", t->o->command[0], strerror(err));
+		return 127;
+	}
+	return t->child.status;
 }
 
 int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
@@ -755,6 +773,7 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->o = o;
 	t->pr = pr;
 	t->saved_stderr = -1;
+	t->child.release_fd = t->child.err_fd = -1;
 	t->filt.thread = -1;
 	t->popts.want_src = true;	/* inlined functions, and source lines for saved files */
 	pthread_mutex_init(&t->mb.mu, NULL);
@@ -770,6 +789,14 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->hooks.ctx = &t->mb;
 
 	dp_session__install_signals();
+	if (o->target == DP_TARGET_COMMAND) {
+		err = dp_launch__start(&t->child, o->command[0], o->command);
+		if (err) {
+			fprintf(stderr, "deferprof: cannot start %s: %s\n", o->command[0], strerror(-err));
+			rc = 1;
+			goto out;
+		}
+	}
 
 	if (capture_stderr(t) == 0 && initscr()) {
 		curses = true;
@@ -846,8 +873,14 @@ out:
 	if (curses)
 		endwin();
 	release_stderr(t);
-	if (rc == 0 && t->mb.target_exited)
+	if (t->child.pid > 0) {
+		int st = end_command(t);
+
+		if (rc == 0)
+			rc = st;
+	} else if (rc == 0 && t->mb.target_exited) {
 		fprintf(stderr, "deferprof: the target exited; top ended\n");
+	}
 	if (t->msg[0] && rc)
 		fprintf(stderr, "deferprof: %s\n", t->msg);
 	if (started)

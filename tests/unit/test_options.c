@@ -50,7 +50,7 @@ Test(options, bad_input_one_line_errors)
 	char err[256];
 
 	cr_assert_eq(parse(&o, err, "-p", "abc", NULL, NULL), -EINVAL);
-	cr_assert(strstr(err, "invalid pid 'abc'"), "%s", err);
+	cr_assert(strstr(err, "invalid pid list 'abc'"), "%s", err);
 	cr_assert_eq(parse(&o, err, "-p", "-5", NULL, NULL), -EINVAL);
 	cr_assert_eq(parse(&o, err, "-F", "0", NULL, NULL), -EINVAL);
 	cr_assert(strstr(err, "frequency"));
@@ -141,4 +141,48 @@ Test(options, ndjson_interval_top_raw_record)
 	cr_assert_eq(parsev(&o, err, 3, a5), -EINVAL);
 	cr_assert_eq(parsev(&o, err, 5, a6), -EINVAL);
 	cr_assert(strstr(err, "invalid interval"), "%s", err);
+}
+
+Test(options, command_after_double_dash)
+{
+	char *argv[] = { "deferprof", "-d", "2", "--", "./prog", "-d", "x", NULL };
+	char *top[] = { "deferprof", "top", "--", "sleep", "1", NULL };
+	char *bare[] = { "deferprof", "-d", "2", "./prog", NULL };
+	char *none[] = { "deferprof", "--", NULL };
+	char *both[] = { "deferprof", "-p", "1", "--", "ls", NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(dp_opts__parse(&o, 7, argv, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(o.target, DP_TARGET_COMMAND);
+	cr_assert_str_eq(o.command[0], "./prog");
+	cr_assert_str_eq(o.command[1], "-d");	/* the command's own options stay its own */
+	cr_assert_null(o.command[3]);
+	cr_assert_float_eq(o.duration, 2, 1e-9);
+	cr_assert_eq(dp_opts__parse(&o, 5, top, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(o.cmd, DP_CMD_TOP);
+	cr_assert_str_eq(o.command[0], "sleep");
+	cr_assert_eq(dp_opts__parse(&o, 4, bare, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "goes after --"), "%s", err);
+	cr_assert_eq(dp_opts__parse(&o, 2, none, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "no command after --"), "%s", err);
+	cr_assert_eq(dp_opts__parse(&o, 5, both, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "choose one target"), "%s", err);
+}
+
+Test(options, pid_list)
+{
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, "-p", "12,34,12", NULL, NULL), 0, "%s", err);
+	cr_assert_eq(o.target, DP_TARGET_PID);
+	cr_assert_eq(o.npids, 2);
+	cr_assert_eq(o.pid, 12);
+	cr_assert_eq(o.pids[1], 34);
+	cr_assert_eq(parse(&o, err, "-p", "12,", NULL, NULL), -EINVAL);
+	cr_assert(strstr(err, "invalid pid list '12,'"), "%s", err);
+	cr_assert_eq(parse(&o, err, "--cgroup", "system.slice", NULL, NULL), 0, "%s", err);
+	cr_assert_eq(o.target, DP_TARGET_CGROUP);
+	cr_assert_str_eq(o.cgroup, "system.slice");
 }

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The live tests' workloads: named noinline functions whose names the tests
+ * look for in the stacks, with frame pointers and no sibling calls.
+ *
+ *   dp-live-work early MS          live_early_burst for MS ms, then sleeps 1 s
+ *   dp-live-work exit CODE         live_exit_spin for 0.2 s, exits CODE
+ *   dp-live-work signal N          live_exit_spin for 0.2 s, killed by signal N
+ *   dp-live-work a|b SECS          live_proc_a or live_proc_b for SECS s
+ *   dp-live-work short MS          live_short_spin for MS ms, then exits
+ *   dp-live-work threads N SECS    N threads in live_thread_spin for SECS s
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile unsigned long sink;
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Each body its own (a salt): identical functions would be folded into one. */
+#define SPIN_FN(name, salt)						\
+__attribute__((noinline)) static void name(double secs)		\
+{									\
+	double end = now_s() + secs;					\
+									\
+	while (now_s() < end)						\
+		for (int i = 0; i < 10000; i++)				\
+			sink += (unsigned long)i * (salt);		\
+	__asm__ volatile("" ::: "memory");				\
+}
+
+SPIN_FN(live_early_burst, 3)
+SPIN_FN(live_exit_spin, 4)
+SPIN_FN(live_proc_a, 5)
+SPIN_FN(live_proc_b, 6)
+SPIN_FN(live_short_spin, 7)
+SPIN_FN(live_thread_spin, 8)
+
+static double thread_end;
+static pthread_mutex_t go_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go_cv = PTHREAD_COND_INITIALIZER;
+static int go;
+
+__attribute__((noinline)) static void *live_thread_main(void *arg)
+{
+	(void)arg;
+	/* Every thread waits until all are started: creating them stays fast. */
+	pthread_mutex_lock(&go_mu);
+	while (!go)
+		pthread_cond_wait(&go_cv, &go_mu);
+	pthread_mutex_unlock(&go_mu);
+	/* Short bursts: 2,000 threads keep about one CPU busy, not a hundred. */
+	while (now_s() < thread_end) {
+		live_thread_spin(0.00005);
+		usleep(100000);
+	}
+	return NULL;
+}
+
+static int threads(int n, double secs)
+{
+	pthread_attr_t a;
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	int started = 0;
+
+	if (!t || pthread_attr_init(&a) || pthread_attr_setstacksize(&a, 64 * 1024))
+		return 1;
+	for (; started < n; started++) {
+		if (pthread_create(&t[started], &a, live_thread_main, NULL)) {
+			fprintf(stderr, "dp-live-work: %d threads started, no more\n", started);
+			break;
+		}
+	}
+	pthread_mutex_lock(&go_mu);
+	thread_end = now_s() + secs;
+	go = 1;
+	pthread_cond_broadcast(&go_cv);
+	pthread_mutex_unlock(&go_mu);
+	printf("ready %d\n", started);
+	fflush(stdout);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return started == n ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 2 ? argv[1] : "";
+	double v = argc > 2 ? atof(argv[2]) : 0;
+
+	if (!strcmp(m, "early")) {
+		live_early_burst(v / 1000);
+		sleep(1);
+		return 0;
+	}
+	if (!strcmp(m, "exit") || !strcmp(m, "signal")) {
+		live_exit_spin(0.2);
+		if (!strcmp(m, "signal")) {
+			signal((int)v, SIG_DFL);
+			raise((int)v);
+		}
+		return (int)v;
+	}
+	if (!strcmp(m, "a") || !strcmp(m, "b")) {
+		(m[0] == 'a' ? live_proc_a : live_proc_b)(v);
+		return 0;
+	}
+	if (!strcmp(m, "short")) {
+		live_short_spin(v / 1000);
+		return 0;
+	}
+	if (!strcmp(m, "threads") && argc > 3)
+		return threads((int)v, atof(argv[3]));
+	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS\n");
+	return 2;
+}
