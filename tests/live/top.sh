@@ -210,9 +210,12 @@ else
 fi
 kill "$demo_pid"; wait "$demo_pid" 2>/dev/null
 
-# --- the target exits: said on screen, any key leaves
-start_demo -l -1 -s 3
+# --- the target exits: said on screen, any key leaves. The demo is ended once top
+# shows samples (a demo timed to exit by itself could be gone before a slow start-up).
+start_demo -l -1
 start_top 80 24 -p "$demo_pid" -i 0.5
+wait_for "samples: [1-9]" exiting 300
+kill "$demo_pid"
 if wait_for "the target exited" exited 100; then
 	keys x; sleep 1; screen exited2
 	if grep -q "^EXIT=0" "$tmp/exited2" && grep -q "deferprof: the target exited; top ended" "$tmp/exited2" &&
