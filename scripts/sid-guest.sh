@@ -12,7 +12,8 @@
 #
 #   DP_CACHE=dir            cache root (default ~/.cache/deferprof)
 #   DP_SID_REBUILD=1        build again even when a cached guest exists
-#   DP_SID_TIMEOUT=secs     whole-boot limit for run (default 3600)
+#   DP_SID_TIMEOUT=secs     whole-boot limit for run (default 7200: a loaded host
+#                           was seen to need more than 3600 for make bench)
 #   DP_SID_ICOUNT=0         no -icount (guest time is then host time, noisy)
 #   DP_SID_MEM=MiB          guest memory (default 2048)
 #
@@ -189,7 +190,7 @@ build() {
 }
 
 run() {
-	local payload=$1 out=$2 timeout_s=${DP_SID_TIMEOUT:-3600}
+	local payload=$1 out=$2 timeout_s=${DP_SID_TIMEOUT:-7200}
 	[ -f "$payload/run.sh" ] || die "run: $payload/run.sh is missing"
 	host_deps
 	build > /dev/null

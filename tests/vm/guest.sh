@@ -100,6 +100,20 @@ else
 	fail log-path "$(grep -m1 'logs:' $T/verify.txt); $(grep -m1 'store:' $T/verify.txt)"
 fi
 
+# --- 3b. -- COMMAND on the deferred path: inherited events enabled by the
+# exec, the command's exit status passed through, its chains joined
+deferprof -f folded -o $T/cmd.folded -- sh -c 'deferprof-demo -s 2 -l 200; exit 3' 2> $T/cmd.err
+rc=$?
+if [ $rc = 3 ] && grep -q "deferred mode" $T/cmd.err &&
+   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" $T/cmd.folded &&
+   grep -q "demo_late_thread;demo_late_work [0-9]" $T/cmd.folded; then
+	pass command "exit 3 passed through; the child's chains and its late thread, deferred"
+else
+	fail command "rc=$rc (wanted 3)"
+	show $T/cmd.err 10
+	show $T/cmd.folded 20
+fi
+
 # --- 4. rate: one busy thread at 99 Hz gives 99 samples a second, within 20%
 deferprof-demo -m spin -l -1 & demo=$!
 deferprof -p $demo -F 99 -d 4 -o $T/rate.txt 2> $T/rate.err
