@@ -318,6 +318,16 @@ static int open_one(struct session *s, int pid, int ci, bool inherit, bool enabl
 	perf_attr(s, &a, inherit);
 	fd = (int)syscall(SYS_perf_event_open, &a, pid, s->cpus[ci], -1,
 			  PERF_FLAG_FD_CLOEXEC | (s->cgroup_fd >= 0 ? PERF_FLAG_PID_CGROUP : 0));
+	if (fd < 0 && errno == ENOENT && s->cgroup_fd >= 0) {
+		/*
+		 * The group has no perf_event state. On cgroup v2 the controller
+		 * is implicit, but the kernel gives it to new groups only once
+		 * their parent's subtree_control has been written (systemd does;
+		 * a bare system may not): seen in a busybox guest of Linux 7.2.
+		 */
+		say("the cgroup has no perf_event controller state: on a system where nothing wrote cgroup.subtree_control, enable any controller in the parent (e.g. echo +pids > PARENT/cgroup.subtree_control) and create the group again");
+		return -ENOENT;
+	}
 	if (fd < 0)
 		return errno == ESRCH ? -ESRCH : open_error(errno, pid, s->cpus[ci]);
 	err = add_fd(s, fd);

@@ -114,6 +114,37 @@ else
 	show $T/cmd.folded 20
 fi
 
+# --- 3c. --cgroup on the deferred path: per-CPU cgroup events, one demo inside
+# the group and one outside; only the inside one is profiled, chains joined.
+# Nothing in this bare guest wrote cgroup.subtree_control, which the kernel
+# needs before it gives new groups the (implicit) perf_event controller: a
+# group made before that gets deferprof's line about it, checked first.
+mkdir -p /sys/fs/cgroup
+grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+mkdir /sys/fs/cgroup/dp-bare
+deferprof --cgroup dp-bare -d 1 -o $T/cgbare.txt 2> $T/cgbare.err
+rc_bare=$?
+echo +pids > /sys/fs/cgroup/cgroup.subtree_control
+mkdir /sys/fs/cgroup/dp-in
+deferprof-demo -l -1 > /dev/null & cg_in=$!
+sh -c 'while :; do :; done' & cg_out=$!	# busybox: none of the demo's names
+echo $cg_in > /sys/fs/cgroup/dp-in/cgroup.procs
+deferprof --cgroup dp-in -d 3 -f folded -o $T/cg.folded 2> $T/cg.err
+rc=$?
+kill $cg_in $cg_out; wait $cg_in $cg_out 2>/dev/null
+if [ $rc = 0 ] && grep -q "deferred mode" $T/cg.err &&
+   grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64" $T/cg.folded &&
+   grep -q "demo_late_thread;demo_late_work" $T/cg.folded &&
+   ! grep -q "busybox" $T/cg.folded &&
+   [ $rc_bare != 0 ] && grep -q "subtree_control" $T/cgbare.err; then
+	pass cgroup "deferred, only the group's demo: $(grep -c . $T/cg.folded) stacks; a bare group named the fix"
+else
+	fail cgroup "rc=$rc (bare group rc=$rc_bare)"
+	show $T/cgbare.err 4
+	show $T/cg.err 10
+	show $T/cg.folded 20
+fi
+
 # --- 4. rate: one busy thread at 99 Hz gives 99 samples a second, within 20%
 deferprof-demo -m spin -l -1 & demo=$!
 deferprof -p $demo -F 99 -d 4 -o $T/rate.txt 2> $T/rate.err
