@@ -134,7 +134,7 @@ rc=$?
 kill $cg_in $cg_out; wait $cg_in $cg_out 2>/dev/null
 if [ $rc = 0 ] && grep -q "deferred mode" $T/cg.err &&
    grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64" $T/cg.folded &&
-   grep -q "demo_late_thread;demo_late_work" $T/cg.folded &&
+   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner" $T/cg.folded &&
    ! grep -q "busybox" $T/cg.folded &&
    [ $rc_bare != 0 ] && grep -q "subtree_control" $T/cgbare.err; then
 	pass cgroup "deferred, only the group's demo: $(grep -c . $T/cg.folded) stacks; a bare group named the fix"
