@@ -118,7 +118,6 @@ struct session {
 	struct cached_stack *stack_cache;
 	uint32_t last_tid;		/* take_entry(): the thread already seen to */
 	uint32_t last_rec_pid;		/* on_record(): the process already seen to */
-	uint64_t round_ns;		/* the time of the round being drained */
 	struct tid_ent *covered;	/* threads with their own events (-p) */
 	struct dp_key_buf {
 		struct dp_sample_key *keys;
@@ -916,25 +915,30 @@ static bool logs_hold_samples(const struct session *s)
 	return false;
 }
 
+struct log_feed {
+	struct session *s;
+	uint64_t now;		/* the round's time */
+};
+
 static int log_sample(const struct dp_join_sample *js, void *ctx)
 {
-	struct session *s = ctx;
+	const struct log_feed *f = ctx;
 
-	return feed_join(s, js, s->round_ns);
+	return feed_join(f->s, js, f->now);
 }
 
 /* Every sample the logs hold, into the join, one entry per sample. */
 static int drain_logs(struct session *s, uint64_t now)
 {
 	struct dp_samplelog_stats st = { 0 };
+	struct log_feed feed = { .s = s, .now = now };
 	int err = 0;
 
-	s->round_ns = now;
 	for (uint32_t c = 0; c < s->nlogs && !err; c++) {
 		struct dp_log *l = &s->logs[c];
 		uint64_t head = __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), t;
 
-		t = dp_samplelog__read(l, l->tail, head, s->o->kernel_only, &st, log_sample, s,
+		t = dp_samplelog__read(l, l->tail, head, s->o->kernel_only, &st, log_sample, &feed,
 				       &err);
 		/* The space is the program's again; so is the half-full word. */
 		__atomic_store_n(&l->tail, t, __ATOMIC_RELEASE);
@@ -1012,11 +1016,17 @@ static int read_stat(uint32_t pid, char *state, unsigned long *flags)
 	return 0;
 }
 
-static bool target_gone(struct session *s)
+/* A task that exists and is neither a zombie nor dead. */
+static bool task_alive(uint32_t pid)
 {
 	unsigned long flags;
 	char state;
 
+	return !read_stat(pid, &state, &flags) && state != 'Z' && state != 'X';
+}
+
+static bool target_gone(struct session *s)
+{
 	if (s->child) {
 		siginfo_t si;
 
@@ -1027,12 +1037,12 @@ static bool target_gone(struct session *s)
 		return si.si_pid == s->child;
 	}
 	if (s->o->target == DP_TARGET_TID)
-		return read_stat(s->o->pid, &state, &flags) || state == 'Z' || state == 'X';
+		return !task_alive(s->o->pid);
 	if (s->o->target != DP_TARGET_PID)
 		return false;
 	/* -p: the profile ends when the last of its processes has. */
 	for (uint32_t i = 0; i < s->o->npids; i++)
-		if (!read_stat(s->o->pids[i], &state, &flags) && state != 'Z' && state != 'X')
+		if (task_alive(s->o->pids[i]))
 			return false;
 	return true;
 }
@@ -1258,18 +1268,12 @@ int dp_session__check_target(const struct dp_opts *o)
  */
 static int check_alive(const struct dp_opts *o)
 {
-	unsigned long flags;
 	uint32_t alive = 0;
-	char state;
 
 	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
 		return 0;
-	for (uint32_t i = 0; i < (o->target == DP_TARGET_TID ? 1 : o->npids); i++) {
-		uint32_t pid = o->target == DP_TARGET_TID ? o->pid : o->pids[i];
-
-		if (!read_stat(pid, &state, &flags) && state != 'Z' && state != 'X')
-			alive++;
-	}
+	for (uint32_t i = 0; i < (o->target == DP_TARGET_TID ? 1 : o->npids); i++)
+		alive += task_alive(o->target == DP_TARGET_TID ? o->pid : o->pids[i]);
 	if (alive)
 		return 0;
 	say_exited_early(o);
@@ -1476,8 +1480,7 @@ int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t ch
 		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
 		break;
 	case DP_TARGET_CGROUP:
-		snprintf(ri->target, sizeof(ri->target), "cgroup %s", o->cgroup);
-		break;
+		break;	/* named by open_cgroup(), with the directory it resolved */
 	default:
 		snprintf(ri->target, sizeof(ri->target), "process%s %u", o->npids > 1 && !child ? "es" : "",
 			 child ? (unsigned)child : o->pid);
