@@ -6,7 +6,7 @@ Usage: check-export.py --chain a,b,c [--json F] [--pprof F] [--speedscope F]
 
 Each given file is validated (json and ndjson lines against deferprof's
 schema, speedscope against speedscope's, pprof decoded by protoc against
-user/proto/profile.proto), the named chain (root first, contiguous) must be
+user/output/proto/profile.proto), the named chain (root first, contiguous) must be
 in a stack of each, and the sample totals must be the same in all of them.
 Exit 1 with the reason on the first failure.
 """
@@ -87,7 +87,7 @@ def parse_text_proto(text):
 def pprof_samples(path, chain):
     raw = gzip.open(path).read()
     out = subprocess.run(["protoc", "--decode=perftools.profiles.Profile",
-                          "-I" + os.path.join(ROOT, "user/proto"), "profile.proto"],
+                          "-I" + os.path.join(ROOT, "user/output/proto"), "profile.proto"],
                          input=raw, capture_output=True, check=False)
     if out.returncode:
         fail(f"pprof: protoc cannot decode it: {out.stderr.decode()[:200]}")
@@ -117,7 +117,7 @@ def main():
     ap.add_argument("--pprof")
     ap.add_argument("--speedscope")
     ap.add_argument("--folded")
-    ap.add_argument("--schema", default=os.path.join(ROOT, "user/schema/deferprof.schema.json"))
+    ap.add_argument("--schema", default=os.path.join(ROOT, "user/output/schema/deferprof.schema.json"))
     ap.add_argument("--speedscope-schema")
     a = ap.parse_args()
     chain = a.chain.split(",")

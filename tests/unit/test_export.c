@@ -211,7 +211,7 @@ Test(export, json_valid_against_schema_and_complete)
 	build(&f, false);
 	out = to_mem(dp_json__write, &f, &len);
 	to_file("/tmp/dp-unit.json", out, len);
-	snprintf(cmd, sizeof(cmd), "%s user/schema/deferprof.schema.json /tmp/dp-unit.json 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json /tmp/dp-unit.json 2>&1",
 		 validator());
 	v = run(cmd, 0);
 	cr_assert(strstr(v, "1 documents valid"), "%s", v);
@@ -248,7 +248,7 @@ Test(export, schema_rejects_a_broken_document)
 	cr_assert_not_null(p);
 	memcpy(p, "\"kernel\":12345", 14);	/* a number where a boolean belongs */
 	to_file("/tmp/dp-unit-bad.json", out, len);
-	snprintf(cmd, sizeof(cmd), "%s user/schema/deferprof.schema.json /tmp/dp-unit-bad.json 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json /tmp/dp-unit-bad.json 2>&1",
 		 validator());
 	v = run(cmd, 1);
 	cr_assert(strstr(v, "invalid"), "%s", v);
@@ -303,7 +303,7 @@ Test(export, ndjson_lines_parse_alone)
 	cr_assert_eq(dp_ndjson__summary(&nd, &ri), 0);
 	fclose(m);
 	to_file("/tmp/dp-unit.ndjson", buf, len);
-	snprintf(cmd, sizeof(cmd), "%s user/schema/deferprof.schema.json --lines /tmp/dp-unit.ndjson 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json --lines /tmp/dp-unit.ndjson 2>&1",
 		 validator());
 	v = run(cmd, 0);
 	cr_assert(strstr(v, "3 documents valid"), "%s", v);
@@ -423,7 +423,7 @@ Test(export, pprof_decodes_with_protoc)
 	gz = to_mem(dp_pprof__write, &f, &len);
 	to_file("/tmp/dp-unit.pb.gz", gz, len);
 	out = run("gzip -dc /tmp/dp-unit.pb.gz | protoc --decode=perftools.profiles.Profile "
-		  "-Iuser/proto profile.proto", 0);
+		  "-Iuser/output/proto profile.proto", 0);
 	cr_assert(strstr(out, "string_table: \"dp_x_caller\""), "%s", out);
 	cr_assert(strstr(out, "string_table: \"read_zero\""), "%s", out);
 	cr_assert(strstr(out, "value: 5\n"), "%s", out);
@@ -499,7 +499,7 @@ Test(export, totals_agree_across_formats)
 	cr_assert_str_eq(v, "18\n");
 	free(v);
 	v = run("gzip -dc /tmp/dp-tot.pb.gz | protoc --decode=perftools.profiles.Profile "
-		"-Iuser/proto profile.proto | awk '/^sample {/{s=1;n=0} s&&/value:/{n++; if(n==1)t+=$2} "
+		"-Iuser/output/proto profile.proto | awk '/^sample {/{s=1;n=0} s&&/value:/{n++; if(n==1)t+=$2} "
 		"/^}/{s=0} END{print t}'", 0);
 	cr_assert_str_eq(v, "18\n");
 	free(v);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * deferprof's JSON document and NDJSON stream (user/schema/deferprof.schema.json).
+ * deferprof's JSON document and NDJSON stream (user/output/schema/deferprof.schema.json).
  * json-c encodes every value; the document is written element by element, so
  * memory stays proportional to one stack, not to the whole tree of objects.
  */

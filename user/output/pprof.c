@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * pprof's profile.proto, gzip-compressed: what pprof, Pyroscope, Parca and
- * Grafana read. protobuf-c encodes (from user/proto/profile.proto), zlib
+ * Grafana read. protobuf-c encodes (from user/output/proto/profile.proto), zlib
  * compresses. One Sample per stack and thread, with sample-count and
  * cpu-time values and pid/tid/thread labels; one Location and Function per
  * frame; one Mapping per object, with its build-id.
