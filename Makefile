@@ -38,11 +38,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
+	ingest/dispatch ingest/drain ingest/verify \
 	model/stacks model/profile model/export symbols/ksyms symbols/usyms \
 	output/report output/folded output/json output/pprof output/speedscope \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
-SYS_SRCS := kernel/probe kernel/bpfload kernel/launch engine/session tui/top output/outfile cli/main
+SYS_SRCS := kernel/probe kernel/bpfload kernel/launch kernel/procfs kernel/events kernel/progmaps \
+	engine/session tui/top output/outfile cli/signals cli/main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 

@@ -24,6 +24,7 @@
 #include <linux/types.h>
 #include "deferprof.h"
 #include "export.h"
+#include "dispatch.h"
 #include "join.h"
 #include "ksyms.h"
 #include "perf_abi.h"
@@ -50,6 +51,53 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/*
+ * A ring record of another loop: its pids and tids xor id_off, its cookie
+ * plus cookie_off, so that each loop's tasks and cookies are new ones.
+ */
+static void shift_record(char *rec, uint32_t len, uint32_t id_off, uint64_t cookie_off)
+{
+	struct perf_event_header h;
+	uint32_t v;
+	uint64_t c;
+
+	if (len < sizeof(h) + 8)
+		return;
+	memcpy(&h, rec, sizeof(h));
+	/* sample_id_all with PERF_SAMPLE_TID: every record ends with pid, tid. */
+	if (h.type != PERF_RECORD_SAMPLE) {
+		for (uint32_t o = len - 8; o < len; o += 4) {
+			memcpy(&v, rec + o, 4);
+			v ^= id_off;
+			memcpy(rec + o, &v, 4);
+		}
+	}
+	switch (h.type) {
+	case PERF_RECORD_SAMPLE:	/* PERF_SAMPLE_TID first */
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_COMM:
+		for (uint32_t o = 8; o < 16; o += 4) {
+			memcpy(&v, rec + o, 4);
+			v ^= id_off;
+			memcpy(rec + o, &v, 4);
+		}
+		break;
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT:	/* pid, ppid, tid, ptid */
+		for (uint32_t o = 8; o < 24 && o + 4 <= len; o += 4) {
+			memcpy(&v, rec + o, 4);
+			v ^= id_off;
+			memcpy(rec + o, &v, 4);
+		}
+		break;
+	case DP_RECORD_CALLCHAIN_DEFERRED:
+		memcpy(&c, rec + 8, 8);
+		c += cookie_off;
+		memcpy(rec + 8, &c, 8);
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -57,8 +105,12 @@ int main(int argc, char **argv)
 	const char *export_dir = NULL;
 	uint64_t nring = 0, nsample = 0, nround = 0, first_ns = 0, last_ns = 0;
 	struct dp_join_opts jo = { .timeout_ns = 10000000000ULL, .max_pending = 1 << 20 };
+	struct dp_ingest_opts io = { .join = jo };
 	struct dp_stack_table table;
-	struct dp_join *j;
+	struct dp_ingest *in;
+	struct dp_comms *tnames;	/* thread names from the COMM records */
+	static char scratch[65536];
+	int rerr = 0;
 	struct dp_profile prof;
 	char *buf;
 	size_t len;
@@ -99,8 +151,9 @@ int main(int argc, char **argv)
 	fclose(f);
 
 	dp_stack_table__init(&table);
-	j = dp_join__new(&jo, &table);
-	if (!j)
+	tnames = dp_comms__new();
+	in = tnames ? dp_ingest__new(&io, &table, tnames, NULL, NULL) : NULL;
+	if (!in)
 		return 1;
 	t0 = now_s();
 	CALLGRIND_START_INSTRUMENTATION;
@@ -120,24 +173,22 @@ int main(int argc, char **argv)
 				break;
 			off += 8 + plen;
 			if (type == DP_REC_RING) {
-				struct dp_record r;
-
 				nring += loop == 0;
-				if (dp_record__parse(p, plen, DP_SAMPLE_TYPE, &r))
-					continue;
-				if (r.type == DP_RECORD_CALLCHAIN_DEFERRED)
-					dp_join__add_record(j, r.id.pid ^ id_off, r.id.tid ^ id_off,
-							    r.deferred.cookie + cookie_off, r.deferred.ips,
-							    r.deferred.nr > DP_MAX_STACK ? DP_MAX_STACK :
-							    (uint32_t)r.deferred.nr);
-				else if (r.type == PERF_RECORD_EXIT)
-					dp_join__task_exit(j, r.task.tid ^ id_off);
+				if (plen > sizeof(scratch))
+					continue;	/* no ring record is this long: counted as malformed live */
+				memcpy(scratch, p, plen);
+				shift_record(scratch, plen, id_off, cookie_off);
+				rerr = dp_ingest__record(in, scratch, plen, last_ns + (uint64_t)loop * span);
 			} else if (type == DP_REC_SAMPLE) {
 				struct dp_rec_sample rs;
 				struct dp_join_sample js;
 
-				nsample += loop == 0;
+				if (plen < sizeof(rs))
+					break;
 				memcpy(&rs, p, sizeof(rs));
+				if (plen != sizeof(rs) + ((size_t)rs.knr + rs.unr) * 8)
+					break;
+				nsample += loop == 0;
 				memset(&js, 0, sizeof(js));
 				js.pid = rs.pid ^ id_off;
 				js.tid = rs.tid ^ id_off;
@@ -148,10 +199,12 @@ int main(int argc, char **argv)
 				js.count = rs.count;
 				js.kips = (const uint64_t *)(const void *)(p + sizeof(rs));
 				js.uips = js.kips + rs.knr;
-				dp_join__add_sample(j, &js, last_ns + (uint64_t)loop * span);
+				rerr = dp_ingest__sample(in, &js, last_ns + (uint64_t)loop * span);
 			} else if (type == DP_REC_ROUND) {
 				uint64_t ns;
 
+				if (plen != 8)
+					break;
 				memcpy(&ns, p, 8);
 				if (loop == 0) {
 					nround++;
@@ -159,11 +212,15 @@ int main(int argc, char **argv)
 						first_ns = ns;
 					last_ns = ns;
 				}
-				dp_join__end_round(j, ns + (uint64_t)loop * span);
+				rerr = dp_ingest__end_round(in, ns + (uint64_t)loop * span);
+			}
+			if (rerr) {
+				fprintf(stderr, "dp-replay: %s\n", strerror(-rerr));
+				return 1;
 			}
 		}
 	}
-	dp_join__finish(j);
+	dp_ingest__finish(in);
 	CALLGRIND_STOP_INSTRUMENTATION;
 	t_join = now_s() - t0;
 	if (symbols) {
@@ -258,7 +315,7 @@ int main(int argc, char **argv)
 		dp_comms__free(comms);
 	}
 	{
-		const struct dp_join_stats *st = dp_join__stats(j);
+		const struct dp_join_stats *st = dp_ingest__join_stats(in);
 		uint64_t records = (nring + nsample) * (uint64_t)loops;
 
 		printf("{\"file_bytes\":%zu,\"loops\":%d,\"ring_records_per_loop\":%llu,"
@@ -276,7 +333,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)table.entries, t_sym, t_sym_warm,
 		       t_join + t_sym_warm > 0 ? (double)records / (t_join + t_sym_warm) : 0.0);
 	}
-	dp_join__free(j);
+	dp_ingest__free(in);
+	dp_comms__free(tnames);
 	dp_stack_table__clear(&table);
 	free(buf);
 	return 0;

@@ -22,7 +22,9 @@
 #include "output.h"
 #include "probe.h"
 #include "profile.h"
+#include "procfs.h"
 #include "session.h"
+#include "signals.h"
 #include "top.h"
 #include "version.h"
 
@@ -185,6 +187,7 @@ int main(int argc, char **argv)
 	bool failed = false;
 	struct dp_profile_opts popts = { .check_fp = true };
 	struct dp_session_hooks hooks, *hooksp = NULL;
+	struct dp_collect_opts co;
 	struct ndjson_ctx nctx;
 	char err[256];
 	const char *blocker, *comm;
@@ -193,11 +196,11 @@ int main(int argc, char **argv)
 	int rc, exec_err, status = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
-	dp_launch_ns = (uint64_t)launch.tv_sec * 1000000000ULL + (uint64_t)launch.tv_nsec;
 	if (dp_opts__parse(&o, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "deferprof: %s\n", err);
 		return 2;
 	}
+	o.launch_ns = (uint64_t)launch.tv_sec * 1000000000ULL + (uint64_t)launch.tv_nsec;
 	if (o.cmd == DP_CMD_HELP) {
 		fputs(dp_opts__usage(), stdout);
 		return 0;
@@ -209,7 +212,8 @@ int main(int argc, char **argv)
 	verbose = o.verbose;
 	libbpf_set_print(libbpf_print);
 	/* Before the probe: a target gone later exited during the start-up. */
-	if (dp_session__check_target(&o))
+	dp_opts__collect(&o, 0, -1, &dp_stop, o.launch_ns, &co);
+	if (dp_procfs__check_targets(&co))
 		return o.cmd == DP_CMD_TOP ? 2 : 1;	/* top's bad input: 2, as before */
 
 	dp_probe__run(&pr, o.verbose, o.cmd == DP_CMD_PROBE);
@@ -257,7 +261,7 @@ int main(int argc, char **argv)
 		hooks.ctx = &nctx;
 		hooksp = &hooks;
 	}
-	dp_session__install_signals();
+	dp_signals__install();
 	if (o.target == DP_TARGET_DEMO || o.target == DP_TARGET_COMMAND) {
 		if (start_target(&o, &child)) {
 			for (uint32_t i = 0; i < o.nouts; i++)
@@ -266,7 +270,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = dp_session__run(&o, &pr, child.pid, child.release_fd, hooksp, &res);
+	dp_opts__collect(&o, child.pid, child.release_fd, &dp_stop, o.launch_ns, &co);
+	rc = dp_session__run(&co, &pr, hooksp, &res);
 	/* Released, or (on an error) let go: without its byte, the child exits. */
 	close(child.release_fd);
 	child.release_fd = -1;

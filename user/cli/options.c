@@ -377,3 +377,35 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	}
 	return 0;
 }
+
+void dp_opts__collect(const struct dp_opts *o, pid_t child, int release_fd,
+		      const volatile sig_atomic_t *stop, uint64_t launch_ns,
+		      struct dp_collect_opts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->target = o->target;
+	c->pid = o->pid;
+	c->pids = o->pids;
+	c->npids = o->npids;
+	c->cgroup = o->cgroup;
+	c->child = child;
+	c->release_fd = release_fd;
+	c->mode = o->mode;
+	c->event = o->event;
+	c->freq = o->freq;
+	c->period = o->period;
+	c->duration = o->duration;
+	c->kernel_only = o->kernel_only;
+	c->user_only = o->user_only;
+	c->verify = o->verify;
+	c->raw = o->raw;
+	c->verbose = o->verbose;
+	c->record = o->record;
+	c->ring_pages = o->ring_pages;
+	c->max_entries = o->max_entries;
+	c->max_stacks = o->max_stacks;
+	c->drain_ms = o->drain_ms;
+	c->join_timeout_ms = o->join_timeout_ms;
+	c->stop = stop;
+	c->launch_ns = launch_ns;
+}

@@ -6,17 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "collect.h"
 
 enum dp_cmd { DP_CMD_RECORD, DP_CMD_TOP, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
-enum dp_target {
-	DP_TARGET_SYSTEM, DP_TARGET_PID, DP_TARGET_TID, DP_TARGET_DEMO, DP_TARGET_COMMAND,
-	DP_TARGET_CGROUP,
-};
-enum dp_mode { DP_MODE_AUTO, DP_MODE_DEFERRED, DP_MODE_CLASSIC };
 enum dp_format {
 	DP_FMT_REPORT, DP_FMT_FOLDED, DP_FMT_JSON, DP_FMT_NDJSON, DP_FMT_PPROF, DP_FMT_SPEEDSCOPE,
 };
-enum dp_event { DP_EV_CPU_CLOCK, DP_EV_CYCLES };
 
 #define DP_MAX_OUTPUTS 8
 #define DP_MAX_PIDS 256
@@ -50,6 +45,7 @@ struct dp_opts {
 	/* Each -o with the -f given before it (the last -f for stdout when none). */
 	struct dp_output { const char *path; enum dp_format format; } outs[DP_MAX_OUTPUTS];
 	uint32_t nouts;
+	uint64_t launch_ns;	/* set by main(): CLOCK_MONOTONIC when deferprof began */
 };
 
 /* "json" -> DP_FMT_JSON; -1 when unknown. */
@@ -62,5 +58,12 @@ const char *dp_format__name(enum dp_format f);
  */
 int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t errlen);
 const char *dp_opts__usage(void);
+/*
+ * What collection needs of o (pointers into o stay valid while o lives);
+ * child and release_fd: a started command, or 0 and -1.
+ */
+void dp_opts__collect(const struct dp_opts *o, pid_t child, int release_fd,
+		      const volatile sig_atomic_t *stop, uint64_t launch_ns,
+		      struct dp_collect_opts *c);
 
 #endif

@@ -1,26 +1,27 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A profiling session: opens the sampling events, loads and attaches the BPF
- * program, reads the ring buffers and drains the BPF map until told to stop,
- * and hands back the aggregate with every counter. The thin layer that
- * talks to the kernel; everything it feeds is pure.
+ * A profiling session: the engine the report, the live view and the
+ * exports share. Its life: open (load the program, open the events,
+ * disabled), start (enable them; a held command execs), poll (read rings,
+ * drain the program into ingest, deliver intervals, until told to stop, the
+ * duration ends or the target exits), stop (the last records, the join's
+ * end, every counter), free. It talks to the kernel through kernel/ and
+ * hands every byte to ingest/, which is pure.
  */
 #ifndef DP_SESSION_H
 #define DP_SESSION_H
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include "options.h"
+#include "collect.h"
 #include "probe.h"
 #include "runinfo.h"
 #include "stacks.h"
 
-struct dp_ksyms;
 struct dp_usyms;
 struct dp_comms;
+struct dp_session;
 
 struct dp_session_result {
 	struct dp_runinfo ri;
@@ -37,10 +38,11 @@ struct dp_session_result {
 };
 
 /*
- * Periodic delivery while the session runs. tick gets the counts of the
+ * Periodic delivery while the session polls. tick gets the counts of the
  * interval just ended (and res->ri with the counters so far), every
- * interval_ns and once more, with final set, when the session ends. It runs
- * on the session's thread; a non-zero return stops the session with that error.
+ * interval_ns and once more, with final set, when the session stops. It
+ * runs on the session's thread; a non-zero return stops the session with
+ * that error.
  */
 struct dp_session_hooks {
 	uint64_t interval_ns;
@@ -49,29 +51,25 @@ struct dp_session_hooks {
 	void *ctx;
 };
 
-/* Set by the signal handler: the session stops and returns what it has. */
-extern volatile sig_atomic_t dp_stop;
-/* The signal that set dp_stop, or 0 (dp_stop set by the program itself). */
-extern volatile sig_atomic_t dp_stop_signal;
-/* CLOCK_MONOTONIC when main() began, for -v's start-up time; 0 if unset. */
-extern uint64_t dp_launch_ns;
-/* SIGINT, SIGTERM and SIGHUP set dp_stop; SIGPIPE is ignored. */
-void dp_session__install_signals(void);
-
 /*
- * -p and -t: every pid exists, is not a kernel thread, and -p's are
- * processes. Called when deferprof starts, so that a target gone later is
- * known to have exited during the start-up. One line on stderr on error.
+ * Load, open and attach everything, disabled. res is the session's output
+ * (freed by dp_session_result__free). Errors print one line to stderr and
+ * return a negative errno; *out is then NULL.
  */
-int dp_session__check_target(const struct dp_opts *o);
+int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
+		     const struct dp_probe *pr, const struct dp_session_hooks *hooks,
+		     struct dp_session_result *res);
+/* Enable the events; a held command is let go. */
+int dp_session__start(struct dp_session *s);
+/* Collect until o->stop is set, the duration ends or the target exits. */
+int dp_session__poll(struct dp_session *s);
+/* The last records, the join's end, every counter; the final tick. */
+int dp_session__stop(struct dp_session *s);
+void dp_session__free(struct dp_session *s);
 
-/*
- * Run one session. child is the started command's pid (held until release_fd is written)
- * or 0. Errors print one line to stderr and return a negative errno.
- */
-int dp_session__run(const struct dp_opts *o, const struct dp_probe *pr, pid_t child,
-		    int release_fd, const struct dp_session_hooks *hooks,
-		    struct dp_session_result *res);
+/* open, start, poll, stop and free: a whole profile. */
+int dp_session__run(const struct dp_collect_opts *o, const struct dp_probe *pr,
+		    const struct dp_session_hooks *hooks, struct dp_session_result *res);
 void dp_session_result__free(struct dp_session_result *res);
 
 #endif

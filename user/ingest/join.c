@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
+#include "deferprof.h"
 #include "join.h"
 #include "uthash.h"
 
@@ -305,6 +307,31 @@ void dp_join__free(struct dp_join *j)
 	free(j);
 }
 
+void dp_join_sample__from_chain(struct dp_join_sample *js, const struct dp_chain *ch,
+				bool kernel_only)
+{
+	js->kips = ch->kips;
+	js->knr = ch->knr;
+	if (js->knr > DP_MAX_STACK) {
+		js->knr = DP_MAX_STACK;
+		js->flags |= DP_STK_KTRUNC;
+	}
+	if (ch->form == DP_CHAIN_DEFERRED && !kernel_only) {
+		js->cookie = ch->cookie;
+		return;
+	}
+	if (ch->form != DP_CHAIN_CLASSIC || kernel_only) {
+		js->flags |= DP_STK_NO_USER;
+		return;
+	}
+	js->uips = ch->uips;
+	js->unr = ch->unr;
+	if (js->unr > DP_MAX_STACK) {
+		js->unr = DP_MAX_STACK;
+		js->flags |= DP_STK_UTRUNC;
+	}
+}
+
 /* A stack into the table; a part hash of 0 is computed here. */
 static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
 		const uint64_t *kips, uint32_t knr, uint64_t khash,
@@ -315,6 +342,9 @@ static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
 		.knr = (uint16_t)knr, .unr = (uint16_t)unr,
 	};
 
+	/* Parts reach here clamped to DP_MAX_STACK by ingest: a longer one is a bug, not a stack. */
+	if (knr > DP_MAX_STACK || unr > DP_MAX_STACK)
+		return -E2BIG;
 	if (!khash)
 		khash = dp_stack__part_hash(kips, knr);
 	if (!uhash)
@@ -374,8 +404,12 @@ static int add_pending(struct dp_join *j, const struct dp_join_sample *s, uint64
 	HASH_FIND(hh, j->pending, &key, sizeof(key), p);
 	if (!p) {
 		if (j->npending >= j->opts.max_pending && j->pending) {
+			int err;
+
 			add_tomb(j, j->pending->key, now_ns);
-			resolve(j, j->pending, NULL, &j->st.lost_evicted);
+			err = resolve(j, j->pending, NULL, &j->st.lost_evicted);
+			if (err)
+				return err;
 		}
 		p = calloc(1, sizeof(*p));
 		if (!p)

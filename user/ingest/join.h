@@ -17,6 +17,7 @@
 #define DP_JOIN_H
 
 #include <stdint.h>
+#include "record.h"
 #include "stacks.h"
 
 struct dp_join_opts {
@@ -58,6 +59,14 @@ struct dp_join_sample {
 	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) when known, else 0 */
 	uint64_t count;
 };
+
+/*
+ * The parts of a split chain as a sample's (not its pid, tid or count):
+ * each part clamped to DP_MAX_STACK with its truncation flag, the cookie of
+ * a deferred chain, no user part for a kernel-only chain or when kernel_only.
+ */
+void dp_join_sample__from_chain(struct dp_join_sample *js, const struct dp_chain *ch,
+				bool kernel_only);
 
 struct dp_join *dp_join__new(const struct dp_join_opts *opts, struct dp_stack_table *out);
 void dp_join__free(struct dp_join *j);

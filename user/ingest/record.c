@@ -179,10 +179,13 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 			if (rec->mmap.build_id_size > 20)
 				return -EINVAL;
 			rec->mmap.build_id = c.p + 4;
-		}
-		c.p += 16;	/* maj, min, ino / build-id */
-		if (take_u64(&c, &v))	/* ino_generation / build-id tail */
+			c.p += 16;
+			if (take_u64(&c, &v))	/* the build-id's tail */
+				return -EINVAL;
+		} else if (take_u32x2(&c, &rec->mmap.maj, &rec->mmap.min) ||
+			   take_u64(&c, &rec->mmap.ino) || take_u64(&c, &rec->mmap.ino_generation)) {
 			return -EINVAL;
+		}
 		if (take_u32x2(&c, &rec->mmap.prot, &rec->mmap.flags))
 			return -EINVAL;
 		return take_str(&c, &rec->mmap.filename);

@@ -50,6 +50,9 @@ struct dp_record {
 			uint32_t prot, flags;
 			uint8_t build_id_size;
 			const uint8_t *build_id;	/* when misc has MMAP_BUILD_ID */
+			/* the file's device and inode, when the record has no build-id */
+			uint32_t maj, min;
+			uint64_t ino, ino_generation;
 			const char *filename;
 		} mmap;
 		struct {

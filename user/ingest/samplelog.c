@@ -33,22 +33,7 @@ static int split_chain(const uint64_t *ips, uint32_t nr, bool kernel_only,
 
 	if (dp_chain__split(ips, nr, &ch) || ch.form == DP_CHAIN_DEFERRED)
 		return -1;
-	js->kips = ch.kips;
-	js->knr = ch.knr;
-	if (js->knr > DP_MAX_STACK) {
-		js->knr = DP_MAX_STACK;
-		js->flags |= DP_STK_KTRUNC;
-	}
-	if (ch.form != DP_CHAIN_CLASSIC || kernel_only) {
-		js->flags |= DP_STK_NO_USER;
-		return 0;
-	}
-	js->uips = ch.uips;
-	js->unr = ch.unr;
-	if (js->unr > DP_MAX_STACK) {
-		js->unr = DP_MAX_STACK;
-		js->flags |= DP_STK_UTRUNC;
-	}
+	dp_join_sample__from_chain(js, &ch, kernel_only);
 	return 0;
 }
 

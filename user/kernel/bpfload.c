@@ -7,7 +7,7 @@
 #include "deferprof.skel.h"
 #include "bpfload.h"
 
-static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
+static int try_load(struct dp_bpf *b, const struct dp_collect_opts *o, bool kctx)
 {
 	struct deferprof_bpf *skel = deferprof_bpf__open();
 	int err, ncpu;
@@ -36,7 +36,7 @@ static int try_load(struct dp_bpf *b, const struct dp_opts *o, bool kctx)
 	return 0;
 }
 
-int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr)
+int dp_bpf__load(struct dp_bpf *b, const struct dp_collect_opts *o, const struct dp_probe *pr)
 {
 	int err;
 

@@ -8,7 +8,7 @@
 #ifndef DP_BPFLOAD_H
 #define DP_BPFLOAD_H
 
-#include "options.h"
+#include "collect.h"
 #include "probe.h"
 
 struct deferprof_bpf;
@@ -20,7 +20,7 @@ struct dp_bpf {
 };
 
 /* Errors print one line to stderr and return a negative errno. */
-int dp_bpf__load(struct dp_bpf *b, const struct dp_opts *o, const struct dp_probe *pr);
+int dp_bpf__load(struct dp_bpf *b, const struct dp_collect_opts *o, const struct dp_probe *pr);
 void dp_bpf__free(struct dp_bpf *b);
 
 #endif

@@ -27,6 +27,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "session.h"
+#include "signals.h"
 #include "top.h"
 #include "topmodel.h"
 
@@ -115,8 +116,11 @@ static int on_tick(void *ctx, struct dp_session_result *res, const struct dp_sta
 static void *collect(void *arg)
 {
 	struct top *t = arg;
-	int err = dp_session__run(t->o, t->pr, t->child.pid, t->child.release_fd, &t->hooks,
-				  &t->res);
+	struct dp_collect_opts co;
+	int err;
+
+	dp_opts__collect(t->o, t->child.pid, t->child.release_fd, &dp_stop, t->o->launch_ns, &co);
+	err = dp_session__run(&co, t->pr, &t->hooks, &t->res);
 
 	pthread_mutex_lock(&t->mb.mu);
 	t->mb.done = true;
@@ -788,7 +792,7 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->hooks.tick = on_tick;
 	t->hooks.ctx = &t->mb;
 
-	dp_session__install_signals();
+	dp_signals__install();
 	if (o->target == DP_TARGET_COMMAND) {
 		err = dp_launch__start(&t->child, o->command[0], o->command);
 		if (err) {
