@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include "dispatch.h"
 #include "drain.h"
@@ -22,14 +18,11 @@
 #include "session.h"
 #include "usyms.h"
 #include "verify.h"
+#include "watch.h"
 
 /* epoll tags beside the ring buffers' CPU indices */
 #define DP_TAG_WAKE	0xfffffffeU
 #define DP_TAG_PIDFD	0xfffffffdU
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL	/* Linux >= 6.9: a pidfd for one thread */
-#endif
 
 struct dp_session {
 	const struct dp_collect_opts *o;
@@ -167,82 +160,6 @@ static int round_trip(struct dp_session *s)
 	return dp_ingest__end_round(s->in, now);
 }
 
-static bool target_gone(struct dp_session *s)
-{
-	const struct dp_collect_opts *o = s->o;
-
-	if (o->child) {
-		siginfo_t si;
-
-		/* Not reaped: whoever started it collects its status. */
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)o->child, &si, WEXITED | WNOHANG | WNOWAIT))
-			return errno == ECHILD;
-		return si.si_pid == o->child;
-	}
-	if (o->target == DP_TARGET_TID)
-		return !dp_procfs__alive(o->pid);
-	if (o->target != DP_TARGET_PID)
-		return false;
-	/* -p: the profile ends when the last of its processes has. */
-	for (uint32_t i = 0; i < o->npids; i++)
-		if (dp_procfs__alive(o->pids[i]))
-			return false;
-	return true;
-}
-
-/*
- * A descriptor that becomes readable when the target exits, so that the
- * loop sleeps instead of polling /proc. -1 when the kernel cannot give one
- * (< 5.3, or a thread before 6.9): the loop then checks /proc once a second.
- */
-static int target_pidfd(const struct dp_session *s)
-{
-	const struct dp_collect_opts *o = s->o;
-	pid_t pid = o->child ? o->child : (pid_t)o->pid;
-	unsigned int flags = 0;
-
-	if (!o->child && o->target == DP_TARGET_TID)
-		flags = PIDFD_THREAD;
-	else if (!o->child && (o->target != DP_TARGET_PID || o->npids > 1))
-		return -1;	/* several processes: /proc is checked once a second */
-	return (int)syscall(SYS_pidfd_open, pid, flags);
-}
-
-static double since_launch(const struct dp_session *s)
-{
-	return s->o->launch_ns ? (double)(mono_ns() - s->o->launch_ns) / 1e9 : 0.0;
-}
-
-static void say_exited_early(const struct dp_session *s)
-{
-	const struct dp_collect_opts *o = s->o;
-
-	if (o->target == DP_TARGET_PID && o->npids > 1)
-		say("all %u processes exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->npids, since_launch(s));
-	else
-		say("%s %u exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->target == DP_TARGET_TID ? "thread" : "process", o->pid, since_launch(s));
-}
-
-/*
- * The targets were checked when deferprof started: one gone by now exited
- * during the start-up (the probe, the BPF load), not "no such process".
- */
-static int check_alive(const struct dp_session *s)
-{
-	const struct dp_collect_opts *o = s->o;
-	uint32_t alive = 0;
-
-	if (o->target != DP_TARGET_PID && o->target != DP_TARGET_TID)
-		return 0;
-	for (uint32_t i = 0; i < (o->target == DP_TARGET_TID ? 1 : o->npids); i++)
-		alive += dp_procfs__alive(o->target == DP_TARGET_TID ? o->pid : o->pids[i]);
-	if (alive)
-		return 0;
-	say_exited_early(s);
-	return -ESRCH;
-}
-
 /* Every counter the outputs show, as it stands now. */
 static void read_counters(struct dp_session *s)
 {
@@ -280,39 +197,6 @@ static int tick(struct dp_session *s, bool final)
 		err = s->hooks->tick(s->hooks->ctx, s->res, &delta, final);
 	dp_stack_table__clear(&delta);
 	return err;
-}
-
-static void describe_target(struct dp_session *s)
-{
-	const struct dp_collect_opts *o = s->o;
-	struct dp_runinfo *ri = &s->res->ri;
-	pid_t child = o->child;
-	struct utsname u;
-
-	if (!uname(&u)) {
-		snprintf(ri->kernel, sizeof(ri->kernel), "%s %s", u.release, u.machine);
-		snprintf(ri->host, sizeof(ri->host), "%s", u.nodename);
-	}
-	if (o->target != DP_TARGET_SYSTEM)
-		ri->target_pid = child ? (uint32_t)child : o->pid;
-	switch (o->target) {
-	case DP_TARGET_SYSTEM:
-		snprintf(ri->target, sizeof(ri->target), "system-wide");
-		break;
-	case DP_TARGET_TID:
-		snprintf(ri->target, sizeof(ri->target), "thread %u", o->pid);
-		break;
-	case DP_TARGET_CGROUP:
-		break;	/* named once the group's directory is resolved */
-	default:
-		snprintf(ri->target, sizeof(ri->target), "process%s %u", o->npids > 1 && !child ? "es" : "",
-			 child ? (unsigned)child : o->pid);
-		for (uint32_t i = 1; i < o->npids && !child; i++) {
-			size_t n = strlen(ri->target);
-
-			snprintf(ri->target + n, sizeof(ri->target) - n, ",%u", o->pids[i]);
-		}
-	}
 }
 
 /* Mode, fallbacks and the kernel's features: what can run here, or one line why not. */
@@ -415,7 +299,7 @@ static int open_events(struct dp_session *s)
 		if (o->child)
 			say("process %d exited before profiling began", (int)o->child);
 		else
-			say_exited_early(s);
+			dp_watch__say_exited_early(o);
 		return -ESRCH;
 	}
 	return 0;
@@ -449,10 +333,10 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	s->ev.cgroup_fd = -1;
 	err = choose_mode(s);
 	if (!err)
-		err = check_alive(s);
+		err = dp_watch__check_alive(o);
 	if (err)
 		goto fail;
-	describe_target(s);
+	dp_watch__describe(o, &res->ri);
 	if (!s->raw) {
 		err = dp_progmaps__load(&s->pm, o, pr);
 		if (err)
@@ -470,7 +354,7 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	}
 	if (!s->raw && (err = epoll_add(s, dp_progmaps__wake_fd(&s->pm), DP_TAG_WAKE)))
 		goto fail;
-	s->pidfd = target_pidfd(s);
+	s->pidfd = dp_watch__pidfd(o);
 	if (s->pidfd >= 0 && (err = epoll_add(s, s->pidfd, DP_TAG_PIDFD)))
 		goto fail;
 	err = open_events(s);
@@ -617,7 +501,7 @@ int dp_session__poll(struct dp_session *s)
 			last_check = now;
 			exited = true;
 		}
-		if (exited && target_gone(s)) {
+		if (exited && dp_watch__target_gone(o)) {
 			ri->end_reason = "target exited";
 			s->res->target_exited = true;
 			break;
