@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "ksyms.h"
+#include "demangle.h"
 #include "usyms.h"
 
 #define FIXTURES "tests/fixtures"
