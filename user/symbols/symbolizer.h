@@ -54,7 +54,7 @@ struct dp_uobj_info {
  * const even when the symbolizer handle is.
  */
 struct dp_symbolizer_ops {
-	/* The kernel function containing addr, or NULL. */
+	/* The kernel function containing addr, or NULL; valid until the next call. */
 	const struct dp_ksym *(*kernel)(void *ctx, uint64_t addr);
 	/* Resolve a user address of pid. Always fills out (module+offset at worst). */
 	void (*user)(void *ctx, uint32_t pid, uint64_t addr, bool want_src, struct dp_usym *out);
