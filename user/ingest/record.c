@@ -179,10 +179,16 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 			if (rec->mmap.build_id_size > 20)
 				return -EINVAL;
 			rec->mmap.build_id = c.p + 4;
+		} else {
+			memcpy(&rec->mmap.maj, c.p, 4);
+			memcpy(&rec->mmap.min, c.p + 4, 4);
+			memcpy(&rec->mmap.ino, c.p + 8, 8);
 		}
 		c.p += 16;	/* maj, min, ino / build-id */
 		if (take_u64(&c, &v))	/* ino_generation / build-id tail */
 			return -EINVAL;
+		if (!rec->mmap.build_id)
+			rec->mmap.ino_generation = v;
 		if (take_u32x2(&c, &rec->mmap.prot, &rec->mmap.flags))
 			return -EINVAL;
 		return take_str(&c, &rec->mmap.filename);

@@ -50,6 +50,8 @@ struct dp_record {
 			uint32_t prot, flags;
 			uint8_t build_id_size;
 			const uint8_t *build_id;	/* when misc has MMAP_BUILD_ID */
+			uint32_t maj, min;		/* otherwise: the file's identity */
+			uint64_t ino, ino_generation;
 			const char *filename;
 		} mmap;
 		struct {
