@@ -27,6 +27,7 @@
 #include "dispatch.h"
 #include "join.h"
 #include "ksyms.h"
+#include "symbolizer.h"
 #include "perf_abi.h"
 #include "profile.h"
 #include "record.h"
@@ -227,14 +228,16 @@ int main(int argc, char **argv)
 		struct dp_ksyms *ks = dp_ksyms__load("/proc/kallsyms");
 		struct dp_usyms *us = dp_usyms__new(NULL);
 		struct dp_comms *comms = dp_comms__new();
+		struct dp_symbols syms;
+		const struct dp_symbolizer *sz = dp_symbols__init(&syms, ks, us);
 
 		/* First build resolves every address; the second finds them cached. */
 		t0 = now_s();
-		if (dp_profile__build(&prof, &table, ks, us, comms, NULL) == 0)
+		if (dp_profile__build(&prof, &table, sz, comms, NULL) == 0)
 			dp_profile__free(&prof);
 		t_sym = now_s() - t0;
 		t0 = now_s();
-		if (dp_profile__build(&prof, &table, ks, us, comms, NULL) == 0)
+		if (dp_profile__build(&prof, &table, sz, comms, NULL) == 0)
 			dp_profile__free(&prof);
 		t_sym_warm = now_s() - t0;
 		dp_ksyms__free(ks);
@@ -246,13 +249,15 @@ int main(int argc, char **argv)
 		struct dp_ksyms *ks = dp_ksyms__load("/proc/kallsyms");
 		struct dp_usyms *us = dp_usyms__new(NULL);
 		struct dp_comms *comms = dp_comms__new();
+		struct dp_symbols syms;
+		const struct dp_symbolizer *sz = dp_symbols__init(&syms, ks, us);
 		struct dp_profile_opts po = { .want_src = true };
 		struct dp_runinfo ri = { .mode = "replay", .event = "cpu-clock", .freq = 999 };
 		struct rusage ru;
 		double tb;
 
 		t0 = now_s();
-		if (dp_profile__build(&prof, &table, ks, us, comms, &po))
+		if (dp_profile__build(&prof, &table, sz, comms, &po))
 			return 1;
 		tb = now_s() - t0;
 		fprintf(stderr, "{\"export_stacks\":%u,\"export_frames\":%u,\"symbolize_s\":%.6f",
@@ -283,7 +288,7 @@ int main(int argc, char **argv)
 			double ta, tf, tt;
 
 			t0 = now_s();
-			if (dp_topmodel__init(&m, 0.75) || dp_topmodel__add(&m, &table, ks, us, comms, &po) ||
+			if (dp_topmodel__init(&m, 0.75) || dp_topmodel__add(&m, &table, sz, comms, &po) ||
 			    dp_topmodel__tick(&m))
 				return 1;
 			ta = now_s() - t0;

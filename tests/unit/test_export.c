@@ -11,47 +11,47 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "export.h"
-#include "ksyms.h"
+#include "fake_symbolizer.h"
 #include "output.h"
 #include "profile.h"
 #include "profile.pb-c.h"
 #include "stacks.h"
-#include "usyms.h"
-
-int dp_x_leaf(int x);
-int dp_x_caller(int x);
-
-__attribute__((noinline)) int dp_x_leaf(int x)
-{
-	return x + 1;
-}
-
-__attribute__((noinline)) int dp_x_caller(int x)
-{
-	return dp_x_leaf(x) + 1;
-}
 
 /* A JIT symbol whose name holds invalid UTF-8, a quote, a backslash and a control byte. */
 #define JIT_ADDR 0x10000ULL
 #define JIT_NAME "jit\xff\xfe \"q\" \\ \x01 \xc0\xaf end"
 #define JIT_CLEAN "jit\xef\xbf\xbd\xef\xbf\xbd \"q\" \\ \x01 \xef\xbf\xbd\xef\xbf\xbd end"
 
+/* Fixed names, source lines and build-id: no test binary is symbolized. */
+#define LEAF 0x401000ULL
+#define CALLER 0x401100ULL
+static const struct dp_fake_sym syms[] = {
+	{ .start = LEAF, .size = 0x40, .name = "dp_x_leaf", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20,
+	  .src_file = "tests/unit/test_export.c", .src_line = 23 },
+	{ .start = CALLER, .size = 0x40, .name = "dp_x_caller", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20,
+	  .src_file = "tests/unit/test_export.c", .src_line = 28 },
+	{ .start = JIT_ADDR, .size = 0x40, .name = JIT_NAME, .module = "[jit]" },
+	{ .kernel = true, .start = 0xffffffff81001000, .size = 0x1000, .name = "entry_SYSCALL_64" },
+	{ .kernel = true, .start = 0xffffffff81004000, .size = 0x1000, .name = "vfs_read" },
+	{ .kernel = true, .start = 0xffffffff81005000, .size = 0x1000, .name = "read_zero" },
+};
+
 struct fx {
 	struct dp_stack_table t;
-	struct dp_ksyms *ks;
-	struct dp_usyms *us;
+	struct dp_fake_symbolizer sz;
 	struct dp_comms *comms;
 	struct dp_profile p;
 	struct dp_runinfo ri;
-	char dir[64];
 };
 
 static void add_all(struct fx *f, bool reverse)
 {
 	uint32_t pid = (uint32_t)getpid();
 	uint64_t k[] = { 0xffffffff81005010, 0xffffffff81004010, 0xffffffff81001010 };
-	uint64_t u[] = { (uint64_t)(uintptr_t)&dp_x_leaf + 2, (uint64_t)(uintptr_t)&dp_x_caller + 5 };
-	uint64_t j[] = { JIT_ADDR + 4, (uint64_t)(uintptr_t)&dp_x_caller + 5 };
+	uint64_t u[] = { LEAF + 2, CALLER + 5 };
+	uint64_t j[] = { JIT_ADDR + 4, CALLER + 5 };
 	struct dp_stack_hdr h[4] = {
 		{ .pid = pid, .tid = pid, .knr = 3, .unr = 2 },
 		{ .pid = pid, .tid = pid, .knr = 0, .unr = 2 },
@@ -70,31 +70,18 @@ static void add_all(struct fx *f, bool reverse)
 
 static void build(struct fx *f, bool reverse)
 {
-	struct dp_usyms_opts uo = { 0 };
 	struct dp_profile_opts po = { .want_src = true };
 	uint32_t pid = (uint32_t)getpid();
-	char path[128];
-	FILE *m;
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/dp-export-XXXXXX");
-	cr_assert_not_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/perf-%u.map", f->dir, pid);
-	m = fopen(path, "w");
-	cr_assert_not_null(m);
-	fprintf(m, "%llx 40 %s\n", JIT_ADDR, JIT_NAME);
-	fclose(m);
-	uo.perfmap_dir = f->dir;
 	dp_stack_table__init(&f->t);
 	add_all(f, reverse);
-	f->ks = dp_ksyms__load("tests/fixtures/kallsyms");
-	cr_assert_not_null(f->ks);
-	f->us = dp_usyms__new(&uo);
-	cr_assert_eq(dp_usyms__snapshot(f->us, pid), 0);
 	f->comms = dp_comms__new();
 	dp_comms__set(f->comms, pid, pid, "worker");
 	dp_comms__set(f->comms, pid, pid + 1, "helper");
-	cr_assert_eq(dp_profile__build(&f->p, &f->t, f->ks, f->us, f->comms, &po), 0);
+	cr_assert_eq(dp_profile__build(&f->p, &f->t,
+				       dp_fake_symbolizer__init(&f->sz, syms, sizeof(syms) / sizeof(syms[0])),
+				       f->comms, &po), 0);
 
 	f->ri.mode = "deferred";
 	f->ri.event = "cpu-clock";
@@ -115,15 +102,8 @@ static void build(struct fx *f, bool reverse)
 
 static void destroy(struct fx *f)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/perf-%u.map", f->dir, (unsigned)getpid());
-	unlink(path);
-	rmdir(f->dir);
 	dp_profile__free(&f->p);
 	dp_stack_table__clear(&f->t);
-	dp_ksyms__free(f->ks);
-	dp_usyms__free(f->us);
 	dp_comms__free(f->comms);
 }
 

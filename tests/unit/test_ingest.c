@@ -129,12 +129,13 @@ static int nmmap, nexec;
 static uint64_t mmap_ino;
 static uint32_t mmap_maj, exec_pid;
 
-static void on_mmap(void *ctx, const struct dp_record *r)
+static int on_mmap(void *ctx, const struct dp_record *r)
 {
 	(void)ctx;
 	nmmap++;
 	mmap_ino = r->mmap.ino;
 	mmap_maj = r->mmap.maj;
+	return nmmap == 1 ? 0 : -ENOMEM;
 }
 
 static void on_exec(void *ctx, uint32_t pid)
@@ -242,6 +243,9 @@ Test(ingest, side_band_records)
 	mk_mmap2(&r, 10, PROT_READ, "/data");
 	feed(&r);
 	cr_assert_eq(nmmap, 1, "data mappings are not the symbols' business");
+	mk_mmap2(&r, 10, PROT_READ | PROT_EXEC, "/usr/lib/liby.so");
+	feed(&r);
+	cr_assert_eq(dp_ingest__stats(in)->sink_errors, 1, "a mapping the symbols side refused is counted");
 	mk_lost(&r, 5);
 	feed(&r);
 	cr_assert_eq(dp_ingest__stats(in)->lost_records, 5);

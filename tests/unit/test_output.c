@@ -3,29 +3,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "ksyms.h"
+#include "fake_symbolizer.h"
 #include "output.h"
 #include "profile.h"
 #include "stacks.h"
-#include "usyms.h"
 
-int dp_out_leaf(int x);
-int dp_out_caller(int x);
-
-__attribute__((noinline)) int dp_out_leaf(int x)
-{
-	return x + 1;
-}
-
-__attribute__((noinline)) int dp_out_caller(int x)
-{
-	return dp_out_leaf(x) + 1;
-}
+/* Fixed names: the writers are tested without symbolizing anything real. */
+#define LEAF 0x401000ULL
+#define CALLER 0x401100ULL
+static const struct dp_fake_sym syms[] = {
+	{ .start = LEAF, .size = 0x40, .name = "dp_out_leaf", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20 },
+	{ .start = CALLER, .size = 0x40, .name = "dp_out_caller", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20 },
+	{ .kernel = true, .start = 0xffffffff81001000, .size = 0x1000, .name = "entry_SYSCALL_64" },
+	{ .kernel = true, .start = 0xffffffff81004000, .size = 0x1000, .name = "vfs_read" },
+	{ .kernel = true, .start = 0xffffffff81005000, .size = 0x1000, .name = "read_zero" },
+};
 
 struct fixture {
 	struct dp_stack_table t;
-	struct dp_ksyms *ks;
-	struct dp_usyms *us;
+	struct dp_fake_symbolizer sz;
 	struct dp_comms *comms;
 	struct dp_profile p;
 };
@@ -36,8 +34,7 @@ static void build(struct fixture *f)
 	/* Kernel part innermost first: read_zero <- vfs_read <- entry_SYSCALL_64. */
 	uint64_t k[] = { 0xffffffff81005010, 0xffffffff81004010, 0xffffffff81001010 };
 	/* User part innermost first: a return address into dp_out_caller. */
-	uint64_t u[] = { (uint64_t)(uintptr_t)&dp_out_leaf + 2,
-			 (uint64_t)(uintptr_t)&dp_out_caller + 5 };
+	uint64_t u[] = { LEAF + 2, CALLER + 5 };
 	struct dp_stack_hdr h1 = { .pid = pid, .tid = pid, .knr = 3, .unr = 2 };
 	struct dp_stack_hdr h2 = { .pid = pid, .tid = pid, .knr = 0, .unr = 2 };
 	struct dp_stack_hdr h3 = { .pid = pid, .tid = pid + 1, .flags = DP_STK_USER_LOST, .knr = 3 };
@@ -49,21 +46,18 @@ static void build(struct fixture *f)
 	cr_assert_eq(dp_stack_table__add(&f->t, &h2, NULL, u, 1), 0);
 	cr_assert_eq(f->t.total, 15);
 	cr_assert_eq(f->t.entries, 3);
-	f->ks = dp_ksyms__load("tests/fixtures/kallsyms");
-	f->us = dp_usyms__new(NULL);
-	cr_assert_eq(dp_usyms__snapshot(f->us, pid), 0);
 	f->comms = dp_comms__new();
 	dp_comms__set(f->comms, pid, pid, "worker");
 	dp_comms__set(f->comms, pid, pid + 1, "helper");
-	cr_assert_eq(dp_profile__build(&f->p, &f->t, f->ks, f->us, f->comms, NULL), 0);
+	cr_assert_eq(dp_profile__build(&f->p, &f->t,
+				       dp_fake_symbolizer__init(&f->sz, syms, sizeof(syms) / sizeof(syms[0])),
+				       f->comms, NULL), 0);
 }
 
 static void destroy(struct fixture *f)
 {
 	dp_profile__free(&f->p);
 	dp_stack_table__clear(&f->t);
-	dp_ksyms__free(f->ks);
-	dp_usyms__free(f->us);
 	dp_comms__free(f->comms);
 }
 

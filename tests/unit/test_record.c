@@ -163,7 +163,7 @@ Test(record, lost_comm_exit_mmap2)
 	put64(&r, 0);
 	put32x2(&r, 8, 1);	/* maj, min */
 	put64(&r, 1234);	/* ino */
-	put64(&r, 0);		/* ino_generation */
+	put64(&r, 99);		/* ino_generation */
 	put32x2(&r, 5, 2);	/* prot, flags */
 	memcpy(r.b + r.n, "/bin/true\0\0\0\0\0\0\0", 16);
 	r.n += 16;
@@ -173,6 +173,11 @@ Test(record, lost_comm_exit_mmap2)
 	cr_assert_eq(rec.mmap.start, 0x400000);
 	cr_assert_eq(rec.mmap.prot, 5);
 	cr_assert_str_eq(rec.mmap.filename, "/bin/true");
+	cr_assert_eq(rec.mmap.maj, 8);
+	cr_assert_eq(rec.mmap.min, 1);
+	cr_assert_eq(rec.mmap.ino, 1234);
+	cr_assert_eq(rec.mmap.ino_generation, 99);
+	cr_assert_null(rec.mmap.build_id);
 }
 
 Test(record, attr_defer_bits)

@@ -1,10 +1,18 @@
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include "ksyms.h"
+#include "demangle.h"
+#include "fpcheck.h"
 #include "usyms.h"
 
 #define FIXTURES "tests/fixtures"
@@ -253,33 +261,327 @@ Test(usyms, separate_debug_file_by_debuglink)
 	dp_usyms__free(u);
 }
 
-/* Objects without frame pointers are recognised: libc here, unlike the demo. */
+/* A kallsyms line longer than the old 512-byte buffer: the kernel allows 512-byte names. */
+Test(ksyms, name_longer_than_a_line_buffer)
+{
+	char path[] = "/tmp/dp-ksyms-XXXXXX", name[601];
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	const struct dp_ksym *s;
+	struct dp_ksyms *ks;
+
+	cr_assert_not_null(f);
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	fprintf(f, "ffffffff81000000 T _stext\nffffffff81001000 t %s\t[longmod]\n"
+		"ffffffff81002000 T after_the_long_one\n", name);
+	fclose(f);
+	ks = dp_ksyms__load(path);
+	unlink(path);
+	cr_assert_not_null(ks, "the load failed: %s", strerror(errno));
+	cr_assert_eq(dp_ksyms__count(ks), 3);
+	s = dp_ksyms__find(ks, 0xffffffff81001010);
+	cr_assert_not_null(s);
+	cr_assert_eq(strlen(s->name), 600, "the name is whole");
+	cr_assert_str_eq(s->module, "longmod");
+	cr_assert_str_eq(dp_ksyms__find(ks, 0xffffffff81002004)->name, "after_the_long_one");
+	dp_ksyms__free(ks);
+}
+
+/* The prologue scan on bytes: endbr64; push %rbp; mov %rsp,%rbp, and code without. */
+Test(fpcheck, prologue_bytes)
+{
+	static const uint8_t with[24] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t sched[24] = { 0x55, 0x41, 0x54, 0x48, 0x89, 0xe5 };
+	static const uint8_t without[24] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08 };
+	static const uint8_t push_only[24] = { 0x55, 0x48, 0x89, 0xfd };	/* mov %rdi,%rbp */
+
+	cr_assert(dp_fpcheck__prologue(with, sizeof(with)));
+	cr_assert(dp_fpcheck__prologue(sched, sizeof(sched)), "an instruction between push and mov");
+	cr_assert_not(dp_fpcheck__prologue(without, sizeof(without)));
+	cr_assert_not(dp_fpcheck__prologue(push_only, sizeof(push_only)));
+}
+
+/* A scratch directory for objects built by the tests. */
+static void make_dir(char *dir)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+__attribute__((format(printf, 1, 2))) static void run_cmd(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/*
+ * n functions big enough for the check, in src. Each calls out twice with no
+ * early return, so the compiler keeps its prologue at the entry (leaf
+ * functions get no frame, and shrink-wrapping moves a prologue past a branch).
+ */
+static void write_funcs(const char *src, int n)
+{
+	FILE *f = fopen(src, "w");
+
+	cr_assert_not_null(f);
+	fputs("int dp_sink(int x);\n", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "int fn%d(int x)\n{\n\tint a = dp_sink(x * %d);\n\n"
+			"\treturn dp_sink(a + x) + 1;\n}\n", i, i + 3);
+	fclose(f);
+}
+
+/* Map path (whole, from offset 0) into a made-up process at start. */
+static void map_file(struct dp_usyms *u, uint32_t pid, uint64_t start, const char *path)
+{
+	struct stat sb;
+
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(dp_usyms__add_mmap(u, pid, start, ((uint64_t)sb.st_size + 0xfff) & ~0xfffULL,
+					0, path), 0);
+}
+
+/*
+ * Objects built here with and without frame pointers, so the answer does
+ * not depend on how the distribution built its libc.
+ */
 Test(usyms, frame_pointer_check)
+{
+	char dir[] = "/tmp/dp-fp-XXXXXX", src[128], fp[128], nofp[128];
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_uobj_info info;
+
+	make_dir(dir);
+	snprintf(src, sizeof(src), "%s/funcs.c", dir);
+	snprintf(fp, sizeof(fp), "%s/libfp.so", dir);
+	snprintf(nofp, sizeof(nofp), "%s/libnofp.so", dir);
+	write_funcs(src, 12);
+	run_cmd("cc -O2 -shared -fPIC -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -o %s %s",
+		fp, src);
+	run_cmd("cc -O2 -shared -fPIC -fomit-frame-pointer -o %s %s", nofp, src);
+	map_file(u, 999990, 0x10000000, fp);
+	map_file(u, 999990, 0x20000000, nofp);
+
+	cr_assert_eq(dp_usyms__fp_info(u, 999990, 0x10000010, &info), 0);
+	cr_assert_str_eq(info.module, "libfp.so");
+	cr_assert_geq(info.funcs_checked, 12);
+	cr_assert_gt(info.funcs_with_fp * 2, info.funcs_checked, "with: %d of %d",
+		     info.funcs_with_fp, info.funcs_checked);
+	cr_assert_eq(dp_usyms__fp_info(u, 999990, 0x20000010, &info), 0);
+	cr_assert_str_eq(info.module, "libnofp.so");
+	cr_assert_geq(info.funcs_checked, 12);
+	cr_assert_lt(info.funcs_with_fp * 2, info.funcs_checked, "without: %d of %d",
+		     info.funcs_with_fp, info.funcs_checked);
+	cr_assert_eq(dp_usyms__fp_info(u, 999990, 0x30000000, &info), -ENOENT);
+	dp_usyms__free(u);
+	remove_dir(dir);
+}
+
+/* The file offset of symbol name's address in path, through its program headers. */
+static uint64_t file_offset_of(const char *path, const char *name)
+{
+	char cmd[512], line[64];
+	unsigned long long vaddr = 0;
+	uint64_t off = 0;
+	size_t nph;
+	FILE *p;
+	Elf *elf;
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "nm %s | awk '$3 == \"%s\" { print $1 }'", path, name);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	cr_assert_eq(sscanf(line, "%llx", &vaddr), 1);
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert_not_null(elf);
+	cr_assert_eq(elf_getphdrnum(elf, &nph), 0);
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		cr_assert_not_null(gelf_getphdr(elf, (int)i, &ph));
+		if (ph.p_type == PT_LOAD && vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
+			off = vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	elf_end(elf);
+	close(fd);
+	cr_assert_neq(off, 0, "%s is in no PT_LOAD", name);
+	return off;
+}
+
+/* An object with 20 PT_LOAD segments: symbols in the last ones resolve too. */
+Test(usyms, more_than_16_load_segments)
+{
+	char dir[] = "/tmp/dp-loads-XXXXXX", src[128], lds[128], obj[128], bin[128];
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	const uint64_t start = 0x40000000;
+	struct dp_usym s;
+	FILE *f;
+
+	make_dir(dir);
+	snprintf(src, sizeof(src), "%s/many.c", dir);
+	snprintf(lds, sizeof(lds), "%s/many.ld", dir);
+	snprintf(obj, sizeof(obj), "%s/many.o", dir);
+	snprintf(bin, sizeof(bin), "%s/many", dir);
+	f = fopen(src, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "__attribute__((section(\".s%d\"), noinline)) int seg%d(int x)\n"
+			"{\n\treturn x * %d + 7;\n}\n", i, i, i);
+	fclose(f);
+	/* One PT_LOAD per section: the linker script names each. */
+	f = fopen(lds, "w");
+	cr_assert_not_null(f);
+	fputs("PHDRS {\n", f);
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "\tp%d PT_LOAD;\n", i);
+	fputs("}\nSECTIONS {\n", f);
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "\t. = ALIGN(0x1000);\n\t.s%d : { *(.s%d) } :p%d\n", i, i, i);
+	fputs("\t/DISCARD/ : { *(.note.GNU-stack) *(.comment) *(.eh_frame) }\n}\n", f);
+	fclose(f);
+	run_cmd("cc -O2 -c -o %s %s", obj, src);
+	run_cmd("ld -e seg0 -T %s -o %s %s", lds, bin, obj);
+	map_file(u, 999991, start, bin);
+	for (int i = 0; i < 20; i += 19) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "seg%d", i);
+		dp_usyms__resolve(u, 999991, start + file_offset_of(bin, name) + 1, false, &s);
+		cr_assert_not_null(s.name, "%s does not resolve", name);
+		cr_assert_str_eq(s.name, name);
+	}
+	dp_usyms__free(u);
+	remove_dir(dir);
+}
+
+/*
+ * Two files whose paths share their first 60 characters are two objects
+ * (a key was once the path's 60-character prefix).
+ */
+Test(usyms, long_paths_with_a_common_prefix)
+{
+	char dir[] = "/tmp/dp-prefix-XXXXXX", src[128], sub[256], a[320], b[320];
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_uobj_info info;
+
+	make_dir(dir);
+	snprintf(src, sizeof(src), "%s/funcs.c", dir);
+	snprintf(sub, sizeof(sub), "%s/a-directory-name-long-enough-to-pass-sixty-characters", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(a, sizeof(a), "%s/libone.so", sub);
+	snprintf(b, sizeof(b), "%s/libtwo.so", sub);
+	cr_assert_gt(strlen(sub), 60);
+	write_funcs(src, 12);
+	run_cmd("cc -O2 -shared -fPIC -fno-omit-frame-pointer -o %s %s", a, src);
+	run_cmd("cc -O2 -shared -fPIC -fomit-frame-pointer -o %s %s", b, src);
+	map_file(u, 999992, 0x10000000, a);
+	map_file(u, 999992, 0x20000000, b);
+	cr_assert_eq(dp_usyms__objects(u), 2);
+	cr_assert_eq(dp_usyms__fp_info(u, 999992, 0x10000010, &info), 0);
+	cr_assert_str_eq(info.module, "libone.so");
+	cr_assert_eq(dp_usyms__fp_info(u, 999992, 0x20000010, &info), 0);
+	cr_assert_str_eq(info.module, "libtwo.so");
+	dp_usyms__free(u);
+	remove_dir(dir);
+}
+
+/*
+ * The record's device and inode name the object: one file under two names
+ * (another mount namespace's path) is opened once, and two inodes under one
+ * name are two objects. No stat of the name in deferprof's own namespace.
+ */
+Test(usyms, object_key_from_the_records_device_and_inode)
 {
 	const char *demo = getenv("DP_DEMO");
 	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_mmap_file file = { .filename = demo, .maj = 0xfd, .min = 1, .ino = 4242 };
 	struct dp_uobj_info info;
-	unsigned long long start;
-	pid_t pid;
 
 	cr_assert_not_null(demo);
-	pid = run_copy(demo, &start);
-	cr_assert_neq(start, 0);
-	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	cr_assert_eq(dp_usyms__fp_info(u, (uint32_t)pid, start + 0x10, &info), 0);
-	cr_assert_geq(info.funcs_checked, 3);
-	cr_assert_gt(info.funcs_with_fp * 2, info.funcs_checked, "demo: %d of %d",
-		     info.funcs_with_fp, info.funcs_checked);
+	cr_assert_eq(dp_usyms__add_mmap2(u, 999993, 0x10000000, 0x1000, 0, &file), 0);
+	file.filename = "/path/in/the/container/demo";
+	cr_assert_eq(dp_usyms__add_mmap2(u, 999994, 0x10000000, 0x1000, 0, &file), 0);
+	cr_assert_eq(dp_usyms__objects(u), 1, "same device and inode: one object");
+	cr_assert_eq(dp_usyms__fp_info(u, 999994, 0x10000010, &info), 0);
+	cr_assert_str_eq(info.path, demo, "the object opened under its first name");
+	file.filename = demo;
+	file.ino = 4243;
+	cr_assert_eq(dp_usyms__add_mmap2(u, 999995, 0x10000000, 0x1000, 0, &file), 0);
+	cr_assert_eq(dp_usyms__objects(u), 2, "another inode: another object");
 	dp_usyms__free(u);
+}
 
-	u = dp_usyms__new(NULL);
-	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)getpid()), 0);
-	cr_assert_eq(dp_usyms__fp_info(u, (uint32_t)getpid(), (uint64_t)(uintptr_t)&getppid, &info), 0);
-	cr_assert(strstr(info.module, "libc"));
-	cr_assert_gt(info.funcs_checked, 100);
-	cr_assert_lt(info.funcs_with_fp * 2, info.funcs_checked, "libc: %d of %d",
-		     info.funcs_with_fp, info.funcs_checked);
+/* A record with a build-id finds the object opened by any name with that build-id. */
+Test(usyms, object_key_from_the_records_build_id)
+{
+	const char *demo = getenv("DP_DEMO");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_mmap_file file = { .filename = demo, .maj = 0xfd, .min = 1, .ino = 77 };
+	uint8_t bid[20];
+	struct dp_usym s;
+
+	cr_assert_not_null(demo);
+	cr_assert_eq(dp_usyms__add_mmap2(u, 999996, 0x10000000, 0x1000, 0, &file), 0);
+	dp_usyms__resolve(u, 999996, 0x10000000, false, &s);
+	cr_assert_eq(s.build_id_len, 20, "the demo has a GNU build-id");
+	memcpy(bid, s.build_id, sizeof(bid));
+	file = (struct dp_mmap_file){ .filename = "/elsewhere/demo", .build_id = bid,
+				      .build_id_len = 20 };
+	cr_assert_eq(dp_usyms__add_mmap2(u, 999997, 0x10000000, 0x1000, 0, &file), 0);
+	cr_assert_eq(dp_usyms__objects(u), 1);
 	dp_usyms__free(u);
+}
+
+/* A snapshot that failed is tried again, a few times; a process that is gone is not. */
+Test(usyms, failed_snapshot_is_retried)
+{
+	char root[] = "/tmp/dp-proc-XXXXXX", path[128];
+	struct dp_usyms_opts o = { .proc_root = root };
+	struct dp_usyms *u;
+	FILE *f;
+
+	make_dir(root);
+	u = dp_usyms__new(&o);
+	cr_assert_eq(dp_usyms__snapshot(u, 1234), -ENOENT);
+	cr_assert(dp_usyms__known(u, 1234), "no /proc entry: the process is gone");
+	/* A maps that cannot be read (a directory here) fails, and is tried again. */
+	snprintf(path, sizeof(path), "%s/55/maps", root);
+	run_cmd("mkdir -p %s", path);
+	cr_assert_lt(dp_usyms__snapshot(u, 55), 0);
+	cr_assert_not(dp_usyms__known(u, 55), "a failed snapshot is retried");
+	cr_assert_eq(rmdir(path), 0);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("00400000-00401000 r-xp 00000000 00:00 0 \n7fff00000000-7fff00002000 r-xp 00000000 00:00 0 [vdso]\n", f);
+	fclose(f);
+	cr_assert_eq(dp_usyms__snapshot(u, 55), 0);
+	cr_assert(dp_usyms__known(u, 55));
+	/* Failing every time, it is given up after DP_USYMS_SNAPSHOT_TRIES. */
+	snprintf(path, sizeof(path), "%s/66/maps", root);
+	run_cmd("mkdir -p %s", path);
+	for (int i = 0; i < DP_USYMS_SNAPSHOT_TRIES; i++) {
+		cr_assert_not(dp_usyms__known(u, 66));
+		cr_assert_lt(dp_usyms__snapshot(u, 66), 0);
+	}
+	cr_assert(dp_usyms__known(u, 66));
+	dp_usyms__free(u);
+	remove_dir(root);
 }

@@ -2,27 +2,24 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <unistd.h>
-#include "ksyms.h"
+#include "fake_symbolizer.h"
 #include "profile.h"
 #include "stacks.h"
 #include "topmodel.h"
-#include "usyms.h"
 
-int dp_t_leaf(int x);
-int dp_t_caller(int x);
+#define LEAF 0x401000ULL
+#define CALLER 0x401100ULL
+static const struct dp_fake_sym syms[] = {
+	{ .start = LEAF, .size = 0x40, .name = "dp_t_leaf", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20 },
+	{ .start = CALLER, .size = 0x40, .name = "dp_t_caller", .module = "unit-tests",
+	  .build_id = dp_fake_build_id, .build_id_len = 20 },
+	{ .kernel = true, .start = 0xffffffff81001000, .size = 0x1000, .name = "entry_SYSCALL_64" },
+	{ .kernel = true, .start = 0xffffffff81004000, .size = 0x1000, .name = "vfs_read" },
+	{ .kernel = true, .start = 0xffffffff81005000, .size = 0x1000, .name = "read_zero" },
+};
 
-__attribute__((noinline)) int dp_t_leaf(int x)
-{
-	return x + 1;
-}
-
-__attribute__((noinline)) int dp_t_caller(int x)
-{
-	return dp_t_leaf(x) + 1;
-}
-
-static struct dp_ksyms *ks;
-static struct dp_usyms *us;
+static struct dp_fake_symbolizer sz;
 static struct dp_comms *comms;
 static struct dp_topmodel m;
 static uint32_t pid;
@@ -31,7 +28,7 @@ static uint32_t pid;
 static void add(uint64_t n_user, uint64_t n_sys, uint64_t n_b)
 {
 	uint64_t k[] = { 0xffffffff81005010, 0xffffffff81004010, 0xffffffff81001010 };
-	uint64_t u[] = { (uint64_t)(uintptr_t)&dp_t_leaf + 2, (uint64_t)(uintptr_t)&dp_t_caller + 5 };
+	uint64_t u[] = { LEAF + 2, CALLER + 5 };
 	struct dp_stack_hdr h1 = { .pid = pid, .tid = pid, .knr = 3, .unr = 2 };
 	struct dp_stack_hdr h2 = { .pid = pid, .tid = pid, .knr = 0, .unr = 2 };
 	struct dp_stack_hdr h3 = { .pid = pid, .tid = pid + 1, .flags = DP_STK_USER_LOST, .knr = 3 };
@@ -44,16 +41,14 @@ static void add(uint64_t n_user, uint64_t n_sys, uint64_t n_b)
 		cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, u, n_user), 0);
 	if (n_b)
 		cr_assert_eq(dp_stack_table__add(&t, &h3, k, NULL, n_b), 0);
-	cr_assert_eq(dp_topmodel__add(&m, &t, ks, us, comms, NULL), 0);
+	cr_assert_eq(dp_topmodel__add(&m, &t, &sz.iface, comms, NULL), 0);
 	dp_stack_table__clear(&t);
 }
 
 static void setup(void)
 {
 	pid = (uint32_t)getpid();
-	ks = dp_ksyms__load("tests/fixtures/kallsyms");
-	us = dp_usyms__new(NULL);
-	dp_usyms__snapshot(us, pid);
+	dp_fake_symbolizer__init(&sz, syms, sizeof(syms) / sizeof(syms[0]));
 	comms = dp_comms__new();
 	dp_comms__set(comms, pid, pid, "worker");
 	dp_comms__set(comms, pid, pid + 1, "helper");
@@ -65,8 +60,6 @@ static void setup(void)
 static void teardown(void)
 {
 	dp_topmodel__free(&m);
-	dp_ksyms__free(ks);
-	dp_usyms__free(us);
 	dp_comms__free(comms);
 }
 

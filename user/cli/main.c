@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "ksyms.h"
+#include "symbolizer.h"
 #include "launch.h"
 #include "options.h"
 #include "outfile.h"
@@ -144,12 +145,14 @@ static int ndjson_tick(void *ctx, struct dp_session_result *res, const struct dp
 		       bool final)
 {
 	struct ndjson_ctx *c = ctx;
+	struct dp_symbols syms;
 	struct dp_profile p;
 	int err;
 
 	(void)final;
 	set_target_comm(&res->ri, res->comms);
-	err = dp_profile__build(&p, delta, c->ks, res->us, res->comms, &c->popts);
+	err = dp_profile__build(&p, delta, dp_symbols__init(&syms, c->ks, res->us), res->comms,
+				&c->popts);
 	if (err)
 		return err;
 	err = dp_ndjson__interval(&c->nd, &p, &res->ri);
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
 	struct dp_probe pr;
 	struct dp_outfile ofs[DP_MAX_OUTPUTS];
 	struct dp_ksyms *ks = NULL;
+	struct dp_symbols syms;
 	bool failed = false;
 	struct dp_profile_opts popts = { .check_fp = true };
 	struct dp_session_hooks hooks, *hooksp = NULL;
@@ -310,7 +314,8 @@ int main(int argc, char **argv)
 	} else {
 		/* Read only now: parsing kallsyms is not part of the start-up. */
 		ks = load_ksyms();
-		rc = dp_profile__build(&prof, &res.table, ks, res.us, res.comms, &popts);
+		rc = dp_profile__build(&prof, &res.table, dp_symbols__init(&syms, ks, res.us),
+				       res.comms, &popts);
 		if (rc)
 			fprintf(stderr, "deferprof: cannot build the profile: %s\n", strerror(-rc));
 	}

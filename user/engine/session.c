@@ -95,14 +95,20 @@ static void learn_new_tasks(struct dp_session *s)
 	} while (n == 64);
 }
 
-static void sink_mmap(void *ctx, const struct dp_record *r)
+static int sink_mmap(void *ctx, const struct dp_record *r)
 {
 	struct dp_session *s = ctx;
+	struct dp_mmap_file f = {
+		.filename = r->mmap.filename,
+		.maj = r->mmap.maj, .min = r->mmap.min, .ino = r->mmap.ino,
+		.build_id = r->mmap.build_id,
+		.build_id_len = r->mmap.build_id ? r->mmap.build_id_size : 0,
+	};
 
 	if (!dp_usyms__known(s->res->us, r->mmap.pid))
 		dp_usyms__snapshot(s->res->us, r->mmap.pid);
-	dp_usyms__add_mmap(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len, r->mmap.pgoff,
-			   r->mmap.filename);
+	return dp_usyms__add_mmap2(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len,
+				   r->mmap.pgoff, &f);
 }
 
 static void sink_exec(void *ctx, uint32_t pid)
@@ -543,6 +549,9 @@ int dp_session__stop(struct dp_session *s)
 	if (o->verify)
 		ri->verify_diffs = dp_stack_table__diff(&s->res->table, &s->res->raw,
 							o->verbose ? stderr : NULL, 20);
+	if (dp_ingest__stats(s->in)->sink_errors)
+		say("%llu executable mappings could not be read for symbols: their addresses show as module+offset or [unmapped]",
+		    (unsigned long long)dp_ingest__stats(s->in)->sink_errors);
 	if (s->rec) {
 		uint64_t rerr = dp_ingest__stats(s->in)->rec_errors;
 

@@ -374,7 +374,8 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 	case PERF_RECORD_MMAP2:
 		if ((r.mmap.prot & PROT_EXEC) && in->sink.mmap) {
 			err = note_task(in, r.mmap.pid, r.mmap.tid);
-			in->sink.mmap(in->sink.ctx, &r);
+			if (in->sink.mmap(in->sink.ctx, &r))
+				in->st.sink_errors++;	/* its addresses stay unnamed */
 		}
 		return err;
 	case PERF_RECORD_COMM:

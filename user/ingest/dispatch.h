@@ -28,7 +28,7 @@ struct dp_comms;
 /* What records say about address spaces, for the symbols side. */
 struct dp_ingest_sink {
 	/* An executable mapping (PERF_RECORD_MMAP2 with PROT_EXEC). */
-	void (*mmap)(void *ctx, const struct dp_record *r);
+	int (*mmap)(void *ctx, const struct dp_record *r);
 	/* The process exec'd: its old mappings are gone. */
 	void (*exec)(void *ctx, uint32_t pid);
 	void *ctx;
@@ -53,6 +53,7 @@ struct dp_ingest_stats {
 	uint64_t lost_records, lost_events;	/* PERF_RECORD_LOST: records, and how often */
 	uint64_t raw_samples;		/* PERF_RECORD_SAMPLEs read (--raw, --verify) */
 	uint64_t rec_errors;		/* --record write errors */
+	uint64_t sink_errors;		/* mappings the symbols side could not take */
 };
 
 struct dp_task {

@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ksyms.h"
 #include "profile.h"
-#include "usyms.h"
+#include "symbolizer.h"
 #include "uthash.h"
 
 struct comm_ent {
@@ -215,10 +214,10 @@ static int marker(struct dp_profile *p, const char *name, bool kernel, uint32_t 
 	return intern_frame(p, &d, idx);
 }
 
-static int kernel_frame(struct dp_profile *p, const struct dp_ksyms *ks, uint64_t ip,
+static int kernel_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t ip,
 			struct addr_ent *ae)
 {
-	const struct dp_ksym *s = ks ? dp_ksyms__find(ks, ip) : NULL;
+	const struct dp_ksym *s = dp_symbolizer__kernel(sz, ip);
 	struct frame_desc d = { .module = "[kernel]", .addr = ip, .kernel = true };
 	char buf[64];
 
@@ -234,8 +233,8 @@ static int kernel_frame(struct dp_profile *p, const struct dp_ksyms *ks, uint64_
 	return intern_frame(p, &d, &ae->fr[0]);
 }
 
-static int user_frame(struct dp_profile *p, struct dp_usyms *us, uint32_t pid, uint64_t ip,
-		      bool leaf, const struct dp_profile_opts *opts, struct addr_ent *ae)
+static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+		      uint64_t ip, bool leaf, const struct dp_profile_opts *opts, struct addr_ent *ae)
 {
 	struct dp_uinline inl[MAX_INLINE];
 	struct frame_desc d = { 0 };
@@ -244,7 +243,7 @@ static int user_frame(struct dp_profile *p, struct dp_usyms *us, uint32_t pid, u
 	char buf[512];
 	int ninl = 0, err;
 
-	dp_usyms__resolve(us, pid, at, opts->want_src, &sym);
+	dp_symbolizer__user(sz, pid, at, opts->want_src, &sym);
 	d.module = sym.module;
 	d.addr = sym.offset;
 	d.build_id = sym.build_id;
@@ -257,7 +256,7 @@ static int user_frame(struct dp_profile *p, struct dp_usyms *us, uint32_t pid, u
 		d.name = buf;
 	}
 	if (opts->want_src && sym.name)
-		ninl = dp_usyms__inlines(us, pid, at, inl, MAX_INLINE);
+		ninl = dp_symbolizer__inlines(sz, pid, at, inl, MAX_INLINE);
 	/*
 	 * The real function comes first (outermost). Its line is where the
 	 * outermost inlined call sits; each inlined function's line is the next
@@ -280,8 +279,8 @@ static int user_frame(struct dp_profile *p, struct dp_usyms *us, uint32_t pid, u
 }
 
 /* The frames of one address, outermost first, appended at out[*n]. */
-static int frames_for(struct dp_profile *p, const struct dp_ksyms *ks, struct dp_usyms *us,
-		      uint32_t pid, uint64_t ip, bool kernel, bool leaf,
+static int frames_for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+		      uint64_t ip, bool kernel, bool leaf,
 		      const struct dp_profile_opts *opts, uint32_t *out, uint32_t *n)
 {
 	struct index *ix = p->index;
@@ -298,7 +297,7 @@ static int frames_for(struct dp_profile *p, const struct dp_ksyms *ks, struct dp
 		if (!ae)
 			return -ENOMEM;
 		ae->key = probe.key;
-		err = kernel ? kernel_frame(p, ks, ip, ae) : user_frame(p, us, pid, ip, leaf, opts, ae);
+		err = kernel ? kernel_frame(p, sz, ip, ae) : user_frame(p, sz, pid, ip, leaf, opts, ae);
 		if (err) {
 			free(ae);
 			return err;
@@ -347,7 +346,7 @@ static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32
 }
 
 /* Remember objects where user stacks stop early and that lack frame pointers. */
-static int note_outermost(struct dp_profile *p, struct dp_usyms *us, uint32_t pid,
+static int note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
 			  uint64_t ip, const char *name, uint64_t count)
 {
 	struct index *ix = p->index;
@@ -363,7 +362,7 @@ static int note_outermost(struct dp_profile *p, struct dp_usyms *us, uint32_t pi
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		if (!strcmp(name, roots[i]))
 			return 0;
-	if (dp_usyms__fp_info(us, pid, ip, &info) || info.funcs_checked < 8 ||
+	if (dp_symbolizer__fp_info(sz, pid, ip, &info) || info.funcs_checked < 8 ||
 	    info.funcs_with_fp * 2 >= info.funcs_checked)
 		return 0;
 	HASH_FIND_STR(ix->objs, info.module, oe);
@@ -413,8 +412,8 @@ static void count_stack(struct dp_profile *p, struct dp_pstack *s, uint64_t coun
 }
 
 static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
-		     const struct dp_ksyms *ks, struct dp_usyms *us,
-		     const struct dp_comms *comms, const struct dp_profile_opts *opts)
+		     const struct dp_symbolizer *sz, const struct dp_comms *comms,
+		     const struct dp_profile_opts *opts)
 {
 	struct index *ix = p->index;
 	const struct dp_stack_hdr *h = &e->hdr;
@@ -434,7 +433,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
 	for (uint32_t i = h->unr; i-- > 0;) {
-		err = frames_for(p, ks, us, h->pid, e->ips[h->knr + i], false,
+		err = frames_for(p, sz, h->pid, e->ips[h->knr + i], false,
 				 i == 0 && h->knr == 0, opts, fr, &n);
 		if (err)
 			goto out;
@@ -447,14 +446,14 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 	    (err = marker(p, "[kernel stack lost]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
-		err = frames_for(p, ks, us, h->pid, e->ips[i], true, i == 0, opts, fr, &n);
+		err = frames_for(p, sz, h->pid, e->ips[i], true, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
 	if (!n && (err = marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
 	if (opts->check_fp && h->unr && h->unr < 4 &&
-	    (err = note_outermost(p, us, h->pid, e->ips[h->knr + h->unr - 1],
+	    (err = note_outermost(p, sz, h->pid, e->ips[h->knr + h->unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
 	if ((err = thread_for(p, comms, h->pid, h->tid, &key[0])))
@@ -541,7 +540,7 @@ int dp_profile__init(struct dp_profile *p)
 }
 
 int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
-		    const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		    const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		    const struct dp_profile_opts *opts)
 {
 	static const struct dp_profile_opts defaults;
@@ -553,7 +552,7 @@ int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
 	if (!opts)
 		opts = &defaults;
 	for (e = t->head; e && !err; e = e->hh.next)
-		err = add_stack(p, e, ks, us, comms, opts);
+		err = add_stack(p, e, sz, comms, opts);
 	return err;
 }
 
@@ -563,13 +562,13 @@ void dp_profile__seal(struct dp_profile *p)
 }
 
 int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
-		      const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		      const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		      const struct dp_profile_opts *opts)
 {
 	int err = dp_profile__init(p);
 
 	if (!err)
-		err = dp_profile__add(p, t, ks, us, comms, opts);
+		err = dp_profile__add(p, t, sz, comms, opts);
 	if (err)
 		dp_profile__free(p);
 	else

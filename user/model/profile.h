@@ -2,7 +2,8 @@
 /*
  * The symbolized profile every output reads: interned frames, threads, and
  * stacks of frame indices (root first) with their sample counts. Built from
- * the raw stack table with the kernel and user symbol resolvers.
+ * the raw stack table through a symbolizer (symbolizer.h): no file or /proc
+ * access here.
  */
 #ifndef DP_PROFILE_H
 #define DP_PROFILE_H
@@ -11,8 +12,7 @@
 #include <stdint.h>
 #include "stacks.h"
 
-struct dp_ksyms;
-struct dp_usyms;
+struct dp_symbolizer;
 
 struct dp_frame {
 	char *name;		/* function, or module+0xoffset, or a [marker] */
@@ -77,7 +77,7 @@ struct dp_profile_opts {
  * thread and frames become one stack.
  */
 int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
-		      const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		      const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		      const struct dp_profile_opts *opts);
 /*
  * The same, in steps, for a profile that grows while collection goes on:
@@ -86,7 +86,7 @@ int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
  */
 int dp_profile__init(struct dp_profile *p);
 int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
-		    const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		    const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		    const struct dp_profile_opts *opts);
 void dp_profile__seal(struct dp_profile *p);
 void dp_profile__free(struct dp_profile *p);

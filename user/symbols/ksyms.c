@@ -53,12 +53,49 @@ void dp_ksyms__free(struct dp_ksyms *ks)
 	free(ks);
 }
 
+/*
+ * One kallsyms line: "ADDR TYPE NAME" and, for a module's symbol, "\t[MODULE]".
+ * Splits line in place. Returns 0 or -EINVAL.
+ */
+static int parse_line(char *line, unsigned long long *addr, char *type, char **name, char **mod)
+{
+	char *p, *end;
+
+	errno = 0;
+	*addr = strtoull(line, &end, 16);
+	if (errno || end == line || (*end != ' ' && *end != '\t'))
+		return -EINVAL;
+	p = end + strspn(end, " \t");
+	if (!*p || !strchr(" \t", p[1]))
+		return -EINVAL;
+	*type = *p;
+	p += 1 + strspn(p + 1, " \t");
+	*name = p;
+	p += strcspn(p, " \t\n");
+	if (p == *name)
+		return -EINVAL;
+	*mod = NULL;
+	if (*p) {
+		*p++ = 0;
+		p += strspn(p, " \t");
+		if (*p == '[') {
+			*mod = p + 1;
+			end = strchr(*mod, ']');
+			if (!end || end == *mod)
+				return -EINVAL;
+			*end = 0;
+		}
+	}
+	return 0;
+}
+
 struct dp_ksyms *dp_ksyms__load(const char *path)
 {
 	struct dp_ksyms *ks;
-	char line[512], name[256], mod[128];
 	const char *last_mod = NULL;
 	unsigned long long addr;
+	char *line = NULL, *name, *mod;
+	size_t linecap = 0;
 	FILE *f;
 	char type;
 	int err = 0, nonzero = 0;
@@ -72,13 +109,11 @@ struct dp_ksyms *dp_ksyms__load(const char *path)
 		errno = ENOMEM;
 		return NULL;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	/* getline: no name is cut at a buffer's end and read again as a line. */
+	while (getline(&line, &linecap, f) > 0) {
 		struct dp_ksym *s;
-		int n;
 
-		mod[0] = 0;
-		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
-		if (n < 3) {
+		if (parse_line(line, &addr, &type, &name, &mod)) {
 			err = EINVAL;
 			break;
 		}
@@ -102,19 +137,21 @@ struct dp_ksyms *dp_ksyms__load(const char *path)
 		s->addr = addr;
 		s->name = keep(ks, name);
 		s->module = NULL;
-		if (n == 4 && mod[0]) {
+		if (mod) {
 			if (!last_mod || strcmp(last_mod, mod))
 				last_mod = keep(ks, mod);
 			s->module = last_mod;
 		}
-		if (!s->name || (n == 4 && mod[0] && !s->module)) {
+		if (!s->name || (mod && !s->module)) {
 			err = ENOMEM;
 			break;
 		}
 		ks->n++;
 	}
-	if (!err && ferror(f))
-		err = EIO;
+	/* getline's -1 is the end of the file or an error (ENOMEM, EIO). */
+	if (!err && !feof(f))
+		err = errno ? errno : EIO;
+	free(line);
 	fclose(f);
 	if (err) {
 		dp_ksyms__free(ks);

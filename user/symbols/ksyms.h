@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Kernel symbols from a kallsyms-format file (/proc/kallsyms, modules included). */
+/*
+ * Kernel symbols from a kallsyms-format file (/proc/kallsyms, modules
+ * included). Lines are read whole: a name may be as long as the kernel's
+ * KSYM_NAME_LEN (512) and a module name is appended after it.
+ */
 #ifndef DP_KSYMS_H
 #define DP_KSYMS_H
 
 #include <stdint.h>
-
-struct dp_ksym {
-	uint64_t addr;
-	const char *name;
-	const char *module;	/* NULL for the kernel image */
-};
+#include "symbolizer.h"	/* struct dp_ksym */
 
 struct dp_ksyms;
 

@@ -1,74 +1,80 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * User-space symbols. Each process's executable mappings are snapshotted
- * when it is first seen (and on exec and mmap), and every mapped object is
- * opened then, so a process that exits or a binary deleted on disk keeps its
- * symbols. Objects are shared between processes and read with elfutils'
- * libdwfl, which also finds separate debug files by build-id or debuglink.
+ * User-space symbols: the real symbolizer's user side. The engine feeds it
+ * (snapshot, add_mmap, exec); the model reads it through the symbolizer
+ * interface (symbolizer.h). Each process's executable mappings are
+ * snapshotted when it is first seen (and on exec and mmap), and every mapped
+ * object is opened then, so a process that exits or a binary deleted on disk
+ * keeps its symbols. The parts: addrspace (mappings per process), objects
+ * (ELF/DWARF by device and inode or build-id), jitmap, fpcheck, demangle.
  */
 #ifndef DP_USYMS_H
 #define DP_USYMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include "symbolizer.h"
 
 struct dp_usyms_opts {
 	const char *proc_root;	/* "/proc" unless testing */
 	const char *perfmap_dir;	/* "/tmp": JIT maps are perf-PID.map there */
 };
 
-struct dp_usym {
-	const char *name;	/* demangled function name, or NULL when unresolved */
-	const char *module;	/* object basename, "[vdso]", "[anon]", "[unmapped]" ... */
-	const char *path;	/* object path when file-backed */
-	uint64_t offset;	/* object-relative address (file vaddr) or address */
-	uint64_t sym_offset;	/* addr - symbol start */
-	const char *src_file;	/* when debug info has it */
-	int src_line;
-	const uint8_t *build_id;
-	int build_id_len;
-};
-
-/* What the report says about an object's frame pointers. */
-struct dp_uobj_info {
-	const char *path;
-	const char *module;
-	int funcs_checked;
-	int funcs_with_fp;
-};
+/* A snapshot that failed for another reason than the process being gone is retried this often. */
+#define DP_USYMS_SNAPSHOT_TRIES 3
 
 struct dp_usyms;
 
 struct dp_usyms *dp_usyms__new(const struct dp_usyms_opts *opts);
 void dp_usyms__free(struct dp_usyms *u);
-/* Read the process's current mappings; a second call adds what is new. */
+/*
+ * Read the process's current mappings; a second call adds what is new.
+ * Returns 0 or a negative errno (-ENOENT: the process is gone).
+ */
 int dp_usyms__snapshot(struct dp_usyms *u, uint32_t pid);
+/*
+ * Whether pid needs no snapshot: one succeeded, the process is gone, or
+ * DP_USYMS_SNAPSHOT_TRIES failed. A process known only from MMAP2 records
+ * is not known yet.
+ */
 bool dp_usyms__known(struct dp_usyms *u, uint32_t pid);
-/* A new executable mapping seen in a PERF_RECORD_MMAP2. */
+/*
+ * A new executable mapping seen in a PERF_RECORD_MMAP2, by file name only:
+ * the object is keyed by its full path. Prefer __add_mmap2.
+ */
 int dp_usyms__add_mmap(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_t len,
 		       uint64_t pgoff, const char *filename);
-/* The process exec'd: its old mappings are gone. */
-void dp_usyms__exec(struct dp_usyms *u, uint32_t pid);
-/* Resolve one address. Always fills out (module+offset at worst). */
-void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool want_src,
-		       struct dp_usym *out);
-/* A function inlined at an address, and where it was inlined into its caller. */
-struct dp_uinline {
-	const char *name;
-	const char *call_file;
-	int call_line;
+
+/* What a MMAP2 record says about the mapped file. */
+struct dp_mmap_file {
+	const char *filename;
+	/* Without PERF_RECORD_MISC_MMAP_BUILD_ID: the file's device and inode. */
+	uint32_t maj, min;
+	uint64_t ino;
+	/* With it: the build-id instead (maj, min, ino are then 0). */
+	const uint8_t *build_id;
+	int build_id_len;
 };
 
 /*
- * Functions inlined at addr, innermost first (from DWARF), at most max.
- * Returns how many; 0 when none or without debug info.
+ * The same, keyed by the identity the record gives (device and inode in the
+ * mapping process's view, or build-id), so two files never share an object
+ * and one file mapped by two processes is opened once. 0 or -ENOMEM.
  */
+int dp_usyms__add_mmap2(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_t len,
+			uint64_t pgoff, const struct dp_mmap_file *file);
+/* The process exec'd: its old mappings are gone. */
+void dp_usyms__exec(struct dp_usyms *u, uint32_t pid);
+/* Objects opened so far (each once, however many processes map it). */
+size_t dp_usyms__objects(const struct dp_usyms *u);
+
+/* The lookups behind the real symbolizer (symbolizer.h says what each returns). */
+void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool want_src,
+		       struct dp_usym *out);
 int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uinline *out, int max);
-/* Frame-pointer check of the object mapped at addr (lazy, cached). */
 int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uobj_info *out);
-/* Demangle a C++ or Rust name; returns a malloc'd string or NULL. */
-char *dp_demangle(const char *name);
 
 #endif

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include "export.h"
 #include "ksyms.h"
+#include "symbolizer.h"
 #include "launch.h"
 #include "outfile.h"
 #include "output.h"
@@ -137,6 +138,7 @@ static void *collect(void *arg)
 static void take(struct top *t)
 {
 	struct dp_stack_table got;
+	struct dp_symbols syms;
 	uint64_t ticks;
 	int err;
 
@@ -163,7 +165,8 @@ static void take(struct top *t)
 		snprintf(t->ri.target_comm, sizeof(t->ri.target_comm), "%s", t->comm);
 	if (ticks) {
 		pthread_mutex_lock(&t->res.lock);
-		err = dp_topmodel__add(&t->m, &got, t->ks, t->res.us, t->res.comms, &t->popts);
+		err = dp_topmodel__add(&t->m, &got, dp_symbols__init(&syms, t->ks, t->res.us),
+				       t->res.comms, &t->popts);
 		/* Threads rename themselves (prctl, pthread_setname_np): names follow. */
 		for (uint32_t i = 0; i < t->m.prof.nthreads; i++) {
 			struct dp_thread *th = &t->m.prof.threads[i];

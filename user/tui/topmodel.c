@@ -59,10 +59,10 @@ static int fit(struct dp_topmodel *m)
 }
 
 int dp_topmodel__add(struct dp_topmodel *m, const struct dp_stack_table *delta,
-		     const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		     const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts)
 {
-	int err = dp_profile__add(&m->prof, delta, ks, us, comms, opts);
+	int err = dp_profile__add(&m->prof, delta, sz, comms, opts);
 
 	return err ? err : fit(m);
 }

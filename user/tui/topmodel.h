@@ -14,8 +14,7 @@
 #include "profile.h"
 #include "stacks.h"
 
-struct dp_ksyms;
-struct dp_usyms;
+struct dp_symbolizer;
 struct dp_comms;
 
 enum dp_counting { DP_COUNT_CUMULATIVE, DP_COUNT_DECAYING };
@@ -65,7 +64,7 @@ int dp_topmodel__init(struct dp_topmodel *m, double decay);
 void dp_topmodel__free(struct dp_topmodel *m);
 /* Add an interval's counts (symbolized into the profile). */
 int dp_topmodel__add(struct dp_topmodel *m, const struct dp_stack_table *delta,
-		     const struct dp_ksyms *ks, struct dp_usyms *us, const struct dp_comms *comms,
+		     const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts);
 /* End an interval: decaying counts fade by decay, then take the interval's samples. */
 int dp_topmodel__tick(struct dp_topmodel *m);

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+#include <unistd.h>
+#include "fpcheck.h"
+#include "objects.h"
+
+#define PROLOGUE_BYTES 24
+
+bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
+{
+	static const uint8_t mov[] = { 0x48, 0x89, 0xe5 };	/* mov %rsp,%rbp */
+	const uint8_t *push = memchr(buf, 0x55, len < 8 ? len : 8);	/* push %rbp */
+
+	/* Compilers may schedule other instructions between the two (endbr64 first). */
+	return push && memmem(push + 1, len - (size_t)(push + 1 - buf), mov, sizeof(mov));
+}
+
+/* 1 or 0 for the function at file address vaddr; -1 when its bytes are not in the file. */
+static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
+{
+	uint8_t buf[PROLOGUE_BYTES];
+
+	for (size_t i = 0; i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+
+		if (vaddr >= ph->p_vaddr && vaddr < ph->p_vaddr + ph->p_filesz) {
+			off_t off = (off_t)(vaddr - ph->p_vaddr + ph->p_offset);
+
+			if (pread(o->fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+				return -1;
+			return dp_fpcheck__prologue(buf, sizeof(buf));
+		}
+	}
+	return -1;
+}
+
+void dp_fpcheck__object(struct dp_obj *o)
+{
+	int n;
+
+	o->fp_checked = 1;
+	if (!o->mod || o->fd < 0)
+		return;
+	n = dwfl_module_getsymtab(o->mod);
+	for (int i = 1; i < n && o->fp_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		int r;
+
+		if (!dwfl_module_getsym_info(o->mod, i, &sym, &addr, NULL, NULL, NULL))
+			continue;
+		/* Tiny functions (thunks, stubs) need no frame either way. */
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 16 || !sym.st_value)
+			continue;
+		r = function_has_fp(o, sym.st_value);
+		if (r < 0)
+			continue;
+		o->fp_funcs++;
+		o->fp_with += r;
+	}
+}

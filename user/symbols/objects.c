@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include "objects.h"
+
+static const Dwfl_Callbacks dwfl_cbs = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* The key of id, malloc'd: never a prefix, so two paths cannot collide. */
+static char *make_key(const struct dp_obj_id *id)
+{
+	char *key = NULL;
+	int n;
+
+	if (id->ino) {
+		n = asprintf(&key, "i:%" PRIx32 ":%" PRIx32 ":%" PRIu64, id->maj, id->min, id->ino);
+	} else if (id->build_id_len > 0) {
+		key = malloc(2 + 2 * (size_t)id->build_id_len + 1);
+		if (!key)
+			return NULL;
+		memcpy(key, "b:", 2);
+		for (int i = 0; i < id->build_id_len; i++)
+			snprintf(key + 2 + 2 * i, 3, "%02x", id->build_id[i]);
+		return key;
+	} else {
+		n = asprintf(&key, "p:%s", id->path);
+	}
+	return n < 0 ? NULL : key;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Read the ELF side of o from fd (which o then owns). Failures leave o->mod NULL. */
+static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
+{
+	const unsigned char *bits;
+	GElf_Addr bias, bid_vaddr;
+	struct dp_obj *other;
+	size_t nph;
+	GElf_Ehdr eh;
+	Elf *elf;
+	int dwfl_fd, n;
+
+	o->fd = fd;
+	o->dwfl = dwfl_begin(&dwfl_cbs);
+	if (!o->dwfl)
+		return 0;
+	/* dwfl takes its own fd: ours stays for reading function bytes. */
+	dwfl_fd = dup(fd);
+	if (dwfl_fd < 0)
+		return 0;
+	/* The real path, not map_files: debuglink files are looked for beside it. */
+	o->mod = dwfl_report_elf(o->dwfl, o->module, o->path, dwfl_fd, 0, false);
+	if (!o->mod)
+		close(dwfl_fd);
+	if (dwfl_report_end(o->dwfl, NULL, NULL) || !o->mod) {
+		o->mod = NULL;
+		return 0;
+	}
+	elf = dwfl_module_getelf(o->mod, &bias);
+	if (!elf || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &nph)) {
+		o->mod = NULL;
+		return 0;
+	}
+	o->loads = calloc(nph ? nph : 1, sizeof(*o->loads));
+	if (!o->loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			o->loads[o->nloads++] = ph;
+	}
+	n = dwfl_module_build_id(o->mod, &bits, &bid_vaddr);
+	if (n > 0) {
+		o->build_id = bits;
+		o->build_id_len = n;
+		/* The first object with a build-id answers for it. */
+		HASH_FIND(hh_bid, t->by_bid, bits, (unsigned)n, other);
+		if (!other)
+			HASH_ADD_KEYPTR(hh_bid, t->by_bid, o->build_id, (unsigned)n, o);
+	}
+	return 0;
+}
+
+static void free_obj(struct dp_obj *o)
+{
+	if (o->dwfl)
+		dwfl_end(o->dwfl);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->loads);
+	free(o->key);
+	free(o->path);
+	free(o);
+}
+
+struct dp_obj *dp_objs__get(struct dp_objs *t, const struct dp_obj_id *id, const char *open_path)
+{
+	struct dp_obj *o;
+	char *key;
+	int fd;
+
+	/* A build-id names the content, wherever and however it was opened. */
+	if (id->build_id_len > 0) {
+		HASH_FIND(hh_bid, t->by_bid, id->build_id, (unsigned)id->build_id_len, o);
+		if (o)
+			return o;
+	}
+	key = make_key(id);
+	if (!key)
+		return NULL;
+	HASH_FIND_STR(t->by_key, key, o);
+	if (o) {
+		free(key);
+		return o;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		free(key);
+		return NULL;
+	}
+	o->key = key;
+	o->fd = -1;
+	o->path = strdup(id->path);
+	if (!o->path) {
+		free_obj(o);
+		return NULL;
+	}
+	o->module = base_name(o->path);
+	fd = open_path ? open(open_path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		fd = open(o->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && read_elf(t, o, fd)) {
+		if (o->build_id_len > 0)
+			HASH_DELETE(hh_bid, t->by_bid, o);
+		free_obj(o);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hh, t->by_key, o->key, strlen(o->key), o);	/* failures are kept too */
+	t->n++;
+	return o;
+}
+
+void dp_objs__free(struct dp_objs *t)
+{
+	struct dp_obj *o, *tmp;
+
+	HASH_CLEAR(hh_bid, t->by_bid);
+	HASH_ITER(hh, t->by_key, o, tmp) {
+		HASH_DEL(t->by_key, o);
+		free_obj(o);
+	}
+	t->n = 0;
+}
+
+int dp_obj__vaddr(const struct dp_obj *o, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+
+		if (off >= ph->p_offset && off < ph->p_offset + ph->p_memsz) {
+			*vaddr = off - ph->p_offset + ph->p_vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_offset)
+{
+	GElf_Off soff = 0;
+	GElf_Sym sym;
+	const char *name;
+
+	if (!o->mod)
+		return NULL;
+	name = dwfl_module_addrinfo(o->mod, vaddr, &soff, &sym, NULL, NULL, NULL);
+	if (name)
+		*sym_offset = soff;
+	return name;
+}
+
+int dp_obj__src(const struct dp_obj *o, uint64_t vaddr, const char **file, int *line)
+{
+	Dwfl_Line *l = o->mod ? dwfl_module_getsrc(o->mod, vaddr) : NULL;
+	int lineno = 0;
+
+	if (!l)
+		return -ENOENT;
+	*file = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL);
+	*line = lineno;
+	return *file ? 0 : -ENOENT;
+}
+
+/* The DWARF file name of index idx in the CU's file table. */
+static const char *cu_file(Dwarf_Die *cu, Dwarf_Word idx)
+{
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+int dp_obj__inlines(const struct dp_obj *o, uint64_t vaddr, struct dp_uinline *out, int max)
+{
+	Dwarf_Die *cu, *scopes = NULL;
+	Dwarf_Addr bias = 0;
+	int n, k = 0;
+
+	if (!o->mod)
+		return 0;
+	cu = dwfl_module_addrdie(o->mod, vaddr, &bias);
+	if (!cu)
+		return 0;
+	n = dwarf_getscopes(cu, vaddr - bias, &scopes);
+	/* Innermost scope first; the enclosing real function ends the chain. */
+	for (int i = 0; i < n && k < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		Dwarf_Attribute attr;
+		Dwarf_Word w;
+
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[k].name = dwarf_diename(&scopes[i]);
+		if (!out[k].name)
+			out[k].name = "[inlined]";
+		out[k].call_file = NULL;
+		out[k].call_line = 0;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &w) == 0)
+			out[k].call_file = cu_file(cu, w);
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &w) == 0)
+			out[k].call_line = (int)w;
+		k++;
+	}
+	free(scopes);
+	return k;
+}

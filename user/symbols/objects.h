@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Mapped ELF objects, opened once and shared by every process that maps
+ * them, read with elfutils' libdwfl (which also finds separate debug files by
+ * build-id or debuglink). An object is found again by the identity the
+ * kernel gave it: device and inode from /proc/PID/maps or a MMAP2 record, or
+ * the record's build-id; the full path only when neither is known.
+ */
+#ifndef DP_OBJECTS_H
+#define DP_OBJECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include "symbolizer.h"
+#include "uthash.h"
+
+/* Who a mapping's file is. Fields that are not known are 0 / NULL. */
+struct dp_obj_id {
+	uint32_t maj, min;
+	uint64_t ino;			/* 0: device and inode unknown */
+	const uint8_t *build_id;	/* from a MMAP2 record that carries one */
+	int build_id_len;
+	const char *path;		/* the mapped file's name (always set) */
+};
+
+struct dp_obj {
+	UT_hash_handle hh;		/* by key */
+	UT_hash_handle hh_bid;		/* by build-id, once the ELF says it */
+	char *key;			/* "i:MAJ:MIN:INO", "b:HEX" or "p:PATH" */
+	char *path;
+	const char *module;		/* basename of path */
+	int fd;				/* ours, for reading function bytes; -1 */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;		/* NULL: not readable as ELF */
+	GElf_Phdr *loads;		/* every PT_LOAD, however many */
+	size_t nloads;
+	const unsigned char *build_id;	/* owned by dwfl */
+	int build_id_len;
+	int fp_checked, fp_funcs, fp_with;	/* fpcheck's cache */
+};
+
+struct dp_objs {
+	struct dp_obj *by_key;
+	struct dp_obj *by_bid;
+	size_t n;
+};
+
+/*
+ * The object for id, opened on first sight: from open_path (the process's
+ * map_files link, which reaches a deleted or replaced file) or else id->path.
+ * An object that does not open is kept too, so it is tried once. Returns NULL
+ * only when out of memory.
+ */
+struct dp_obj *dp_objs__get(struct dp_objs *t, const struct dp_obj_id *id, const char *open_path);
+void dp_objs__free(struct dp_objs *t);
+
+/* The file vaddr at file offset off, through the PT_LOAD holding it: 0 or -ENOENT. */
+int dp_obj__vaddr(const struct dp_obj *o, uint64_t off, uint64_t *vaddr);
+/* The function at vaddr and addr - its start; NULL when none. */
+const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_offset);
+/* Source file and line of vaddr from DWARF: 0 or -ENOENT. */
+int dp_obj__src(const struct dp_obj *o, uint64_t vaddr, const char **file, int *line);
+/* Functions inlined at vaddr, innermost first, at most max; returns how many. */
+int dp_obj__inlines(const struct dp_obj *o, uint64_t vaddr, struct dp_uinline *out, int max);
+
+#endif
