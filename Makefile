@@ -38,7 +38,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
-	model/stacks model/profile model/export symbols/ksyms symbols/usyms \
+	model/stacks model/profile model/stackorder model/export symbols/ksyms symbols/usyms \
 	output/report output/folded output/json output/pprof output/speedscope \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
