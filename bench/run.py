@@ -13,6 +13,9 @@ reported as such.
   bench/run.py BUILD_DIR --peers-only the peer section alone (make bench-peers):
                                       merged into the existing latest.{md,json}
   bench/run.py BUILD_DIR --no-peers   everything but the peer section
+  bench/run.py BUILD_DIR --cost-only [--cost-bits 17]
+                                      section 3 alone (a minute): peak RSS and
+                                      bytes per distinct stack, printed only
 
 The peer section (bench/peers.py) boots a Debian sid guest with perf,
 bpftrace and bcc (scripts/sid-guest.sh) and measures deferprof, its
@@ -169,6 +172,9 @@ class Host:
             w.wait()
             s["cpu_ms_per_1000_samples"] = round(1e6 * (s["cpu_s"] - base["cpu_s"]) / s["seen"], 2) \
                 if s["seen"] else None
+            # What each stack costs beyond the fixed part: the figure the stack store is judged by.
+            s["bytes_per_stack"] = round(1024 * (s["max_rss_kib"] - base["max_rss_kib"]) /
+                                         s["distinct_stacks"], 1) if s["distinct_stacks"] else None
             res[str(1 << bits)] = s
         return res
 
@@ -410,13 +416,13 @@ def write_md(results, targets, path):
     if results.get("host_slowdown"):
         slow_table("2b. Target slowdown, host (sysdeep)", results["host_slowdown"])
     if results.get("host_cost"):
-        L.append("\n## 3. Profiler cost, host (paths workload)\n\n| call paths | distinct stacks | samples | deferprof CPU s | CPU ms / 1,000 samples | peak RSS MiB |\n| --- | --- | --- | --- | --- | --- |")
+        L.append("\n## 3. Profiler cost, host (paths workload)\n\n| call paths | distinct stacks | samples | deferprof CPU s | CPU ms / 1,000 samples | peak RSS MiB | bytes / distinct stack |\n| --- | --- | --- | --- | --- | --- | --- |")
         fx = results["host_cost"].get("fixed", {})
-        L.append(f"| (fixed: an idle target) | | {fx.get('seen')} | {fx.get('cpu_s')} | | {fx.get('max_rss_kib', 0) / 1024:.1f} |")
+        L.append(f"| (fixed: an idle target) | | {fx.get('seen')} | {fx.get('cpu_s')} | | {fx.get('max_rss_kib', 0) / 1024:.1f} | |")
         for k, s in results["host_cost"].items():
             if k == "fixed":
                 continue
-            L.append(f"| {k} | {s.get('distinct_stacks')} | {s.get('seen')} | {s.get('cpu_s')} | {s.get('cpu_ms_per_1000_samples')} | {s['max_rss_kib'] / 1024:.1f} |")
+            L.append(f"| {k} | {s.get('distinct_stacks')} | {s.get('seen')} | {s.get('cpu_s')} | {s.get('cpu_ms_per_1000_samples')} | {s['max_rss_kib'] / 1024:.1f} | {s.get('bytes_per_stack', '')} |")
     ex = results.get("export")
     if ex:
         L.append("\n## Export time (issue 5)\n")
@@ -476,6 +482,9 @@ def main():
     ap.add_argument("--no-vm", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peers-only", action="store_true")
+    ap.add_argument("--cost-only", action="store_true")
+    ap.add_argument("--cost-bits", type=int, action="append",
+                    help="with --cost-only: log2 of the call paths (repeatable; default 17)")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     out = a.out or (os.path.join(build, "bench-smoke") if a.smoke else os.path.join(ROOT, "bench/results"))
@@ -484,6 +493,9 @@ def main():
     t0 = time.time()
     if a.peers_only:
         peers_only(build, out, tmp, t0)
+        return
+    if a.cost_only:
+        cost_only(h, a.cost_bits or [17], tmp, t0)
         return
     R = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
          "host": {"kernel": platform.release(), "cpus": os.cpu_count()}, "smoke": a.smoke,
@@ -561,6 +573,18 @@ def write_results(R, out, tmp):
         md = write_md(R, targets, os.path.join(out, name + ".md"))
     print(md)
     log(f"results in {out}/latest.md and latest.json ({R['elapsed_s']} s)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cost_only(h, bits, tmp, t0):
+    """Section 3 alone, with make bench's settings: printed, no results file written."""
+    R = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "host": {"kernel": platform.release(), "cpus": os.cpu_count()}, "smoke": False}
+    log(f"host: profiler cost by distinct stacks (paths 2^{bits})")
+    R["host_cost"] = h.cost(bits, 4999, 2, 12)
+    R["elapsed_s"] = round(time.time() - t0, 1)
+    print(json.dumps(R["host_cost"], indent=1))
+    print(write_md(R, [], os.path.join(tmp, "cost.md")))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -272,7 +272,7 @@ Test(ingest, exit_resolves_waiting_samples_a_round_later)
 	cr_assert_eq(dp_ingest__end_round(in, 3000), 0);
 	cr_assert_eq(dp_ingest__join_stats(in)->lost_exited, 1);
 	cr_assert_eq(table.total, 1);
-	cr_assert(table.head->hdr.flags & DP_STK_USER_LOST);
+	cr_assert(table.ents[0].hdr.flags & DP_STK_USER_LOST);
 	close_ingest();
 }
 

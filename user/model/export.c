@@ -10,29 +10,19 @@
 static const struct dp_profile *sort_p;
 static const uint32_t *sort_thread_rank;
 
-static const uint32_t *sort_rank;
+/* Each frame-tree node's place in the order of frame lists (dp_profile__node_order). */
+static const uint32_t *sort_pre;
 
-static int cmp_frame(uint32_t a, uint32_t b)
+static int cmp_frames(uint32_t a, uint32_t b)
 {
-	return sort_rank[a] < sort_rank[b] ? -1 : sort_rank[a] > sort_rank[b];
-}
-
-static int cmp_frames(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
-{
-	uint32_t n = na < nb ? na : nb;
-	int c;
-
-	for (uint32_t i = 0; i < n; i++)
-		if ((c = cmp_frame(a[i], b[i])))
-			return c;
-	return na == nb ? 0 : na < nb ? -1 : 1;
+	return sort_pre[a] < sort_pre[b] ? -1 : sort_pre[a] > sort_pre[b];
 }
 
 static int cmp_pstack(const void *a, const void *b)
 {
 	const struct dp_pstack *x = &sort_p->stacks[*(const uint32_t *)a];
 	const struct dp_pstack *y = &sort_p->stacks[*(const uint32_t *)b];
-	int c = cmp_frames(x->frames, x->nframes, y->frames, y->nframes);
+	int c = cmp_frames(x->node, y->node);
 
 	if (c)
 		return c;
@@ -46,7 +36,7 @@ static int cmp_xstack(const void *a, const void *b)
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return cmp_frames(x->frames, x->nframes, y->frames, y->nframes);
+	return cmp_frames(x->node, y->node);
 }
 
 static int cmp_thread(const void *a, const void *b)
@@ -90,22 +80,26 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 		order[i] = i;
 	sort_p = p;
 	sort_thread_rank = rank;
-	sort_rank = dp_profile__frame_ranks(p);
-	if (!sort_rank)
+	{
+		uint32_t *frank = dp_profile__frame_ranks(p);
+
+		sort_pre = frank ? dp_profile__node_order(p, frank) : NULL;
+		free(frank);
+	}
+	if (!sort_pre)
 		goto out;
 	qsort(order, n, sizeof(*order), cmp_pstack);
 	for (uint32_t i = 0; i < n;) {
 		const struct dp_pstack *s = &p->stacks[order[i]];
 		struct dp_xstack *xs = &x->stacks[g++];
 
-		xs->frames = s->frames;	/* profile indices until renumbered below */
+		xs->node = s->node;
 		xs->nframes = s->nframes;
 		xs->threads = &x->count_buf[i];
 		for (; i < n; i++) {
 			const struct dp_pstack *t = &p->stacks[order[i]];
 
-			if (t->nframes != s->nframes ||
-			    memcmp(t->frames, s->frames, s->nframes * sizeof(uint32_t)))
+			if (t->node != s->node)
 				break;
 			if (!t->count)
 				continue;
@@ -118,8 +112,8 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	}
 	x->nstacks = g;
 	qsort(x->stacks, g, sizeof(*x->stacks), cmp_xstack);
-	free((void *)sort_rank);
-	sort_rank = NULL;
+	free((void *)sort_pre);
+	sort_pre = NULL;
 
 	/* Frames numbered in order of first use; each stack gets its own copy. */
 	{
@@ -136,8 +130,9 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 			struct dp_xstack *xs = &x->stacks[i];
 			uint32_t *dst = x->frame_buf + total;
 
+			dp_profile__frames(p, xs->node, dst);
 			for (uint32_t k = 0; k < xs->nframes; k++) {
-				uint32_t f = xs->frames[k];
+				uint32_t f = dst[k];
 
 				if (newidx[f] == UINT32_MAX) {
 					newidx[f] = x->nframes;
@@ -151,8 +146,8 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	}
 	err = 0;
 out:
-	free((void *)sort_rank);
-	sort_rank = NULL;
+	free((void *)sort_pre);
+	sort_pre = NULL;
 	free(order);
 	free(rank);
 	free(newidx);

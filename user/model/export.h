@@ -22,6 +22,7 @@ struct dp_xthread_count {
 struct dp_xstack {
 	uint32_t nframes;
 	uint32_t *frames;	/* indices into dp_export.frames, root first */
+	uint32_t node;		/* the profile's frame-tree node */
 	uint64_t count;
 	uint32_t nthreads;
 	struct dp_xthread_count *threads;

@@ -90,18 +90,17 @@ struct obj_ent {
 	uint32_t idx;
 };
 
-struct stk_ent {	/* (thread, frames) -> stack */
-	UT_hash_handle hh;
-	uint32_t idx;
-	uint32_t key[];	/* thread, then the frames */
-};
-
+/*
+ * Open-addressing indexes of the frame tree's nodes by (parent, frame) and
+ * of stacks by (thread, node): 0 is a free slot, else node or stack + 1.
+ */
 struct index {
 	struct addr_ent *addrs;
 	struct name_ent *names;
 	struct thr_ent *thrs;
 	struct obj_ent *objs;
-	struct stk_ent *stks;
+	uint32_t *kids, nkids;
+	uint32_t *stks, nstks;
 };
 
 static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
@@ -391,11 +390,9 @@ static int note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz, 
 }
 
 /* Count samples of stack s: its thread, the profile, and each frame once. */
-static void count_stack(struct dp_profile *p, struct dp_pstack *s, uint64_t count)
+static void count_stack(struct dp_profile *p, struct dp_pstack *s, const uint32_t *fr,
+			uint32_t n, uint64_t count)
 {
-	const uint32_t *fr = s->frames;
-	uint32_t n = s->nframes;
-
 	s->count += count;
 	p->threads[s->thread].samples += count;
 	p->total += count;
@@ -411,29 +408,121 @@ static void count_stack(struct dp_profile *p, struct dp_pstack *s, uint64_t coun
 	}
 }
 
-static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
-		     const struct dp_symbolizer *sz, const struct dp_comms *comms,
+static uint64_t pair_hash(uint32_t a, uint32_t b)
+{
+	uint64_t h = ((uint64_t)a << 32 | b) * 0xbf58476d1ce4e5b9ULL;
+
+	return h ^ (h >> 31);
+}
+
+/* Keep an index under 3/4 full; rehash(slots, n) puts the old ones back. */
+static int index_room(uint32_t **slots, uint32_t *nslots, uint32_t used,
+		      void (*put)(struct dp_profile *, uint32_t *, uint32_t, uint32_t),
+		      struct dp_profile *p)
+{
+	uint32_t n = *nslots ? *nslots * 2 : 1024, *ns;
+
+	if ((uint64_t)(used + 1) * 4 <= (uint64_t)*nslots * 3)
+		return 0;
+	ns = calloc(n, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < *nslots; i++)
+		if ((*slots)[i])
+			put(p, ns, n, (*slots)[i]);
+	free(*slots);
+	*slots = ns;
+	*nslots = n;
+	return 0;
+}
+
+static void kid_put(struct dp_profile *p, uint32_t *slots, uint32_t n, uint32_t id)
+{
+	uint32_t i = (uint32_t)pair_hash(p->fnodes[id].parent, p->fnodes[id].frame) & (n - 1);
+
+	while (slots[i])
+		i = (i + 1) & (n - 1);
+	slots[i] = id;
+}
+
+static void stk_put(struct dp_profile *p, uint32_t *slots, uint32_t n, uint32_t v)
+{
+	const struct dp_pstack *s = &p->stacks[v - 1];
+	uint32_t i = (uint32_t)pair_hash(s->thread, s->node) & (n - 1);
+
+	while (slots[i])
+		i = (i + 1) & (n - 1);
+	slots[i] = v;
+}
+
+/* The node of frame under parent in the frame tree, added when new. */
+static int fchild(struct dp_profile *p, uint32_t parent, uint32_t frame, uint32_t *out)
+{
+	struct index *ix = p->index;
+	uint32_t mask = ix->nkids - 1, i, id;
+	int err;
+
+	for (i = (uint32_t)pair_hash(parent, frame) & mask; ix->nkids && (id = ix->kids[i]);
+	     i = (i + 1) & mask) {
+		if (p->fnodes[id].parent == parent && p->fnodes[id].frame == frame) {
+			*out = id;
+			return 0;
+		}
+	}
+	if (grow((void **)&p->fnodes, &p->capfnodes, p->nfnodes, sizeof(*p->fnodes)))
+		return -ENOMEM;
+	if (!p->nfnodes)	/* the root */
+		p->fnodes[p->nfnodes++] = (struct dp_fnode){ 0, 0 };
+	if ((err = index_room(&ix->kids, &ix->nkids, p->nfnodes, kid_put, p)))
+		return err;
+	id = p->nfnodes++;
+	p->fnodes[id].parent = parent;
+	p->fnodes[id].frame = frame;
+	kid_put(p, ix->kids, ix->nkids, id);
+	*out = id;
+	return 0;
+}
+
+/* The stack of (thread, node), or NULL. */
+static struct dp_pstack *find_stack(const struct dp_profile *p, uint32_t thread, uint32_t node)
+{
+	const struct index *ix = p->index;
+	uint32_t mask = ix->nstks - 1, v;
+
+	if (!ix->nstks)
+		return NULL;
+	for (uint32_t i = (uint32_t)pair_hash(thread, node) & mask; (v = ix->stks[i]);
+	     i = (i + 1) & mask)
+		if (p->stacks[v - 1].thread == thread && p->stacks[v - 1].node == node)
+			return &p->stacks[v - 1];
+	return NULL;
+}
+
+static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
+		     const struct dp_stack_entry *e, const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts)
 {
 	struct index *ix = p->index;
 	const struct dp_stack_hdr *h = &e->hdr;
-	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 5, outer;
-	struct stk_ent *se = NULL;
+	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 5, outer, thread, node = 0;
+	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
 	struct dp_pstack *s;
-	uint32_t *key, *fr;
-	size_t klen;
+	uint32_t *fr;
 	int err;
 
-	key = malloc((max + 1) * sizeof(*key));
-	if (!key)
+	/* The table's parts, flat again: the symbolizer reads addresses. */
+	if (dp_stack_table__part(t, e->kpart, kips) != h->knr ||
+	    dp_stack_table__part(t, e->upart, uips) != h->unr)
+		return -EINVAL;
+	fr = malloc(max * sizeof(*fr));
+	if (!fr)
 		return -ENOMEM;
-	fr = key + 1;
 	/* Root first: user part outermost to innermost, then the kernel part. */
 	if ((h->flags & DP_STK_UTRUNC) && (err = marker(p, "[truncated]", false, &fr[n++])))
 		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
 	for (uint32_t i = h->unr; i-- > 0;) {
-		err = frames_for(p, sz, h->pid, e->ips[h->knr + i], false,
+		err = frames_for(p, sz, h->pid, uips[i], false,
 				 i == 0 && h->knr == 0, opts, fr, &n);
 		if (err)
 			goto out;
@@ -446,71 +535,57 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_entry *e,
 	    (err = marker(p, "[kernel stack lost]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
-		err = frames_for(p, sz, h->pid, e->ips[i], true, i == 0, opts, fr, &n);
+		err = frames_for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
 	if (!n && (err = marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
 	if (opts->check_fp && h->unr && h->unr < 4 &&
-	    (err = note_outermost(p, sz, h->pid, e->ips[h->knr + h->unr - 1],
+	    (err = note_outermost(p, sz, h->pid, uips[h->unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
-	if ((err = thread_for(p, comms, h->pid, h->tid, &key[0])))
+	if ((err = thread_for(p, comms, h->pid, h->tid, &thread)))
 		goto out;
-	klen = (n + 1) * sizeof(*key);
-	HASH_FIND(hh, ix->stks, key, klen, se);
-	if (se) {
-		count_stack(p, &p->stacks[se->idx], e->count);
-		free(key);
-		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if ((err = fchild(p, node, fr[i], &node)))
+			goto out;
+	s = find_stack(p, thread, node);
+	if (!s) {
+		err = -ENOMEM;
+		if (grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
+			goto out;
+		if ((err = index_room(&ix->stks, &ix->nstks, p->nstacks, stk_put, p)))
+			goto out;
+		s = &p->stacks[p->nstacks++];
+		s->thread = thread;
+		s->node = node;
+		s->nframes = n;
+		s->count = 0;
+		stk_put(p, ix->stks, ix->nstks, p->nstacks);
+		if (n > p->max_frames)
+			p->max_frames = n;
 	}
-	err = -ENOMEM;
-	if (grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
-		goto out;
-	se = malloc(sizeof(*se) + klen);
-	if (!se)
-		goto out;
-	memcpy(se->key, key, klen);
-	se->idx = p->nstacks;
-	HASH_ADD_KEYPTR(hh, ix->stks, se->key, klen, se);
-	s = &p->stacks[p->nstacks++];
-	s->thread = key[0];
-	s->nframes = n;
-	s->frames = se->key + 1;	/* the index owns the frames while it lives */
-	s->count = 0;
-	count_stack(p, s, e->count);
+	count_stack(p, s, fr, n, e->count);
 	err = 0;
 out:
-	free(key);
+	free(fr);
 	return err;
 }
 
-/* Give each stack its own copy of its frames, then drop the lookup tables. */
-static void free_index(struct dp_profile *p, bool keep_frames)
+/* Drop the lookup tables: the frame tree and the stacks stay. */
+static void free_index(struct dp_profile *p)
 {
 	struct index *ix = p->index;
 	struct addr_ent *a, *at;
 	struct name_ent *ne, *nt;
 	struct thr_ent *te, *tt;
 	struct obj_ent *oe, *ot;
-	struct stk_ent *se, *st;
 
 	if (!ix)
 		return;
-	HASH_ITER(hh, ix->stks, se, st) {
-		struct dp_pstack *s = &p->stacks[se->idx];
-
-		HASH_DEL(ix->stks, se);
-		/* The key's frames move to the front so the stack can own the block. */
-		if (keep_frames) {
-			memmove(se, se->key + 1, s->nframes * sizeof(uint32_t));
-			s->frames = (uint32_t *)(void *)se;
-		} else {
-			s->frames = NULL;
-			free(se);
-		}
-	}
+	free(ix->kids);
+	free(ix->stks);
 	HASH_ITER(hh, ix->addrs, a, at) {
 		HASH_DEL(ix->addrs, a);
 		free(a);
@@ -544,21 +619,20 @@ int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
 		    const struct dp_profile_opts *opts)
 {
 	static const struct dp_profile_opts defaults;
-	const struct dp_stack_entry *e;
 	int err = 0;
 
 	if (!p->index)
 		return -EINVAL;
 	if (!opts)
 		opts = &defaults;
-	for (e = t->head; e && !err; e = e->hh.next)
-		err = add_stack(p, e, sz, comms, opts);
+	for (uint32_t i = 0; i < t->entries && !err; i++)
+		err = add_stack(p, t, &t->ents[i], sz, comms, opts);
 	return err;
 }
 
 void dp_profile__seal(struct dp_profile *p)
 {
-	free_index(p, true);
+	free_index(p);
 }
 
 int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
@@ -578,150 +652,19 @@ int dp_profile__build(struct dp_profile *p, const struct dp_stack_table *t,
 
 void dp_profile__free(struct dp_profile *p)
 {
-	bool indexed = p->index != NULL;
-
-	free_index(p, false);
+	free_index(p);
 	for (uint32_t i = 0; i < p->nframes; i++) {
 		free(p->frames[i].name);
 		free(p->frames[i].module);
 		free(p->frames[i].build_id);
 		free(p->frames[i].src_file);
 	}
-	for (uint32_t i = 0; !indexed && i < p->nstacks; i++)
-		free(p->stacks[i].frames);
 	for (uint32_t i = 0; i < p->nnofp; i++)
 		free(p->nofp[i].module);
 	free(p->frames);
 	free(p->threads);
 	free(p->stacks);
+	free(p->fnodes);
 	free(p->nofp);
 	memset(p, 0, sizeof(*p));
-}
-
-struct merge_ent {
-	UT_hash_handle hh;
-	struct dp_merged m;
-	size_t keylen;
-	char key[];
-};
-
-/* Order by count, then frame by frame by name: output is deterministic. */
-static const struct dp_profile *cmp_profile;
-
-static const uint32_t *cmp_rank;
-
-static int cmp_merged(const void *a, const void *b)
-{
-	const struct dp_merged *x = a, *y = b;
-	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
-	int c;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	if (x->comm && y->comm && (c = strcmp(x->comm, y->comm)))
-		return c;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t rx = cmp_rank[x->frames[i]], ry = cmp_rank[y->frames[i]];
-
-		if (rx != ry)
-			return rx < ry ? -1 : 1;
-	}
-	return (int)x->nframes - (int)y->nframes;
-}
-
-/* A total order on distinct frames: name, module, kernel, marker, inlined. */
-static int cmp_frame_idx(const void *a, const void *b)
-{
-	const struct dp_frame *x = &cmp_profile->frames[*(const uint32_t *)a];
-	const struct dp_frame *y = &cmp_profile->frames[*(const uint32_t *)b];
-	int c;
-
-	if ((c = strcmp(x->name, y->name)))
-		return c;
-	if ((c = strcmp(x->module ? x->module : "", y->module ? y->module : "")))
-		return c;
-	if (x->kernel != y->kernel)
-		return x->kernel ? 1 : -1;
-	if (x->marker != y->marker)
-		return x->marker ? 1 : -1;
-	return (int)x->inlined - (int)y->inlined;
-}
-
-uint32_t *dp_profile__frame_ranks(const struct dp_profile *p)
-{
-	uint32_t *order = malloc((p->nframes + 1) * sizeof(*order));
-	uint32_t *rank = malloc((p->nframes + 1) * sizeof(*rank));
-
-	if (!order || !rank) {
-		free(order);
-		free(rank);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < p->nframes; i++)
-		order[i] = i;
-	cmp_profile = p;
-	qsort(order, p->nframes, sizeof(*order), cmp_frame_idx);
-	for (uint32_t i = 0; i < p->nframes; i++)
-		rank[order[i]] = i;
-	free(order);
-	return rank;
-}
-
-int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
-		      uint32_t *n)
-{
-	struct merge_ent *head = NULL, *e, *t;
-	struct dp_merged *arr;
-	uint32_t cnt = 0, i = 0;
-	int err = 0;
-
-	for (uint32_t s = 0; s < p->nstacks; s++) {
-		const struct dp_pstack *ps = &p->stacks[s];
-		const char *comm = by_comm ? p->threads[ps->thread].comm : "";
-		size_t cl = strlen(comm) + 1, kl = cl + ps->nframes * sizeof(uint32_t);
-		struct merge_ent *f;
-
-		e = malloc(sizeof(*e) + kl);
-		if (!e) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(e->key, comm, cl);
-		memcpy(e->key + cl, ps->frames, ps->nframes * sizeof(uint32_t));
-		e->keylen = kl;
-		HASH_FIND(hh, head, e->key, kl, f);
-		if (f) {
-			f->m.count += ps->count;
-			free(e);
-			continue;
-		}
-		e->m.comm = by_comm ? p->threads[ps->thread].comm : NULL;
-		e->m.frames = ps->frames;
-		e->m.nframes = ps->nframes;
-		e->m.count = ps->count;
-		HASH_ADD_KEYPTR(hh, head, e->key, kl, e);
-		cnt++;
-	}
-	arr = err ? NULL : calloc(cnt ? cnt : 1, sizeof(*arr));
-	if (!arr && !err)
-		err = -ENOMEM;
-	HASH_ITER(hh, head, e, t) {
-		if (arr)
-			arr[i++] = e->m;
-		HASH_DEL(head, e);
-		free(e);
-	}
-	if (err)
-		return err;
-	cmp_rank = dp_profile__frame_ranks(p);
-	if (!cmp_rank) {
-		free(arr);
-		return -ENOMEM;
-	}
-	qsort(arr, cnt, sizeof(*arr), cmp_merged);
-	free((void *)cmp_rank);
-	cmp_rank = NULL;
-	*out = arr;
-	*n = cnt;
-	return 0;
 }

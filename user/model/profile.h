@@ -33,10 +33,20 @@ struct dp_thread {
 	uint64_t samples;
 };
 
+/*
+ * Stacks of frames are stored once, as nodes of a prefix tree from the root
+ * frame in: a stack is its leaf node, and stacks that share callers share
+ * nodes. Node 0 is the root (no frame).
+ */
+struct dp_fnode {
+	uint32_t parent;
+	uint32_t frame;
+};
+
 struct dp_pstack {
 	uint32_t thread;	/* index into threads */
+	uint32_t node;		/* its frames: dp_profile__frames() */
 	uint32_t nframes;
-	uint32_t *frames;	/* root first */
 	uint64_t count;
 };
 
@@ -54,6 +64,9 @@ struct dp_profile {
 	uint32_t nthreads, capthreads;
 	struct dp_pstack *stacks;
 	uint32_t nstacks, capstacks;
+	struct dp_fnode *fnodes;
+	uint32_t nfnodes, capfnodes;
+	uint32_t max_frames;	/* the longest stack: room dp_profile__frames() needs */
 	struct dp_nofp *nofp;
 	uint32_t nnofp;
 	uint64_t total;
@@ -98,10 +111,19 @@ void dp_profile__free(struct dp_profile *p);
  */
 uint32_t *dp_profile__frame_ranks(const struct dp_profile *p);
 
+/* The frames of node, root first, into out (room for max_frames); returns how many. */
+uint32_t dp_profile__frames(const struct dp_profile *p, uint32_t node, uint32_t *out);
+/*
+ * Each node's place in the order of its frame lists (frame by frame by
+ * rank, a list before its extensions): comparing two stacks' frames is
+ * comparing two numbers. malloc'd; NULL when out of memory.
+ */
+uint32_t *dp_profile__node_order(const struct dp_profile *p, const uint32_t *rank);
+
 /* Stacks merged over threads (or per comm): sorted by count, then by frames. */
 struct dp_merged {
 	const char *comm;	/* NULL when merged over every thread */
-	const uint32_t *frames;
+	uint32_t node;		/* its frames: dp_profile__frames() */
 	uint32_t nframes;
 	uint64_t count;
 };

@@ -1,9 +1,281 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The stack table. Parts live in a prefix tree (node = parent id + address,
+ * from the outermost address in), so a part costs one 16-byte node per
+ * address it does not share with a part seen before; the table's entries
+ * then hold two part ids instead of the addresses.
+ *
+ * Three open-addressing indexes find things again: the tree's children by
+ * (parent, address), whole parts by their hash (checked against the tree,
+ * so two parts with one hash stay two parts), and entries by (header, part
+ * ids). Walking the tree to check a part costs more than a memcmp, so a
+ * small cache keeps a flat copy of recently added parts: the join adds the
+ * same few parts over and over, and they then cost what they cost before.
+ */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stacks.h"
+
+struct node {
+	uint64_t addr;
+	uint32_t parent;	/* 0: the root (the empty part) */
+	uint32_t depth;		/* addresses from the root to here */
+};
+
+struct memo_slot {		/* a whole part, by its hash */
+	uint32_t tag;		/* the hash's high half: most misses end here */
+	uint32_t node;		/* 0 when free */
+};
+
+#define HOT_SLOTS 1024
+
+struct hot {			/* a part added lately, flat */
+	uint64_t hash;
+	uint32_t node, n, cap;
+	uint64_t *ips;
+};
+
+struct dp_parts {
+	struct node *nodes;	/* [0] is the root */
+	uint32_t nnodes, capnodes;
+	uint32_t *kids;		/* (parent, address) -> node, 0 when free */
+	uint32_t nkids;		/* slots, a power of two */
+	struct memo_slot *memo;
+	uint32_t nmemo, nparts;
+	struct hot hot[HOT_SLOTS];
+};
+
+static uint64_t kid_hash(uint32_t parent, uint64_t addr)
+{
+	uint64_t h = (addr ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL;
+
+	return h ^ (h >> 31);
+}
+
+static struct dp_parts *parts_new(void)
+{
+	struct dp_parts *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return NULL;
+	ps->capnodes = 256;
+	ps->nodes = malloc(ps->capnodes * sizeof(*ps->nodes));
+	ps->nkids = 512;
+	ps->kids = calloc(ps->nkids, sizeof(*ps->kids));
+	ps->nmemo = 256;
+	ps->memo = calloc(ps->nmemo, sizeof(*ps->memo));
+	if (!ps->nodes || !ps->kids || !ps->memo) {
+		free(ps->nodes);
+		free(ps->kids);
+		free(ps->memo);
+		free(ps);
+		return NULL;
+	}
+	memset(&ps->nodes[0], 0, sizeof(ps->nodes[0]));
+	ps->nnodes = 1;
+	return ps;
+}
+
+static void parts_free(struct dp_parts *ps)
+{
+	if (!ps)
+		return;
+	for (int i = 0; i < HOT_SLOTS; i++)
+		free(ps->hot[i].ips);
+	free(ps->nodes);
+	free(ps->kids);
+	free(ps->memo);
+	free(ps);
+}
+
+static uint32_t part_get(const struct dp_parts *ps, uint32_t id, uint64_t *ips)
+{
+	uint32_t n = 0;
+
+	for (; id; id = ps->nodes[id].parent)
+		ips[n++] = ps->nodes[id].addr;
+	return n;
+}
+
+static bool part_equal(const struct dp_parts *ps, uint32_t id, const uint64_t *ips, uint32_t n)
+{
+	if (ps->nodes[id].depth != n)
+		return false;
+	for (uint32_t i = 0; i < n; i++, id = ps->nodes[id].parent)
+		if (ps->nodes[id].addr != ips[i])
+			return false;
+	return true;
+}
+
+static uint32_t memo_find(const struct dp_parts *ps, const uint64_t *ips, uint32_t n,
+			  uint64_t hash)
+{
+	uint32_t mask = ps->nmemo - 1, tag = (uint32_t)(hash >> 32);
+
+	for (uint32_t i = (uint32_t)hash & mask; ps->memo[i].node; i = (i + 1) & mask)
+		if (ps->memo[i].tag == tag && part_equal(ps, ps->memo[i].node, ips, n))
+			return ps->memo[i].node;
+	return 0;
+}
+
+static void memo_put(struct memo_slot *memo, uint32_t nmemo, uint64_t hash, uint32_t node)
+{
+	uint32_t mask = nmemo - 1, i;
+
+	for (i = (uint32_t)hash & mask; memo[i].node; i = (i + 1) & mask)
+		;
+	memo[i].tag = (uint32_t)(hash >> 32);
+	memo[i].node = node;
+}
+
+/* Double the part index; the hashes come back from the tree. */
+static int memo_grow(struct dp_parts *ps)
+{
+	uint32_t n = ps->nmemo * 2;
+	struct memo_slot *m = calloc(n, sizeof(*m));
+	uint64_t ips[DP_PART_MAX];
+
+	if (!m)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < ps->nmemo; i++) {
+		uint32_t id = ps->memo[i].node, len;
+
+		if (!id)
+			continue;
+		len = part_get(ps, id, ips);
+		memo_put(m, n, dp_stack__part_hash(ips, len), id);
+	}
+	free(ps->memo);
+	ps->memo = m;
+	ps->nmemo = n;
+	return 0;
+}
+
+static void kid_put(uint32_t *kids, uint32_t nkids, const struct node *nodes, uint32_t id)
+{
+	uint32_t mask = nkids - 1, i;
+
+	for (i = (uint32_t)kid_hash(nodes[id].parent, nodes[id].addr) & mask; kids[i];
+	     i = (i + 1) & mask)
+		;
+	kids[i] = id;
+}
+
+/* Room for one more node: its array and its index, kept under 3/4 full. */
+static int node_room(struct dp_parts *ps)
+{
+	if (ps->nnodes == ps->capnodes) {
+		uint32_t cap = ps->capnodes * 2;
+		struct node *nn = cap > ps->capnodes ? realloc(ps->nodes, cap * sizeof(*nn)) : NULL;
+
+		if (!nn)
+			return -ENOMEM;
+		ps->nodes = nn;
+		ps->capnodes = cap;
+	}
+	if ((uint64_t)(ps->nnodes + 1) * 4 > (uint64_t)ps->nkids * 3) {
+		uint32_t n = ps->nkids * 2;
+		uint32_t *k = calloc(n, sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < ps->nkids; i++)
+			if (ps->kids[i])
+				kid_put(k, n, ps->nodes, ps->kids[i]);
+		free(ps->kids);
+		ps->kids = k;
+		ps->nkids = n;
+	}
+	return 0;
+}
+
+static int child(struct dp_parts *ps, uint32_t parent, uint64_t addr, uint32_t *out)
+{
+	uint32_t mask = ps->nkids - 1, i, id;
+	struct node *nd;
+	int err;
+
+	for (i = (uint32_t)kid_hash(parent, addr) & mask; (id = ps->kids[i]); i = (i + 1) & mask) {
+		if (ps->nodes[id].parent == parent && ps->nodes[id].addr == addr) {
+			*out = id;
+			return 0;
+		}
+	}
+	if ((err = node_room(ps)))
+		return err;
+	id = ps->nnodes++;
+	nd = &ps->nodes[id];
+	nd->addr = addr;
+	nd->parent = parent;
+	nd->depth = ps->nodes[parent].depth + 1;
+	kid_put(ps->kids, ps->nkids, ps->nodes, id);
+	*out = id;
+	return 0;
+}
+
+/* Keep a flat copy of a part just looked up, for the next time it comes. */
+static void hot_fill(struct hot *h, const uint64_t *ips, uint32_t n, uint64_t hash, uint32_t id)
+{
+	if (n > h->cap) {
+		uint64_t *p = realloc(h->ips, n * sizeof(*p));
+
+		if (!p) {	/* only a cache: the slot stays empty */
+			h->n = 0;	/* never matches: parts here are not empty */
+			return;
+		}
+		h->ips = p;
+		h->cap = n;
+	}
+	memcpy(h->ips, ips, n * sizeof(*ips));
+	h->hash = hash;
+	h->n = n;
+	h->node = id;
+}
+
+/* The slow path of part_intern(): the index, then the tree. */
+static __attribute__((noinline)) int part_lookup(struct dp_parts *ps, const uint64_t *ips,
+						 uint32_t n, uint64_t hash, uint32_t *out)
+{
+	struct hot *h = &ps->hot[hash & (HOT_SLOTS - 1)];
+	uint32_t id;
+	int err;
+
+	if (n > DP_PART_MAX)
+		return -E2BIG;
+	id = memo_find(ps, ips, n, hash);
+	if (!id) {
+		if ((uint64_t)(ps->nparts + 1) * 4 > (uint64_t)ps->nmemo * 3 && (err = memo_grow(ps)))
+			return err;
+		for (uint32_t i = n; i-- > 0;)
+			if ((err = child(ps, id, ips[i], &id)))
+				return err;
+		/* A part can be the prefix of one seen before: its node is there already. */
+		memo_put(ps->memo, ps->nmemo, hash, id);
+		ps->nparts++;
+	}
+	hot_fill(h, ips, n, hash, id);
+	*out = id;
+	return 0;
+}
+
+/* The id of part ips[0..n) (innermost first), added when new. */
+static inline int part_intern(struct dp_parts *ps, const uint64_t *ips, uint32_t n,
+			      uint64_t hash, uint32_t *out)
+{
+	const struct hot *h = &ps->hot[hash & (HOT_SLOTS - 1)];
+
+	if (!n) {
+		*out = 0;
+		return 0;
+	}
+	if (h->hash == hash && h->n == n && !memcmp(h->ips, ips, n * sizeof(*ips))) {
+		*out = h->node;
+		return 0;
+	}
+	return part_lookup(ps, ips, n, hash, out);
+}
 
 void dp_stack_table__init(struct dp_stack_table *t)
 {
@@ -12,107 +284,68 @@ void dp_stack_table__init(struct dp_stack_table *t)
 
 void dp_stack_table__clear(struct dp_stack_table *t)
 {
-	struct dp_stack_entry *e, *tmp;
-
-	HASH_ITER(hh, t->head, e, tmp) {
-		HASH_DEL(t->head, e);
-		free(e);
-	}
+	parts_free(t->parts);
+	free(t->ents);
+	free(t->slots);
 	dp_stack_table__init(t);
 }
 
-static struct dp_stack_entry *build(const struct dp_stack_hdr *hdr, const uint64_t *kips,
-				    const uint64_t *uips)
+/* Three words, one multiply each: this runs for every sample. */
+static uint32_t ent_hash(const struct dp_stack_hdr *hdr, uint32_t kpart, uint32_t upart)
 {
-	size_t n = (size_t)hdr->knr + hdr->unr;
-	struct dp_stack_entry *e = malloc(sizeof(*e) + n * sizeof(uint64_t));
-
-	if (!e)
-		return NULL;
-	memset(e, 0, sizeof(*e));
-	e->hdr = *hdr;
-	if (hdr->knr)
-		memcpy(e->ips, kips, hdr->knr * sizeof(uint64_t));
-	if (hdr->unr)
-		memcpy(e->ips + hdr->knr, uips, hdr->unr * sizeof(uint64_t));
-	e->keylen = sizeof(e->hdr) + n * sizeof(uint64_t);
-	return e;
-}
-
-/*
- * A table's hash of a stack: the header's words and the two part hashes.
- * Entries are found by it and then compared part by part, so no key is
- * ever laid out in one piece to be hashed or compared.
- */
-static uint32_t stack_hv(const struct dp_stack_hdr *hdr, uint64_t khash, uint64_t uhash)
-{
-	uint64_t w[4];
+	uint64_t w[2], h;
 
 	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the header is two words");
 	memcpy(w, hdr, sizeof(*hdr));
-	w[2] = khash;
-	w[3] = uhash;
-	return (uint32_t)dp_hash_words(w, 4, 0);
+	h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xbf58476d1ce4e5b9ULL) ^
+	    (((uint64_t)kpart << 32 | upart) * 0x94d049bb133111ebULL);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint32_t entry_hv(const struct dp_stack_hdr *hdr, const uint64_t *kips,
-			 const uint64_t *uips)
+static bool ent_equal(const struct dp_stack_entry *e, const struct dp_stack_hdr *hdr,
+		      uint32_t kpart, uint32_t upart)
 {
-	return stack_hv(hdr, dp_stack__part_hash(kips, hdr->knr),
-			dp_stack__part_hash(uips, hdr->unr));
+	return e->kpart == kpart && e->upart == upart && !memcmp(&e->hdr, hdr, sizeof(*hdr));
 }
 
-static bool same_stack(const struct dp_stack_entry *e, const struct dp_stack_hdr *hdr,
-		       const uint64_t *kips, const uint64_t *uips)
+/* The slot of (hdr, parts): the entry's, or the free one where it would go. */
+static uint32_t ent_slot(const struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			 uint32_t kpart, uint32_t upart)
 {
-	return !memcmp(&e->hdr, hdr, sizeof(*hdr)) &&
-	       (!hdr->knr || !memcmp(e->ips, kips, hdr->knr * sizeof(uint64_t))) &&
-	       (!hdr->unr || !memcmp(e->ips + hdr->knr, uips, hdr->unr * sizeof(uint64_t)));
+	uint32_t mask = t->nslots - 1, i, e;
+
+	for (i = ent_hash(hdr, kpart, upart) & mask; (e = t->slots[i]); i = (i + 1) & mask)
+		if (ent_equal(&t->ents[e - 1], hdr, kpart, upart))
+			break;
+	return i;
 }
 
-/* uthash's own bucket walk, with our hash and a part-wise compare. */
-static struct dp_stack_entry *lookup(const struct dp_stack_table *t, uint32_t hv,
-				     const struct dp_stack_hdr *hdr, const uint64_t *kips,
-				     const uint64_t *uips)
+static int ent_room(struct dp_stack_table *t)
 {
-	const UT_hash_table *tbl;
-	const UT_hash_handle *h;
-	unsigned int bkt;
+	if (t->entries == t->capents) {
+		uint32_t cap = t->capents ? t->capents * 2 : 256;
+		struct dp_stack_entry *ne = cap > t->capents ? realloc(t->ents, cap * sizeof(*ne)) : NULL;
 
-	if (!t->head)
-		return NULL;
-	tbl = t->head->hh.tbl;
-	HASH_TO_BKT(hv, tbl->num_buckets, bkt);
-	for (h = tbl->buckets[bkt].hh_head; h; h = h->hh_next) {
-		struct dp_stack_entry *e = ELMT_FROM_HH(tbl, h);
-
-		if (h->hashv == hv && same_stack(e, hdr, kips, uips))
-			return e;
-	}
-	return NULL;
-}
-
-struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
-					    const struct dp_stack_hdr *hdr,
-					    const uint64_t *kips, const uint64_t *uips)
-{
-	return lookup(t, entry_hv(hdr, kips, uips), hdr, kips, uips);
-}
-
-static int add_hv(struct dp_stack_table *t, uint32_t hv, const struct dp_stack_hdr *hdr,
-		  const uint64_t *kips, const uint64_t *uips, uint64_t count)
-{
-	struct dp_stack_entry *e = lookup(t, hv, hdr, kips, uips);
-
-	if (!e) {
-		e = build(hdr, kips, uips);
-		if (!e)
+		if (!ne)
 			return -ENOMEM;
-		HASH_ADD_KEYPTR_BYHASHVALUE(hh, t->head, &e->hdr, e->keylen, hv, e);
-		t->entries++;
+		t->ents = ne;
+		t->capents = cap;
 	}
-	e->count += count;
-	t->total += count;
+	if ((t->entries + 1) * 4 > (uint64_t)t->nslots * 3) {
+		uint32_t n = t->nslots ? t->nslots * 2 : 512;
+		uint32_t *s = calloc(n, sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		free(t->slots);
+		t->slots = s;
+		t->nslots = n;
+		for (uint32_t i = 0; i < t->entries; i++) {
+			const struct dp_stack_entry *e = &t->ents[i];
+
+			s[ent_slot(t, &e->hdr, e->kpart, e->upart)] = i + 1;
+		}
+	}
 	return 0;
 }
 
@@ -120,30 +353,80 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 			       const uint64_t *kips, uint64_t khash,
 			       const uint64_t *uips, uint64_t uhash, uint64_t count)
 {
-	return add_hv(t, stack_hv(hdr, khash, uhash), hdr, kips, uips, count);
+	struct dp_stack_entry *e;
+	uint32_t kpart, upart, i;
+	int err;
+
+	if (!t->parts && !(t->parts = parts_new()))
+		return -ENOMEM;
+	if ((err = part_intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
+	    (err = part_intern(t->parts, uips, hdr->unr, uhash, &upart)))
+		return err;
+	if (t->nslots) {
+		i = ent_slot(t, hdr, kpart, upart);
+		if (t->slots[i]) {
+			e = &t->ents[t->slots[i] - 1];
+			goto count;
+		}
+	}
+	if ((err = ent_room(t)))
+		return err;
+	i = ent_slot(t, hdr, kpart, upart);
+	e = &t->ents[t->entries++];
+	t->slots[i] = (uint32_t)t->entries;
+	memset(e, 0, sizeof(*e));
+	e->hdr = *hdr;
+	e->kpart = kpart;
+	e->upart = upart;
+count:
+	e->count += count;
+	t->total += count;
+	return 0;
 }
 
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			const uint64_t *kips, const uint64_t *uips, uint64_t count)
 {
-	return add_hv(t, entry_hv(hdr, kips, uips), hdr, kips, uips, count);
+	return dp_stack_table__add_hashed(t, hdr, kips, dp_stack__part_hash(kips, hdr->knr),
+					  uips, dp_stack__part_hash(uips, hdr->unr), count);
 }
 
-/* An entry of one table into another: its hash is already known. */
-static int add_entry(struct dp_stack_table *t, const struct dp_stack_entry *e, uint64_t count)
+uint32_t dp_stack_table__part(const struct dp_stack_table *t, uint32_t id, uint64_t *ips)
 {
-	return add_hv(t, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr, count);
+	return id && t->parts ? part_get(t->parts, id, ips) : 0;
+}
+
+uint32_t dp_stack_table__nparts(const struct dp_stack_table *t)
+{
+	return t->parts ? t->parts->nparts : 0;
+}
+
+uint32_t dp_stack_table__nnodes(const struct dp_stack_table *t)
+{
+	return t->parts ? t->parts->nnodes - 1 : 0;
+}
+
+/* An entry of one table into another: its parts are laid out flat again. */
+static int add_entry(struct dp_stack_table *t, const struct dp_stack_table *from,
+		     const struct dp_stack_entry *e, uint64_t count)
+{
+	uint64_t k[DP_PART_MAX], u[DP_PART_MAX];
+
+	dp_stack_table__part(from, e->kpart, k);
+	dp_stack_table__part(from, e->upart, u);
+	return dp_stack_table__add(t, &e->hdr, k, u, count);
 }
 
 int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
 {
-	struct dp_stack_entry *e;
 	int err;
 
-	for (e = t->head; e; e = e->hh.next) {
+	for (uint32_t i = 0; i < t->entries; i++) {
+		struct dp_stack_entry *e = &t->ents[i];
+
 		if (e->count == e->mark)
 			continue;
-		err = add_entry(out, e, e->count - e->mark);
+		err = add_entry(out, t, e, e->count - e->mark);
 		if (err)
 			return err;
 		e->mark = e->count;
@@ -153,15 +436,44 @@ int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
 
 int dp_stack_table__merge(struct dp_stack_table *dst, const struct dp_stack_table *src)
 {
-	const struct dp_stack_entry *e;
 	int err;
 
-	for (e = src->head; e; e = e->hh.next) {
-		err = add_entry(dst, e, e->count);
+	for (uint32_t i = 0; i < src->entries; i++) {
+		err = add_entry(dst, src, &src->ents[i], src->ents[i].count);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
+					    const struct dp_stack_hdr *hdr,
+					    const uint64_t *kips, const uint64_t *uips)
+{
+	uint32_t kpart = 0, upart = 0, i;
+
+	if (!t->nslots)
+		return NULL;
+	if (hdr->knr && !(kpart = memo_find(t->parts, kips, hdr->knr,
+					    dp_stack__part_hash(kips, hdr->knr))))
+		return NULL;
+	if (hdr->unr && !(upart = memo_find(t->parts, uips, hdr->unr,
+					    dp_stack__part_hash(uips, hdr->unr))))
+		return NULL;
+	i = ent_slot(t, hdr, kpart, upart);
+	return t->slots[i] ? &t->ents[t->slots[i] - 1] : NULL;
+}
+
+/* The entry of b with a's entry e's stack, or NULL. */
+static const struct dp_stack_entry *find_other(const struct dp_stack_table *a,
+					       const struct dp_stack_entry *e,
+					       const struct dp_stack_table *b)
+{
+	uint64_t k[DP_PART_MAX], u[DP_PART_MAX];
+
+	dp_stack_table__part(a, e->kpart, k);
+	dp_stack_table__part(a, e->upart, u);
+	return dp_stack_table__find(b, &e->hdr, k, u);
 }
 
 static void log_diff(FILE *log, const struct dp_stack_entry *e, uint64_t other, const char *side)
@@ -177,17 +489,18 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 	const struct dp_stack_entry *e, *f;
 	uint64_t diffs = 0;
 
-	for (e = a->head; e; e = e->hh.next) {
-		f = lookup(b, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr);
+	for (uint32_t i = 0; i < a->entries; i++) {
+		e = &a->ents[i];
+		f = find_other(a, e, b);
 		if (!f || f->count != e->count) {
 			if (log && diffs < max_log)
 				log_diff(log, e, f ? f->count : 0, "the BPF join");
 			diffs++;
 		}
 	}
-	for (e = b->head; e; e = e->hh.next) {
-		f = lookup(a, e->hh.hashv, &e->hdr, e->ips, e->ips + e->hdr.knr);
-		if (!f) {
+	for (uint32_t i = 0; i < b->entries; i++) {
+		e = &b->ents[i];
+		if (!find_other(b, e, a)) {
 			if (log && diffs < max_log)
 				log_diff(log, e, 0, "the raw stitch");
 			diffs++;

@@ -2,6 +2,11 @@
 /*
  * The aggregate: raw stacks (addresses, not yet symbols) of each thread and
  * the number of samples that had them. Pure data structure.
+ *
+ * Each distinct stack part (a kernel or a user chain of addresses) is stored
+ * once, as a node of a prefix tree keyed from the outermost address: a part
+ * is the id of its innermost node, and parts that share callers share nodes.
+ * The table keeps (thread, flags, kernel part id, user part id) -> count.
  */
 #ifndef DP_STACKS_H
 #define DP_STACKS_H
@@ -9,7 +14,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "hashfn.h"
-#include "uthash.h"
 
 /* dp_stack_hdr.flags */
 #define DP_STK_USER_LOST	0x1	/* the user part never arrived */
@@ -26,18 +30,22 @@ struct dp_stack_hdr {
 	uint16_t unr;
 };
 
-/* One distinct stack: header then knr kernel and unr user addresses, innermost first. */
+/* One distinct stack; its parts are read with dp_stack_table__part(). */
 struct dp_stack_entry {
-	UT_hash_handle hh;
+	struct dp_stack_hdr hdr;
+	uint32_t kpart, upart;	/* part ids, 0 for an empty part */
 	uint64_t count;
 	uint64_t mark;		/* count at the last dp_stack_table__delta() */
-	size_t keylen;
-	struct dp_stack_hdr hdr;
-	uint64_t ips[];		/* kernel part, then user part */
 };
 
+struct dp_parts;		/* the prefix tree and its indexes (stacks.c) */
+
 struct dp_stack_table {
-	struct dp_stack_entry *head;
+	struct dp_stack_entry *ents;	/* in order of arrival: entry ids are stable */
+	uint32_t *slots;		/* open addressing: entry index + 1, 0 when free */
+	uint32_t nslots;		/* a power of two, or 0 */
+	uint32_t capents;
+	struct dp_parts *parts;
 	uint64_t total;		/* samples */
 	uint64_t entries;
 };
@@ -49,7 +57,7 @@ int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr
 /*
  * The hash of one stack part. A caller that adds the same part many times
  * (the join: a record's user stack, a stored kernel stack) hashes it once
- * and passes the hashes: the table then hashes nothing itself.
+ * and passes the hashes: the table then hashes no addresses itself.
  */
 static inline uint64_t dp_stack__part_hash(const uint64_t *ips, uint32_t n)
 {
@@ -74,5 +82,19 @@ struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
  */
 uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_stack_table *b,
 			      FILE *log, unsigned int max_log);
+
+/*
+ * The longest part a table takes (more than the BPF side's DP_MAX_STACK and
+ * a classic chain's parts): adding a longer one fails with -E2BIG.
+ */
+#define DP_PART_MAX		1024
+/*
+ * The addresses of part id, innermost first, into ips (room for
+ * DP_PART_MAX); returns how many. Part 0 is empty.
+ */
+uint32_t dp_stack_table__part(const struct dp_stack_table *t, uint32_t id, uint64_t *ips);
+/* Distinct parts and prefix-tree nodes: what the table holds besides entries. */
+uint32_t dp_stack_table__nparts(const struct dp_stack_table *t);
+uint32_t dp_stack_table__nnodes(const struct dp_stack_table *t);
 
 #endif

@@ -133,8 +133,9 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 	for (uint32_t i = 0; i < n && i < top_stacks; i++) {
 		fprintf(f, "  #%u  %" PRIu64 " samples (%.1f%%)\n", i + 1, m[i].count,
 			pct(m[i].count, p->total));
-		for (uint32_t k = m[i].nframes; k-- > 0;) {
-			const struct dp_frame *fr = &p->frames[m[i].frames[k]];
+		/* Leaf first: the frame tree's parent links. */
+		for (uint32_t id = m[i].node; id; id = p->fnodes[id].parent) {
+			const struct dp_frame *fr = &p->frames[p->fnodes[id].frame];
 
 			bool bracket = fr->module && fr->module[0] != '[';
 

@@ -92,13 +92,19 @@ double dp_topmodel__weight(const struct dp_topmodel *m, uint32_t i, enum dp_coun
 	return (double)m->prof.stacks[i].count;
 }
 
+/* Room for any stack's frames (the profile's frame tree holds them). */
+static uint32_t *frame_buf(const struct dp_topmodel *m)
+{
+	return malloc((m->prof.max_frames + 1) * sizeof(uint32_t));
+}
+
 /*
- * The part of stack s that the filter keeps, [*lo, *hi): stacks are root
- * first, their user frames before their kernel frames. False when the
- * stack is filtered out or nothing of it is left.
+ * The part of stack s that the filter keeps, fr[*lo, *hi), with its frames
+ * in fr: stacks are root first, their user frames before their kernel
+ * frames. False when the stack is filtered out or nothing of it is left.
  */
 static bool view(const struct dp_topmodel *m, uint32_t s, const struct dp_topfilter *f,
-		 uint32_t *lo, uint32_t *hi)
+		 uint32_t *fr, uint32_t *lo, uint32_t *hi)
 {
 	const struct dp_pstack *ps = &m->prof.stacks[s];
 	uint32_t k = 0;
@@ -106,9 +112,9 @@ static bool view(const struct dp_topmodel *m, uint32_t s, const struct dp_topfil
 	if (f && f->thread >= 0 && ps->thread != (uint32_t)f->thread)
 		return false;
 	*lo = 0;
-	*hi = ps->nframes;
+	*hi = dp_profile__frames(&m->prof, ps->node, fr);
 	if (f && f->side != DP_SIDE_ALL) {
-		while (k < ps->nframes && !m->prof.frames[ps->frames[k]].kernel)
+		while (k < *hi && !m->prof.frames[fr[k]].kernel)
 			k++;
 		if (f->side == DP_SIDE_KERNEL)
 			*lo = k;
@@ -121,12 +127,15 @@ static bool view(const struct dp_topmodel *m, uint32_t s, const struct dp_topfil
 double dp_topmodel__total(const struct dp_topmodel *m, const struct dp_topfilter *f,
 			  enum dp_counting c)
 {
+	uint32_t lo, hi, *fr = frame_buf(m);
 	double t = 0;
-	uint32_t lo, hi;
 
+	if (!fr)	/* no figure rather than a wrong one */
+		return 0;
 	for (uint32_t i = 0; i < m->prof.nstacks; i++)
-		if (view(m, i, f, &lo, &hi))
+		if (view(m, i, f, fr, &lo, &hi))
 			t += dp_topmodel__weight(m, i, c);
+	free(fr);
 	return t;
 }
 
@@ -167,20 +176,19 @@ int dp_topmodel__functions(const struct dp_topmodel *m, const struct dp_topfilte
 	const struct dp_profile *p = &m->prof;
 	uint32_t nf = p->nframes, cnt = 0, lo, hi;
 	double *self = calloc(nf + 1, sizeof(double)), *total = calloc(nf + 1, sizeof(double));
-	uint32_t *stamp = calloc(nf + 1, sizeof(uint32_t));
+	uint32_t *stamp = calloc(nf + 1, sizeof(uint32_t)), *frs = frame_buf(m);
 	struct dp_toprow *r = NULL;
 
-	if (!self || !total || !stamp)
+	if (!self || !total || !stamp || !frs)
 		goto oom;
 	for (uint32_t i = 0; i < p->nstacks; i++) {
-		const struct dp_pstack *ps = &p->stacks[i];
 		double w = dp_topmodel__weight(m, i, c);
 
-		if (w <= 0 || !view(m, i, f, &lo, &hi))
+		if (w <= 0 || !view(m, i, f, frs, &lo, &hi))
 			continue;
-		self[ps->frames[hi - 1]] += w;
+		self[frs[hi - 1]] += w;
 		for (uint32_t k = lo; k < hi; k++) {
-			uint32_t fr = ps->frames[k];
+			uint32_t fr = frs[k];
 
 			if (stamp[fr] != i + 1) {	/* once per stack, even when recursive */
 				stamp[fr] = i + 1;
@@ -188,6 +196,8 @@ int dp_topmodel__functions(const struct dp_topmodel *m, const struct dp_topfilte
 			}
 		}
 	}
+	free(frs);
+	frs = NULL;
 	r = calloc(nf + 1, sizeof(*r));
 	if (!r)
 		goto oom;
@@ -211,6 +221,7 @@ oom:
 	free(self);
 	free(total);
 	free(stamp);
+	free(frs);
 	free(r);
 	return -ENOMEM;
 }
@@ -229,10 +240,13 @@ int dp_topmodel__threads(const struct dp_topmodel *m, const struct dp_topfilter 
 {
 	struct dp_topfilter all = { .thread = -1 };
 	struct dp_topthread *r = calloc(m->prof.nthreads + 1, sizeof(*r));
-	uint32_t lo, hi;
+	uint32_t lo, hi, *fr = frame_buf(m);
 
-	if (!r)
+	if (!r || !fr) {
+		free(r);
+		free(fr);
 		return -ENOMEM;
+	}
 	if (f) {
 		all = *f;
 		all.thread = -1;
@@ -240,8 +254,9 @@ int dp_topmodel__threads(const struct dp_topmodel *m, const struct dp_topfilter 
 	for (uint32_t t = 0; t < m->prof.nthreads; t++)
 		r[t].thread = t;
 	for (uint32_t i = 0; i < m->prof.nstacks; i++)
-		if (view(m, i, &all, &lo, &hi))
+		if (view(m, i, &all, fr, &lo, &hi))
 			r[m->prof.stacks[i].thread].samples += dp_topmodel__weight(m, i, c);
+	free(fr);
 	qsort(r, m->prof.nthreads, sizeof(*r), cmp_thread);
 	*rows = r;
 	*n = m->prof.nthreads;
@@ -365,41 +380,44 @@ int dp_topmodel__tree(const struct dp_topmodel *m, const struct dp_topfilter *f,
 	const struct dp_profile *p = &m->prof;
 	struct tree t = { .cap = 64 };
 	struct flat fl = { 0 };
-	uint32_t lo, hi;
+	uint32_t lo, hi, *frs = frame_buf(m);
 	int err = 0;
 
 	t.n = calloc(t.cap, sizeof(*t.n));
-	if (!t.n)
+	if (!t.n || !frs) {
+		free(t.n);
+		free(frs);
 		return -ENOMEM;
+	}
 	t.len = 1;
 	t.n[0].frame = frame;
 	t.n[0].id = mix(dir == DP_TREE_CALLERS ? 1 : 2, frame + 1);
 	for (uint32_t i = 0; i < p->nstacks && !err; i++) {
-		const struct dp_pstack *ps = &p->stacks[i];
 		double w = dp_topmodel__weight(m, i, c);
 		uint32_t pos, at = 0;
 
-		if (w <= 0 || !view(m, i, f, &lo, &hi))
+		if (w <= 0 || !view(m, i, f, frs, &lo, &hi))
 			continue;
 		/* The outermost occurrence: a recursive function counts once per stack. */
-		for (pos = lo; pos < hi && ps->frames[pos] != frame; pos++)
+		for (pos = lo; pos < hi && frs[pos] != frame; pos++)
 			;
 		if (pos == hi)
 			continue;
 		t.n[0].w += w;
 		if (dir == DP_TREE_CALLEES) {
 			for (uint32_t k = pos + 1; k < hi && !err; k++)
-				if (!(err = child(&t, at, ps->frames[k], &at)))
+				if (!(err = child(&t, at, frs[k], &at)))
 					t.n[at].w += w;
 		} else {
 			for (uint32_t k = pos; k-- > lo && !err;)
-				if (!(err = child(&t, at, ps->frames[k], &at)))
+				if (!(err = child(&t, at, frs[k], &at)))
 					t.n[at].w += w;
 		}
 	}
 	if (!err && t.n[0].w > 0)
 		err = flatten(m, &t, 0, &fl);
 	free(t.n);
+	free(frs);
 	if (err) {
 		free(fl.l);
 		return err;

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The stack table's interning: parts stored once, ids stable, counts kept. */
+#include <errno.h>
+#include <criterion/criterion.h>
+#include "stacks.h"
+
+/* Innermost first; U2 shares U1's two outermost addresses, U3 is U1's outer prefix. */
+static const uint64_t U1[] = { 0x401010, 0x401020, 0x401030 };
+static const uint64_t U2[] = { 0x409999, 0x401020, 0x401030 };
+static const uint64_t U3[] = { 0x401020, 0x401030 };
+static const uint64_t K1[] = { 0xffffffff81005000, 0xffffffff81004000 };
+
+static struct dp_stack_hdr hdr(uint32_t tid, uint16_t knr, uint16_t unr)
+{
+	struct dp_stack_hdr h = { .pid = 7, .tid = tid, .knr = knr, .unr = unr };
+
+	return h;
+}
+
+Test(stacks, dedupe_and_shared_prefixes)
+{
+	struct dp_stack_table t;
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 0, 3), h3 = hdr(1, 0, 2);
+	uint64_t buf[DP_PART_MAX];
+
+	dp_stack_table__init(&t);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 1), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 2), 0);
+	cr_assert_eq(t.entries, 1);
+	cr_assert_eq(t.ents[0].count, 3);
+	/* Another thread, the same user part: a second entry, no new part. */
+	cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, U1, 1), 0);
+	cr_assert_eq(t.entries, 2);
+	cr_assert_eq(t.ents[1].upart, t.ents[0].upart);
+	cr_assert_eq(t.ents[1].kpart, 0);
+	cr_assert_eq(dp_stack_table__nparts(&t), 2);
+	cr_assert_eq(dp_stack_table__nnodes(&t), 5);	/* 3 user + 2 kernel */
+	/* A part sharing callers adds one node; a prefix of one adds none. */
+	cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, U2, 1), 0);
+	cr_assert_eq(dp_stack_table__nnodes(&t), 6);
+	cr_assert_eq(dp_stack_table__add(&t, &h3, NULL, U3, 1), 0);
+	cr_assert_eq(dp_stack_table__nnodes(&t), 6);
+	cr_assert_eq(dp_stack_table__nparts(&t), 4);
+	cr_assert_eq(t.total, 6);
+	/* Parts read back innermost first. */
+	cr_assert_eq(dp_stack_table__part(&t, t.ents[2].upart, buf), 3);
+	cr_assert_arr_eq(buf, U2, sizeof(U2));
+	cr_assert_eq(dp_stack_table__part(&t, t.ents[0].kpart, buf), 2);
+	cr_assert_arr_eq(buf, K1, sizeof(K1));
+	cr_assert_eq(dp_stack_table__find(&t, &h3, NULL, U3)->count, 1);
+	cr_assert_null(dp_stack_table__find(&t, &h3, NULL, U1));
+	dp_stack_table__clear(&t);
+}
+
+/* Many parts: ids and entries stay where they were while the indexes grow. */
+Test(stacks, ids_stable_while_growing)
+{
+	struct dp_stack_table t;
+	uint64_t ips[4], buf[DP_PART_MAX];
+	uint32_t first;
+
+	dp_stack_table__init(&t);
+	for (uint64_t i = 0; i < 20000; i++) {
+		struct dp_stack_hdr h = hdr(1, 0, 4);
+
+		ips[0] = 0x500000 + i;
+		ips[1] = 0x400000 + i % 97;
+		ips[2] = 0x400100;
+		ips[3] = 0x400200;
+		cr_assert_eq(dp_stack_table__add(&t, &h, NULL, ips, 1), 0);
+		if (!i)
+			first = t.ents[0].upart;
+	}
+	cr_assert_eq(t.entries, 20000);
+	cr_assert_eq(t.ents[0].upart, first);
+	cr_assert_eq(dp_stack_table__nnodes(&t), 20000 + 97 + 2);
+	for (uint64_t i = 0; i < 20000; i += 997) {
+		cr_assert_eq(dp_stack_table__part(&t, t.ents[i].upart, buf), 4);
+		cr_assert_eq(buf[0], 0x500000 + i);
+		cr_assert_eq(buf[1], 0x400000 + i % 97);
+	}
+	dp_stack_table__clear(&t);
+}
+
+Test(stacks, delta_and_merge)
+{
+	struct dp_stack_table t, d, m;
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 0, 3);
+
+	dp_stack_table__init(&t);
+	dp_stack_table__init(&d);
+	dp_stack_table__init(&m);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 4), 0);
+	cr_assert_eq(dp_stack_table__delta(&t, &d), 0);
+	cr_assert_eq(d.total, 4);
+	dp_stack_table__clear(&d);
+	/* The second interval: only what changed. */
+	cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, U2, 2), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 1), 0);
+	cr_assert_eq(dp_stack_table__delta(&t, &d), 0);
+	cr_assert_eq(d.entries, 2);
+	cr_assert_eq(dp_stack_table__find(&d, &h1, K1, U1)->count, 1);
+	cr_assert_eq(dp_stack_table__find(&d, &h2, NULL, U2)->count, 2);
+	cr_assert_eq(dp_stack_table__merge(&m, &t), 0);
+	cr_assert_eq(dp_stack_table__merge(&m, &d), 0);
+	cr_assert_eq(dp_stack_table__find(&m, &h1, K1, U1)->count, 6);
+	cr_assert_eq(m.total, 10);
+	cr_assert_eq(dp_stack_table__diff(&t, &t, NULL, 0), 0);
+	cr_assert_eq(dp_stack_table__diff(&t, &d, NULL, 0), 1);	/* h1: 5 against 1 */
+	dp_stack_table__clear(&t);
+	dp_stack_table__clear(&d);
+	dp_stack_table__clear(&m);
+}
+
+Test(stacks, too_long_a_part)
+{
+	static uint64_t ips[DP_PART_MAX + 1];
+	struct dp_stack_table t;
+	struct dp_stack_hdr h = hdr(1, 0, DP_PART_MAX + 1);
+
+	dp_stack_table__init(&t);
+	cr_assert_eq(dp_stack_table__add(&t, &h, NULL, ips, 1), -E2BIG);
+	cr_assert_eq(t.total, 0);
+	dp_stack_table__clear(&t);
+}
