@@ -129,8 +129,8 @@ static void *collect(void *arg)
 	return NULL;
 }
 
-/* Take what the session delivered into the model. */
-static void take(struct top *t)
+/* Take what the session delivered into the model; true when an interval came. */
+static bool take(struct top *t)
 {
 	struct dp_stack_table got;
 	uint64_t ticks;
@@ -175,6 +175,7 @@ static void take(struct top *t)
 			snprintf(t->msg, sizeof(t->msg), "cannot add samples: %s", strerror(-err));
 	}
 	dp_stack_table__clear(&got);
+	return ticks > 0;
 }
 
 static void own_cpu(struct top *t)
@@ -840,13 +841,9 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 		pthread_mutex_lock(&t->mb.mu);
 		done = t->mb.done;
 		pthread_mutex_unlock(&t->mb.mu);
-		if (!t->frozen || done) {
-			bool had = t->mb.ticks > 0;
-
-			take(t);
-			if (had)
-				own_cpu(t);
-		}
+		/* the intervals are counted under the mailbox's lock, in take() */
+		if ((!t->frozen || done) && take(t))
+			own_cpu(t);
 		while ((ch = getch()) != ERR)
 			key(t, ch);
 		if (done && !t->ended) {
