@@ -39,7 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	model/stacks model/profile model/export symbols/ksyms symbols/usyms \
-	output/report output/folded output/json output/pprof output/speedscope \
+	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
 SYS_SRCS := kernel/probe kernel/bpfload kernel/launch engine/session tui/top output/outfile cli/main

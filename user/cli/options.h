@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "writers.h"	/* enum dp_format */
 
 enum dp_cmd { DP_CMD_RECORD, DP_CMD_TOP, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
 enum dp_target {
@@ -13,9 +14,6 @@ enum dp_target {
 	DP_TARGET_CGROUP,
 };
 enum dp_mode { DP_MODE_AUTO, DP_MODE_DEFERRED, DP_MODE_CLASSIC };
-enum dp_format {
-	DP_FMT_REPORT, DP_FMT_FOLDED, DP_FMT_JSON, DP_FMT_NDJSON, DP_FMT_PPROF, DP_FMT_SPEEDSCOPE,
-};
 enum dp_event { DP_EV_CPU_CLOCK, DP_EV_CYCLES };
 
 #define DP_MAX_OUTPUTS 8
@@ -51,10 +49,6 @@ struct dp_opts {
 	struct dp_output { const char *path; enum dp_format format; } outs[DP_MAX_OUTPUTS];
 	uint32_t nouts;
 };
-
-/* "json" -> DP_FMT_JSON; -1 when unknown. */
-int dp_format__parse(const char *name);
-const char *dp_format__name(enum dp_format f);
 
 /*
  * Parse argv into o. On error returns -EINVAL and writes a one-line message

@@ -599,42 +599,12 @@ void dp_profile__free(struct dp_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
-struct merge_ent {
-	UT_hash_handle hh;
-	struct dp_merged m;
-	size_t keylen;
-	char key[];
-};
-
-/* Order by count, then frame by frame by name: output is deterministic. */
-static const struct dp_profile *cmp_profile;
-
-static const uint32_t *cmp_rank;
-
-static int cmp_merged(const void *a, const void *b)
-{
-	const struct dp_merged *x = a, *y = b;
-	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
-	int c;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	if (x->comm && y->comm && (c = strcmp(x->comm, y->comm)))
-		return c;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t rx = cmp_rank[x->frames[i]], ry = cmp_rank[y->frames[i]];
-
-		if (rx != ry)
-			return rx < ry ? -1 : 1;
-	}
-	return (int)x->nframes - (int)y->nframes;
-}
-
 /* A total order on distinct frames: name, module, kernel, marker, inlined. */
-static int cmp_frame_idx(const void *a, const void *b)
+static int cmp_frame_idx(const void *a, const void *b, void *arg)
 {
-	const struct dp_frame *x = &cmp_profile->frames[*(const uint32_t *)a];
-	const struct dp_frame *y = &cmp_profile->frames[*(const uint32_t *)b];
+	const struct dp_profile *p = arg;
+	const struct dp_frame *x = &p->frames[*(const uint32_t *)a];
+	const struct dp_frame *y = &p->frames[*(const uint32_t *)b];
 	int c;
 
 	if ((c = strcmp(x->name, y->name)))
@@ -660,69 +630,9 @@ uint32_t *dp_profile__frame_ranks(const struct dp_profile *p)
 	}
 	for (uint32_t i = 0; i < p->nframes; i++)
 		order[i] = i;
-	cmp_profile = p;
-	qsort(order, p->nframes, sizeof(*order), cmp_frame_idx);
+	qsort_r(order, p->nframes, sizeof(*order), cmp_frame_idx, (void *)p);
 	for (uint32_t i = 0; i < p->nframes; i++)
 		rank[order[i]] = i;
 	free(order);
 	return rank;
-}
-
-int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
-		      uint32_t *n)
-{
-	struct merge_ent *head = NULL, *e, *t;
-	struct dp_merged *arr;
-	uint32_t cnt = 0, i = 0;
-	int err = 0;
-
-	for (uint32_t s = 0; s < p->nstacks; s++) {
-		const struct dp_pstack *ps = &p->stacks[s];
-		const char *comm = by_comm ? p->threads[ps->thread].comm : "";
-		size_t cl = strlen(comm) + 1, kl = cl + ps->nframes * sizeof(uint32_t);
-		struct merge_ent *f;
-
-		e = malloc(sizeof(*e) + kl);
-		if (!e) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(e->key, comm, cl);
-		memcpy(e->key + cl, ps->frames, ps->nframes * sizeof(uint32_t));
-		e->keylen = kl;
-		HASH_FIND(hh, head, e->key, kl, f);
-		if (f) {
-			f->m.count += ps->count;
-			free(e);
-			continue;
-		}
-		e->m.comm = by_comm ? p->threads[ps->thread].comm : NULL;
-		e->m.frames = ps->frames;
-		e->m.nframes = ps->nframes;
-		e->m.count = ps->count;
-		HASH_ADD_KEYPTR(hh, head, e->key, kl, e);
-		cnt++;
-	}
-	arr = err ? NULL : calloc(cnt ? cnt : 1, sizeof(*arr));
-	if (!arr && !err)
-		err = -ENOMEM;
-	HASH_ITER(hh, head, e, t) {
-		if (arr)
-			arr[i++] = e->m;
-		HASH_DEL(head, e);
-		free(e);
-	}
-	if (err)
-		return err;
-	cmp_rank = dp_profile__frame_ranks(p);
-	if (!cmp_rank) {
-		free(arr);
-		return -ENOMEM;
-	}
-	qsort(arr, cnt, sizeof(*arr), cmp_merged);
-	free((void *)cmp_rank);
-	cmp_rank = NULL;
-	*out = arr;
-	*n = cnt;
-	return 0;
 }

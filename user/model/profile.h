@@ -98,14 +98,4 @@ void dp_profile__free(struct dp_profile *p);
  */
 uint32_t *dp_profile__frame_ranks(const struct dp_profile *p);
 
-/* Stacks merged over threads (or per comm): sorted by count, then by frames. */
-struct dp_merged {
-	const char *comm;	/* NULL when merged over every thread */
-	const uint32_t *frames;
-	uint32_t nframes;
-	uint64_t count;
-};
-int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
-		      uint32_t *n);
-
 #endif

@@ -29,6 +29,7 @@
 #include "session.h"
 #include "top.h"
 #include "topmodel.h"
+#include "writers.h"
 
 /* What the session thread hands to the screen thread. */
 struct mailbox {
@@ -466,24 +467,9 @@ static void draw(struct top *t)
 
 /* --- keys */
 
-static enum dp_format format_for(const char *path)
-{
-	size_t n = strlen(path);
-
-#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(path + n - (sizeof(s) - 1), s))
-	if (ENDS(".speedscope.json"))
-		return DP_FMT_SPEEDSCOPE;
-	if (ENDS(".json"))
-		return DP_FMT_JSON;
-	if (ENDS(".pb.gz") || ENDS(".pprof"))
-		return DP_FMT_PPROF;
-	return DP_FMT_FOLDED;
-#undef ENDS
-}
-
 static void save(struct top *t, const char *path)
 {
-	enum dp_format fmt = format_for(path);
+	const struct dp_writer *w = dp_writer__for_path(path);
 	struct dp_outfile of;
 	int err;
 
@@ -492,24 +478,12 @@ static void save(struct top *t, const char *path)
 		snprintf(t->msg, sizeof(t->msg), "cannot write %s: %s", path, strerror(errno));
 		return;
 	}
-	switch (fmt) {
-	case DP_FMT_JSON:
-		err = dp_json__write(of.f, &t->m.prof, &t->ri);
-		break;
-	case DP_FMT_PPROF:
-		err = dp_pprof__write(of.f, &t->m.prof, &t->ri);
-		break;
-	case DP_FMT_SPEEDSCOPE:
-		err = dp_speedscope__write(of.f, &t->m.prof, &t->ri);
-		break;
-	default:
-		err = dp_folded__write(of.f, &t->m.prof);
-	}
+	err = w->write(of.f, &t->m.prof, &t->ri, NULL);
 	if (dp_outfile__close(&of, err == 0) || err)
 		snprintf(t->msg, sizeof(t->msg), "cannot write %s: %s", path, strerror(err ? -err : EIO));
 	else
 		snprintf(t->msg, sizeof(t->msg), "wrote %llu samples to %s (%s)",
-			 (unsigned long long)t->m.prof.total, path, dp_format__name(fmt));
+			 (unsigned long long)t->m.prof.total, path, w->name);
 }
 
 static void prompt_key(struct top *t, int ch)
