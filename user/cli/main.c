@@ -105,9 +105,8 @@ static int end_command(struct dp_launch *l)
 {
 	int sig = dp_stop_signal ? dp_stop_signal : SIGTERM;
 
-	if (!dp_launch__ended(l) && sig == SIGINT) {
-		for (int i = 0; i < 200 && !dp_launch__ended(l); i++)
-			usleep(10000);
+	if (sig == SIGINT) {
+		dp_launch__wait_ended(l, 2000);
 		sig = SIGTERM;
 	}
 	return dp_launch__wait(l, dp_launch__ended(l) ? 0 : sig);

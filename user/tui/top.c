@@ -720,10 +720,8 @@ static int end_command(struct top *t)
 	close(t->child.release_fd);
 	t->child.release_fd = -1;
 	err = dp_launch__exec_error(&t->child);
-	if (!dp_launch__ended(&t->child) && dp_stop_signal == SIGINT) {
-		for (int i = 0; i < 200 && !dp_launch__ended(&t->child); i++)
-			usleep(10000);
-	}
+	if (dp_stop_signal == SIGINT)
+		dp_launch__wait_ended(&t->child, 2000);
 	t->child.status = dp_launch__wait(&t->child, dp_launch__ended(&t->child) ? 0 : sig);
 	dp_launch__close(&t->child);
 	if (err) {
