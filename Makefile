@@ -41,7 +41,7 @@ CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/sample
 	ingest/dispatch ingest/drain ingest/verify \
 	model/stacks model/profile model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
 	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/demangle \
-	output/report output/folded output/json output/pprof output/speedscope \
+	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
 SYS_SRCS := kernel/probe kernel/bpfload kernel/launch kernel/procfs kernel/events kernel/progmaps \

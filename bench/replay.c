@@ -36,6 +36,7 @@
 #include "output.h"
 #include "topmodel.h"
 #include "usyms.h"
+#include "writers.h"
 #include <sys/resource.h>
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>	/* count only the replay under callgrind */
@@ -272,9 +273,9 @@ int main(int argc, char **argv)
 			if (!o)
 				return 1;
 			t0 = now_s();
-			err = k == 0 ? dp_json__write(o, &prof, &ri) : k == 1 ? dp_pprof__write(o, &prof, &ri) :
-			      k == 2 ? dp_speedscope__write(o, &prof, &ri) : dp_folded__write(o, &prof);
-			fclose(o);
+			err = dp_writer__find(names[k])->write(o, &prof, &ri, NULL);
+			if (fclose(o) && !err)
+				err = -errno;
 			fprintf(stderr, ",\"%s_s\":%.6f", names[k], err ? -1.0 : now_s() - t0);
 		}
 		dp_profile__free(&prof);

@@ -18,6 +18,8 @@
 #define DP_CONTEXT_USER			((__u64)-512)
 #define DP_CONTEXT_USER_DEFERRED	((__u64)-640)
 #define DP_CONTEXT_GUEST		((__u64)-2048)
+#define DP_CONTEXT_GUEST_KERNEL		((__u64)-2176)
+#define DP_CONTEXT_GUEST_USER		((__u64)-2560)
 #define DP_CONTEXT_MAX			((__u64)-4095)
 
 /* dp_sample_key.flags */

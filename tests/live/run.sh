@@ -16,14 +16,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-passed=0 failed=0 skipped=0
+suite=live prefix=''
+# shellcheck source=tests/live/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-pass() { echo "PASS $1${2:+ ($2)}"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 30; }
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() { echo "live: $passed passed, $failed failed, $skipped skipped"; exit $((failed > 0)); }
-
-start_demo() { "$demo" "$@" & demo_pid=$!; pids+=("$demo_pid"); sleep 0.2; }
+start_demo() { "$demo" "$@" & demo_pid=$!; pids+=("$demo_pid"); wait_until 100 runs "$demo_pid" "$demo"; }
 stop_demo() { kill "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -118,7 +115,8 @@ fi
 
 # --- -t: one thread only
 start_demo -l 0
-sleep 0.3
+two_threads() { [ "$(ls /proc/"$demo_pid"/task | wc -l)" -ge 2 ]; }
+wait_until 100 two_threads
 late_tid=$(ls /proc/"$demo_pid"/task | grep -v "^$demo_pid$" | head -n1)
 "$dp" -t "$late_tid" -d 2 -f folded -o "$tmp/t.folded" 2> "$tmp/t.err"; rc=$?
 stop_demo
@@ -375,8 +373,16 @@ bad() {	# name, expected message, args...
 		fail "error-$name" "exit $rc, wanted one line with '$want'" "$tmp/bad.err"
 	fi
 }
-bad no-such-pid "no such process: 4000000" -p 4000000 -d 1
-bad kernel-thread "kernel thread" -p 2 -d 1
+if nopid=$(free_pid); then
+	bad no-such-pid "no such process: $nopid" -p "$nopid" -d 1
+else
+	skip error-no-such-pid "every pid below kernel.pid_max is in use"
+fi
+if kpid=$(kernel_thread_pid); then
+	bad kernel-thread "$kpid is a kernel thread" -p "$kpid" -d 1
+else
+	skip error-kernel-thread "no kernel thread visible in /proc (a container?)"
+fi
 bad bad-number "invalid frequency 'abc'" -F abc
 bad bad-duration "invalid duration" -d -3
 bad unwritable-output "cannot write /nonexistent/dir/out" -o /nonexistent/dir/out -d 1

@@ -17,22 +17,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-passed=0 failed=0 skipped=0
-
-pass() { echo "PASS $1${2:+ ($2)}"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 30; }
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() { echo "targets: $passed passed, $failed failed, $skipped skipped"; exit $((failed > 0)); }
-# Poll until a command succeeds (up to N tenths of a second).
-wait_until() {	# tenths command...
-	local n=$1
-	shift
-	for _ in $(seq "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+suite=targets prefix=''
+# shellcheck source=tests/live/lib.sh
+. "$(dirname "$0")/lib.sh"
 # The accounting line: seen by BPF = in stacks + dropped.
 accounting_closes() {	# stderr-file
 	local l seen instacks dropped
@@ -223,9 +210,9 @@ kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
 # --- --cgroup: one process inside the group, one outside; only the inside one profiled
 mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 if [ -z "$mnt" ]; then
-	skip cgroup "SKIPPED: no cgroup2 mount in /proc/mounts (cgroup v1 only): --cgroup untested"
+	skip cgroup "no cgroup2 mount in /proc/mounts (cgroup v1 only): --cgroup untested"
 elif ! mkdir "$mnt/dp-live-$$" 2> "$tmp/cg.err"; then
-	skip cgroup "SKIPPED: cannot create a cgroup under $mnt ($(cat "$tmp/cg.err")): --cgroup untested"
+	skip cgroup "cannot create a cgroup under $mnt ($(cat "$tmp/cg.err")): --cgroup untested"
 else
 	cg=$mnt/dp-live-$$
 	"$work" a 60 & a=$!; pids+=("$a")

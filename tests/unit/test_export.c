@@ -5,6 +5,7 @@
  * schema), and the totals that must agree between them.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct fx {
 	struct dp_comms *comms;
 	struct dp_profile p;
 	struct dp_runinfo ri;
+	char dir[64];		/* this test's own files */
 };
 
 static void add_all(struct fx *f, bool reverse)
@@ -74,6 +76,8 @@ static void build(struct fx *f, bool reverse)
 	uint32_t pid = (uint32_t)getpid();
 
 	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dp-export-XXXXXX");
+	cr_assert_not_null(mkdtemp(f->dir));
 	dp_stack_table__init(&f->t);
 	add_all(f, reverse);
 	f->comms = dp_comms__new();
@@ -100,8 +104,28 @@ static void build(struct fx *f, bool reverse)
 	f->ri.lost_records = 4;
 }
 
+/* A file of this test's own directory: tests running at once never share one. */
+static char *fx_path(const struct fx *f, const char *name)
+{
+	static __thread char path[4][160];
+	static __thread unsigned int next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", f->dir, name);
+	return p;
+}
+
 static void destroy(struct fx *f)
 {
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
+
+	cr_assert_not_null(d, "%s", f->dir);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			cr_assert_eq(unlinkat(dirfd(d), e->d_name, 0), 0, "%s", e->d_name);
+	closedir(d);
+	cr_assert_eq(rmdir(f->dir), 0, "%s", f->dir);
 	dp_profile__free(&f->p);
 	dp_stack_table__clear(&f->t);
 	dp_comms__free(f->comms);
@@ -128,7 +152,7 @@ static void to_file(const char *path, const void *buf, size_t len)
 
 	cr_assert_not_null(o);
 	cr_assert_eq(fwrite(buf, 1, len, o), len);
-	fclose(o);
+	cr_assert_eq(fclose(o), 0, "%s", path);
 }
 
 /* Run a shell command; its output is returned (malloc'd), its status checked. */
@@ -190,9 +214,9 @@ Test(export, json_valid_against_schema_and_complete)
 
 	build(&f, false);
 	out = to_mem(dp_json__write, &f, &len);
-	to_file("/tmp/dp-unit.json", out, len);
-	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json /tmp/dp-unit.json 2>&1",
-		 validator());
+	to_file(fx_path(&f, "unit.json"), out, len);
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json %s 2>&1",
+		 validator(), fx_path(&f, "unit.json"));
 	v = run(cmd, 0);
 	cr_assert(strstr(v, "1 documents valid"), "%s", v);
 	free(v);
@@ -212,7 +236,6 @@ Test(export, json_valid_against_schema_and_complete)
 	/* The invalid bytes became U+FFFD; the quote, backslash and control byte are escaped. */
 	cr_assert(strstr(out, "\"name\":\"jit\xef\xbf\xbd\xef\xbf\xbd \\\"q\\\" \\\\ \\u0001 \xef\xbf\xbd\xef\xbf\xbd end\""), "%s", out);
 	free(out);
-	unlink("/tmp/dp-unit.json");
 	destroy(&f);
 }
 
@@ -227,14 +250,13 @@ Test(export, schema_rejects_a_broken_document)
 	p = strstr(out, "\"kernel\":false");
 	cr_assert_not_null(p);
 	memcpy(p, "\"kernel\":12345", 14);	/* a number where a boolean belongs */
-	to_file("/tmp/dp-unit-bad.json", out, len);
-	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json /tmp/dp-unit-bad.json 2>&1",
-		 validator());
+	to_file(fx_path(&f, "bad.json"), out, len);
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json %s 2>&1",
+		 validator(), fx_path(&f, "bad.json"));
 	v = run(cmd, 1);
 	cr_assert(strstr(v, "invalid"), "%s", v);
 	free(v);
 	free(out);
-	unlink("/tmp/dp-unit-bad.json");
 	destroy(&f);
 }
 
@@ -282,9 +304,9 @@ Test(export, ndjson_lines_parse_alone)
 	ri.end_reason = "signal";
 	cr_assert_eq(dp_ndjson__summary(&nd, &ri), 0);
 	fclose(m);
-	to_file("/tmp/dp-unit.ndjson", buf, len);
-	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json --lines /tmp/dp-unit.ndjson 2>&1",
-		 validator());
+	to_file(fx_path(&f, "unit.ndjson"), buf, len);
+	snprintf(cmd, sizeof(cmd), "%s user/output/schema/deferprof.schema.json --lines %s 2>&1",
+		 validator(), fx_path(&f, "unit.ndjson"));
 	v = run(cmd, 0);
 	cr_assert(strstr(v, "3 documents valid"), "%s", v);
 	free(v);
@@ -299,7 +321,6 @@ Test(export, ndjson_lines_parse_alone)
 	cr_assert(strstr(line3, "\"totals\":{\"samples\":36,\"bpf_samples\":19,"), "%s", line3);
 	cr_assert(strstr(line3, "\"end_reason\":\"signal\""));
 	free(buf);
-	unlink("/tmp/dp-unit.ndjson");
 	destroy(&f);
 }
 
@@ -397,20 +418,20 @@ Test(export, pprof_decodes_with_protoc)
 {
 	struct fx f;
 	size_t len;
-	char *gz, *out;
+	char *gz, *out, cmd[512];
 
 	build(&f, false);
 	gz = to_mem(dp_pprof__write, &f, &len);
-	to_file("/tmp/dp-unit.pb.gz", gz, len);
-	out = run("gzip -dc /tmp/dp-unit.pb.gz | protoc --decode=perftools.profiles.Profile "
-		  "-Iuser/output/proto profile.proto", 0);
+	to_file(fx_path(&f, "unit.pb.gz"), gz, len);
+	snprintf(cmd, sizeof(cmd), "gzip -dc %s | protoc --decode=perftools.profiles.Profile "
+		 "-Iuser/output/proto profile.proto", fx_path(&f, "unit.pb.gz"));
+	out = run(cmd, 0);
 	cr_assert(strstr(out, "string_table: \"dp_x_caller\""), "%s", out);
 	cr_assert(strstr(out, "string_table: \"read_zero\""), "%s", out);
 	cr_assert(strstr(out, "value: 5\n"), "%s", out);
 	cr_assert(strstr(out, "period: 10101010\n"), "%s", out);
 	free(out);
 	free(gz);
-	unlink("/tmp/dp-unit.pb.gz");
 	destroy(&f);
 }
 
@@ -424,8 +445,9 @@ Test(export, speedscope_valid_against_its_schema)
 	cr_assert_not_null(schema, "DP_SPEEDSCOPE_SCHEMA is not set: run make unit-test");
 	build(&f, false);
 	out = to_mem(dp_speedscope__write, &f, &len);
-	to_file("/tmp/dp-unit.speedscope.json", out, len);
-	snprintf(cmd, sizeof(cmd), "%s %s /tmp/dp-unit.speedscope.json 2>&1", validator(), schema);
+	to_file(fx_path(&f, "unit.speedscope.json"), out, len);
+	snprintf(cmd, sizeof(cmd), "%s %s %s 2>&1", validator(), schema,
+		 fx_path(&f, "unit.speedscope.json"));
 	v = run(cmd, 0);
 	cr_assert(strstr(v, "1 documents valid"), "%s", v);
 	free(v);
@@ -437,7 +459,6 @@ Test(export, speedscope_valid_against_its_schema)
 	cr_assert(strstr(out, "\"weights\":[3,2]"), "%s", out);
 	cr_assert(strstr(out, "{\"name\":\"dp_x_caller\",\"file\":"), "%s", out);
 	free(out);
-	unlink("/tmp/dp-unit.speedscope.json");
 	destroy(&f);
 }
 
@@ -450,42 +471,44 @@ static int folded_w(FILE *m, const struct dp_profile *p, const struct dp_runinfo
 Test(export, totals_agree_across_formats)
 {
 	struct fx f;
-	char *out, *v;
+	char *out, *v, cmd[1024];
 	size_t len;
 	uint64_t folded = 0;
 
 	build(&f, false);
 	out = to_mem(dp_json__write, &f, &len);
-	to_file("/tmp/dp-tot.json", out, len);
+	to_file(fx_path(&f, "tot.json"), out, len);
 	free(out);
 	out = to_mem(dp_pprof__write, &f, &len);
-	to_file("/tmp/dp-tot.pb.gz", out, len);
+	to_file(fx_path(&f, "tot.pb.gz"), out, len);
 	free(out);
 	out = to_mem(dp_speedscope__write, &f, &len);
-	to_file("/tmp/dp-tot.speedscope.json", out, len);
+	to_file(fx_path(&f, "tot.speedscope.json"), out, len);
 	free(out);
 	out = to_mem(folded_w, &f, &len);
 	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
 		folded += strtoull(strrchr(l, ' ') + 1, NULL, 10);
 	free(out);
 	cr_assert_eq(folded, 18);
-	v = run("python3 -c \"import json; d=json.load(open('/tmp/dp-tot.json')); "
-		"print(d['totals']['samples'], sum(s['samples'] for s in d['stacks']), "
-		"sum(t['samples'] for s in d['stacks'] for t in s['threads']))\"", 0);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"import json; d=json.load(open('%s')); "
+		 "print(d['totals']['samples'], sum(s['samples'] for s in d['stacks']), "
+		 "sum(t['samples'] for s in d['stacks'] for t in s['threads']))\"",
+		 fx_path(&f, "tot.json"));
+	v = run(cmd, 0);
 	cr_assert_str_eq(v, "18 18 18\n");
 	free(v);
-	v = run("python3 -c \"import json; d=json.load(open('/tmp/dp-tot.speedscope.json')); "
-		"print(sum(sum(p['weights']) for p in d['profiles']))\"", 0);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"import json; d=json.load(open('%s')); "
+		 "print(sum(sum(p['weights']) for p in d['profiles']))\"",
+		 fx_path(&f, "tot.speedscope.json"));
+	v = run(cmd, 0);
 	cr_assert_str_eq(v, "18\n");
 	free(v);
-	v = run("gzip -dc /tmp/dp-tot.pb.gz | protoc --decode=perftools.profiles.Profile "
-		"-Iuser/output/proto profile.proto | awk '/^sample {/{s=1;n=0} s&&/value:/{n++; if(n==1)t+=$2} "
-		"/^}/{s=0} END{print t}'", 0);
+	snprintf(cmd, sizeof(cmd), "gzip -dc %s | protoc --decode=perftools.profiles.Profile "
+		 "-Iuser/output/proto profile.proto | awk '/^sample {/{s=1;n=0} s&&/value:/{n++; if(n==1)t+=$2} "
+		 "/^}/{s=0} END{print t}'", fx_path(&f, "tot.pb.gz"));
+	v = run(cmd, 0);
 	cr_assert_str_eq(v, "18\n");
 	free(v);
-	unlink("/tmp/dp-tot.json");
-	unlink("/tmp/dp-tot.pb.gz");
-	unlink("/tmp/dp-tot.speedscope.json");
 	destroy(&f);
 }
 

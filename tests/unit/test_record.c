@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include "helpers.h"
+#include "deferprof.h"
 #include "perf_abi.h"
 #include "record.h"
 
@@ -9,8 +10,8 @@
 
 Test(record, deferred_sample_chain_kernel_part_marker_cookie)
 {
-	uint64_t ips[] = { DP_CTX_KERNEL, 0xffffffff81005010, 0xffffffff81004020,
-			   DP_CTX_USER_DEFERRED, 0x300000002 };
+	uint64_t ips[] = { DP_CONTEXT_KERNEL, 0xffffffff81005010, 0xffffffff81004020,
+			   DP_CONTEXT_USER_DEFERRED, 0x300000002 };
 	struct dp_record rec;
 	struct dp_chain ch;
 	struct rbuf r;
@@ -32,10 +33,11 @@ Test(record, deferred_sample_chain_kernel_part_marker_cookie)
 
 Test(record, chain_forms)
 {
-	uint64_t user_only_deferred[] = { DP_CTX_USER_DEFERRED, 7 };
-	uint64_t classic[] = { DP_CTX_KERNEL, 0xffffffff81001000, DP_CTX_USER, 0x401000, 0x402000 };
-	uint64_t kthread[] = { DP_CTX_KERNEL, 0xffffffff81001000, 0xffffffff81002000 };
-	uint64_t user_classic[] = { DP_CTX_USER, 0x401000 };
+	uint64_t user_only_deferred[] = { DP_CONTEXT_USER_DEFERRED, 7 };
+	uint64_t classic[] = { DP_CONTEXT_KERNEL, 0xffffffff81001000, DP_CONTEXT_USER, 0x401000,
+			       0x402000 };
+	uint64_t kthread[] = { DP_CONTEXT_KERNEL, 0xffffffff81001000, 0xffffffff81002000 };
+	uint64_t user_classic[] = { DP_CONTEXT_USER, 0x401000 };
 	struct dp_chain ch;
 
 	cr_assert_eq(dp_chain__split(user_only_deferred, 2, &ch), 0);
@@ -61,10 +63,11 @@ Test(record, chain_forms)
 
 Test(record, malformed_chains_rejected)
 {
-	uint64_t no_cookie[] = { DP_CTX_KERNEL, 0xffffffff81001000, DP_CTX_USER_DEFERRED };
-	uint64_t cookie_then_more[] = { DP_CTX_USER_DEFERRED, 7, 0x401000 };
-	uint64_t user_then_kernel[] = { DP_CTX_USER, 0x401000, DP_CTX_KERNEL, 0xffffffff81001000 };
-	uint64_t guest[] = { DP_CTX_GUEST, 0x1 };
+	uint64_t no_cookie[] = { DP_CONTEXT_KERNEL, 0xffffffff81001000, DP_CONTEXT_USER_DEFERRED };
+	uint64_t cookie_then_more[] = { DP_CONTEXT_USER_DEFERRED, 7, 0x401000 };
+	uint64_t user_then_kernel[] = { DP_CONTEXT_USER, 0x401000, DP_CONTEXT_KERNEL,
+					0xffffffff81001000 };
+	uint64_t guest[] = { DP_CONTEXT_GUEST, 0x1 };
 	struct dp_chain ch;
 
 	cr_assert_eq(dp_chain__split(no_cookie, 3, &ch), -EINVAL);

@@ -23,6 +23,7 @@ struct seen {
 	int n;
 	uint64_t cookies[16];
 	size_t lens[16];
+	const void *recs[16];	/* where the reader handed each record */
 };
 
 static int collect(const void *rec, size_t len, void *ctx)
@@ -31,6 +32,7 @@ static int collect(const void *rec, size_t len, void *ctx)
 	struct dp_record r;
 
 	cr_assert_eq(dp_record__parse(rec, len, DP_SAMPLE_TYPE, &r), 0);
+	s->recs[s->n] = rec;
 	s->cookies[s->n] = r.deferred.cookie;
 	s->lens[s->n++] = len;
 	return 0;
@@ -53,12 +55,20 @@ Test(ring, wraps_records_split_at_the_end)
 	uint64_t ips[] = { 0x401000, 0x402000, 0x403000 };
 	struct dp_ring ring;
 	struct seen s = { 0 };
-	/* Start near the end so that the second record straddles it. */
-	struct fake *f = mkfake(&ring, DATA - 72);
-	struct perf_event_mmap_page *m = (void *)f->page;
-	uint64_t head = m->data_head;
+	struct perf_event_mmap_page *m;
+	struct fake *f;
+	uint64_t head, second;
 	struct rbuf r;
 
+	/* Start so that the second record begins half its size before the end. */
+	deferred(&r, 1, 2, 100, ips, 3);
+	cr_assert(r.n % 8 == 0 && r.n >= 16 && 2 * r.n < DATA);
+	f = mkfake(&ring, DATA - r.n - r.n / 2);
+	m = (void *)f->page;
+	head = m->data_head;
+	second = head + r.n;
+	cr_assert(second % DATA + r.n > DATA,
+		  "the second record must straddle the end of the buffer");
 	for (int i = 0; i < 3; i++) {
 		deferred(&r, 1, 2, 100 + i, ips, 3);
 		write_rec(f, &head, r.b, r.n);
@@ -66,6 +76,11 @@ Test(ring, wraps_records_split_at_the_end)
 	m->data_head = head;
 	cr_assert_eq(dp_ring__consume(&ring, collect, &s), 0);
 	cr_assert_eq(s.n, 3);
+	/* The first and third are read in place; the split one was copied whole. */
+	cr_assert_eq(s.recs[0], f->data + (DATA - r.n - r.n / 2));
+	cr_assert_eq(s.recs[1], ring.bounce);
+	cr_assert_eq(s.recs[2], f->data + (second + r.n) % DATA);
+	cr_assert_eq(s.lens[1], r.n);
 	cr_assert_eq(s.cookies[0], 100);
 	cr_assert_eq(s.cookies[1], 101);
 	cr_assert_eq(s.cookies[2], 102);
@@ -91,6 +106,7 @@ Test(ring, header_split_at_the_end)
 	cr_assert_eq(dp_ring__consume(&ring, collect, &s), 0);
 	cr_assert_eq(s.n, 1);
 	cr_assert_eq(s.cookies[0], 55);
+	cr_assert_eq(s.recs[0], ring.bounce);
 	dp_ring__fini(&ring);
 	free(f);
 }

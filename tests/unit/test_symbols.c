@@ -1,6 +1,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,28 +105,50 @@ Test(usyms, unresolved_is_module_plus_offset)
 	dp_usyms__free(u);
 }
 
+/* A pid no process has now: the highest below pid_max that kill() says is free. */
+static uint32_t free_pid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	long max = 0;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%ld", &max), 1);
+	fclose(f);
+	for (long pid = max - 1; pid > 300; pid--)
+		if (kill((pid_t)pid, 0) && errno == ESRCH)
+			return (uint32_t)pid;
+	cr_assert_fail("no free pid below %ld", max);
+	return 0;
+}
+
 Test(usyms, jit_map)
 {
-	struct dp_usyms_opts o = { .perfmap_dir = "/tmp" };
-	struct dp_usyms *u = dp_usyms__new(&o);
-	char path[64];
+	char dir[] = "/tmp/dp-jit-XXXXXX", path[64];
+	struct dp_usyms_opts o = { .perfmap_dir = dir };
+	struct dp_usyms *u;
+	uint32_t pid = free_pid();
 	struct dp_usym s;
 	FILE *f;
 
 	/* A pid with no mappings at all: only the perf map knows the code. */
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", 999999);
+	cr_assert_not_null(mkdtemp(dir));
+	u = dp_usyms__new(&o);
+	cr_assert_not_null(u);
+	snprintf(path, sizeof(path), "%s/perf-%u.map", dir, pid);
 	f = fopen(path, "w");
+	cr_assert_not_null(f);
 	fputs("7f0000001000 100 jitted_add\n7f0000002000 80 LambdaForm$MH.invoke\n", f);
-	fclose(f);
-	cr_assert_eq(dp_usyms__add_mmap(u, 999999, 0x7f0000000000, 0x10000, 0, "//anon"), 0);
-	dp_usyms__resolve(u, 999999, 0x7f0000001010, false, &s);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(dp_usyms__add_mmap(u, pid, 0x7f0000000000, 0x10000, 0, "//anon"), 0);
+	dp_usyms__resolve(u, pid, 0x7f0000001010, false, &s);
 	cr_assert_str_eq(s.name, "jitted_add");
 	cr_assert_str_eq(s.module, "[jit]");
-	dp_usyms__resolve(u, 999999, 0x7f0000002010, false, &s);
+	dp_usyms__resolve(u, pid, 0x7f0000002010, false, &s);
 	cr_assert_str_eq(s.name, "LambdaForm$MH.invoke");
-	dp_usyms__resolve(u, 999999, 0x7f0000003000, false, &s);
+	dp_usyms__resolve(u, pid, 0x7f0000003000, false, &s);
 	cr_assert_null(s.name);
-	unlink(path);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(rmdir(dir), 0);
 	dp_usyms__free(u);
 }
 
@@ -141,41 +165,65 @@ Test(usyms, demangle_cpp_and_rust)
 	cr_assert_null(dp_demangle("plain_c_name"));
 }
 
+/*
+ * Start a copy of the demo from path, return its pid and first r-xp
+ * mapping's start: waited for (the exec done, the text mapped), up to 10 s.
+ */
+static pid_t run_copy(const char *path, unsigned long long *start)
+{
+	struct timespec t0, now, step = { 0, 1000000 };
+	char maps[64], line[512];
+	pid_t pid = fork();
+	FILE *f;
+
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		execl(path, path, "-s", "5", "-l", "-1", (char *)NULL);
+		_exit(127);
+	}
+	*start = 0;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	for (;;) {
+		f = fopen(maps, "r");
+		cr_assert_not_null(f, "%s: %s", maps, strerror(errno));
+		while (!*start && fgets(line, sizeof(line), f))
+			if (strstr(line, "r-xp") && strstr(line, path))
+				sscanf(line, "%llx", start);
+		fclose(f);
+		if (*start)
+			return pid;
+		cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+		if (now.tv_sec - t0.tv_sec > 10) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			cr_assert_fail("%s never mapped its text in process %d", path, pid);
+		}
+		nanosleep(&step, NULL);
+	}
+}
+
 /* A binary deleted on disk after it started is still read through map_files. */
 Test(usyms, deleted_binary)
 {
 	const char *demo = getenv("DP_DEMO");
-	char copy[] = "/tmp/dp-deleted-XXXXXX", cmd[512], line[512];
+	char copy[] = "/tmp/dp-deleted-XXXXXX", cmd[512];
 	struct dp_usyms *u = dp_usyms__new(NULL);
 	unsigned long long start = 0;
 	struct dp_usym s;
 	pid_t pid;
-	FILE *f;
 	int fd;
 
 	cr_assert_not_null(demo, "DP_DEMO names the demo workload");
 	fd = mkstemp(copy);
+	cr_assert_geq(fd, 0);
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod +x %s", demo, copy, copy);
 	cr_assert_eq(system(cmd), 0);
-	pid = fork();
-	if (!pid) {
-		execl(copy, copy, "-s", "5", "-l", "-1", (char *)NULL);
-		_exit(127);
-	}
-	usleep(200000);
+	/* The first executable mapping of the file, deleted once it runs. */
+	pid = run_copy(copy, &start);
 	cr_assert_eq(unlink(copy), 0);
 	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
-	/* The first executable mapping of the deleted file. */
-	snprintf(cmd, sizeof(cmd), "/proc/%d/maps", pid);
-	f = fopen(cmd, "r");
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "r-xp") && strstr(line, "(deleted)")) {
-			sscanf(line, "%llx", &start);
-			break;
-		}
-	fclose(f);
-	cr_assert_neq(start, 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* The process is gone too: symbols come from the snapshot. */
@@ -183,31 +231,6 @@ Test(usyms, deleted_binary)
 	cr_assert(strstr(s.module, "dp-deleted-"), "got %s", s.module);
 	cr_assert_not_null(s.name, "symbols of the deleted binary are read");
 	dp_usyms__free(u);
-}
-
-/* Start a copy of the demo from path, return its pid and first r-xp mapping's start. */
-static pid_t run_copy(const char *path, unsigned long long *start)
-{
-	char maps[64], line[512];
-	pid_t pid = fork();
-	FILE *f;
-
-	if (!pid) {
-		execl(path, path, "-s", "5", "-l", "-1", (char *)NULL);
-		_exit(127);
-	}
-	usleep(200000);
-	*start = 0;
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "r");
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "r-xp") && strstr(line, path)) {
-			sscanf(line, "%llx", start);
-			break;
-		}
-	fclose(f);
-	return pid;
 }
 
 /* A stripped binary's symbols come from its separate debug file (debuglink). */

@@ -28,6 +28,7 @@
 #include "signals.h"
 #include "top.h"
 #include "version.h"
+#include "writers.h"
 
 
 
@@ -107,9 +108,8 @@ static int end_command(struct dp_launch *l)
 {
 	int sig = dp_stop_signal ? dp_stop_signal : SIGTERM;
 
-	if (!dp_launch__ended(l) && sig == SIGINT) {
-		for (int i = 0; i < 200 && !dp_launch__ended(l); i++)
-			usleep(10000);
+	if (sig == SIGINT) {
+		dp_launch__wait_ended(l, 2000);
 		sig = SIGTERM;
 	}
 	return dp_launch__wait(l, dp_launch__ended(l) ? 0 : sig);
@@ -160,25 +160,6 @@ static int ndjson_tick(void *ctx, struct dp_session_result *res, const struct dp
 	return err;
 }
 
-static int write_format(FILE *f, enum dp_format fmt, const struct dp_profile *p,
-			const struct dp_runinfo *ri, const struct dp_opts *o)
-{
-	struct dp_report_opts ropts = { .top_stacks = o->top };
-
-	switch (fmt) {
-	case DP_FMT_FOLDED:
-		return dp_folded__write(f, p);
-	case DP_FMT_JSON:
-		return dp_json__write(f, p, ri);
-	case DP_FMT_PPROF:
-		return dp_pprof__write(f, p, ri);
-	case DP_FMT_SPEEDSCOPE:
-		return dp_speedscope__write(f, p, ri);
-	default:
-		return dp_report__write(f, p, ri, &ropts);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct dp_session_result res;
@@ -192,6 +173,7 @@ int main(int argc, char **argv)
 	struct dp_profile_opts popts = { .check_fp = true };
 	struct dp_session_hooks hooks, *hooksp = NULL;
 	struct dp_collect_opts co;
+	struct dp_report_opts ropts;
 	struct ndjson_ctx nctx;
 	char err[256];
 	const char *blocker, *comm;
@@ -214,6 +196,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	verbose = o.verbose;
+	ropts = (struct dp_report_opts){ .top_stacks = o.top };
 	libbpf_set_print(libbpf_print);
 	/* Before the probe: a target gone later exited during the start-up. */
 	dp_opts__collect(&o, 0, -1, &dp_stop, o.launch_ns, &co);
@@ -235,15 +218,14 @@ int main(int argc, char **argv)
 	if (o.cmd == DP_CMD_TOP)
 		return dp_top__main(&o, &pr);
 	for (uint32_t i = 0; i < o.nouts; i++) {
-		enum dp_format f = o.outs[i].format;
+		const struct dp_writer *w = dp_writer__get(o.outs[i].format);
 
-		if (f == DP_FMT_PPROF && !o.outs[i].path && isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "deferprof: pprof output is binary (gzip): give -o FILE or redirect stdout\n");
+		if (w->binary && !o.outs[i].path && isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "deferprof: %s output is binary (gzip): give -o FILE or redirect stdout\n", w->name);
 			return 2;
 		}
 		/* Exports carry source lines and inlined functions; text outputs do not need them. */
-		popts.want_src |= f == DP_FMT_JSON || f == DP_FMT_NDJSON || f == DP_FMT_PPROF ||
-				  f == DP_FMT_SPEEDSCOPE;
+		popts.want_src |= w->want_src;
 	}
 	for (uint32_t i = 0; i < o.nouts; i++) {
 		if (dp_outfile__open(&ofs[i], o.outs[i].path)) {
@@ -324,7 +306,7 @@ int main(int argc, char **argv)
 		int werr = rc;
 
 		if (!werr && o.format != DP_FMT_NDJSON) {
-			werr = write_format(ofs[i].f, o.outs[i].format, &prof, &res.ri, &o);
+			werr = dp_writer__get(o.outs[i].format)->write(ofs[i].f, &prof, &res.ri, &ropts);
 			if (werr)
 				fprintf(stderr, "deferprof: writing %s failed: %s\n",
 					o.outs[i].path ? o.outs[i].path : "stdout", strerror(-werr));

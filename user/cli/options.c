@@ -14,24 +14,6 @@ enum {
 	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP,
 };
 
-static const char *const format_names[] = {
-	[DP_FMT_REPORT] = "report", [DP_FMT_FOLDED] = "folded", [DP_FMT_JSON] = "json",
-	[DP_FMT_NDJSON] = "ndjson", [DP_FMT_PPROF] = "pprof", [DP_FMT_SPEEDSCOPE] = "speedscope",
-};
-
-int dp_format__parse(const char *name)
-{
-	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
-		if (!strcmp(name, format_names[i]))
-			return (int)i;
-	return -1;
-}
-
-const char *dp_format__name(enum dp_format f)
-{
-	return format_names[f];
-}
-
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "tid", required_argument, NULL, 't' },

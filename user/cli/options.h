@@ -7,11 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "collect.h"
+#include "writers.h"	/* enum dp_format */
 
 enum dp_cmd { DP_CMD_RECORD, DP_CMD_TOP, DP_CMD_PROBE, DP_CMD_HELP, DP_CMD_VERSION };
-enum dp_format {
-	DP_FMT_REPORT, DP_FMT_FOLDED, DP_FMT_JSON, DP_FMT_NDJSON, DP_FMT_PPROF, DP_FMT_SPEEDSCOPE,
-};
 
 #define DP_MAX_OUTPUTS 8
 #define DP_MAX_PIDS 256
@@ -47,10 +45,6 @@ struct dp_opts {
 	uint32_t nouts;
 	uint64_t launch_ns;	/* set by main(): CLOCK_MONOTONIC when deferprof began */
 };
-
-/* "json" -> DP_FMT_JSON; -1 when unknown. */
-int dp_format__parse(const char *name);
-const char *dp_format__name(enum dp_format f);
 
 /*
  * Parse argv into o. On error returns -EINVAL and writes a one-line message

@@ -15,15 +15,6 @@
 
 #define DP_RECORD_CALLCHAIN_DEFERRED	22
 
-#define DP_CTX_HV		((uint64_t)-32)
-#define DP_CTX_KERNEL		((uint64_t)-128)
-#define DP_CTX_USER		((uint64_t)-512)
-#define DP_CTX_USER_DEFERRED	((uint64_t)-640)
-#define DP_CTX_GUEST		((uint64_t)-2048)
-#define DP_CTX_GUEST_KERNEL	((uint64_t)-2176)
-#define DP_CTX_GUEST_USER	((uint64_t)-2560)
-#define DP_CTX_MAX		((uint64_t)-4095)
-
 /* Set or clear a bit of perf_event_attr's flags word by its ABI number. */
 void dp_attr_set_flag(struct perf_event_attr *attr, unsigned int bit, int on);
 int dp_attr_get_flag(const struct perf_event_attr *attr, unsigned int bit);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <linux/perf_event.h>
+#include "deferprof.h"
 #include "perf_abi.h"
 #include "record.h"
 
@@ -205,7 +206,7 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 
 static bool is_marker(uint64_t ip)
 {
-	return ip >= DP_CTX_MAX;
+	return ip >= DP_CONTEXT_MAX;
 }
 
 int dp_chain__split(const uint64_t *ips, uint64_t nr, struct dp_chain *out)
@@ -214,7 +215,7 @@ int dp_chain__split(const uint64_t *ips, uint64_t nr, struct dp_chain *out)
 
 	memset(out, 0, sizeof(*out));
 	out->form = DP_CHAIN_KERNEL_ONLY;
-	if (nr && ips[0] == DP_CTX_KERNEL) {
+	if (nr && ips[0] == DP_CONTEXT_KERNEL) {
 		start = ++i;
 		while (i < nr && !is_marker(ips[i]))
 			i++;
@@ -223,7 +224,7 @@ int dp_chain__split(const uint64_t *ips, uint64_t nr, struct dp_chain *out)
 	}
 	if (i == nr)
 		return 0;
-	if (ips[i] == DP_CTX_USER) {
+	if (ips[i] == DP_CONTEXT_USER) {
 		start = ++i;
 		while (i < nr && !is_marker(ips[i]))
 			i++;
@@ -234,7 +235,7 @@ int dp_chain__split(const uint64_t *ips, uint64_t nr, struct dp_chain *out)
 		out->unr = (uint32_t)(i - start);
 		return 0;
 	}
-	if (ips[i] == DP_CTX_USER_DEFERRED) {
+	if (ips[i] == DP_CONTEXT_USER_DEFERRED) {
 		if (i + 2 != nr)
 			return -EINVAL;
 		out->form = DP_CHAIN_DEFERRED;

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "launch.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434	/* Linux 5.3; the same number on every architecture */
+#endif
 
 int dp_launch__start(struct dp_launch *l, const char *path, char *const *argv)
 {
@@ -76,6 +83,37 @@ bool dp_launch__ended(const struct dp_launch *l)
 	if (waitid(P_PID, (id_t)l->pid, &si, WEXITED | WNOHANG | WNOWAIT))
 		return errno == ECHILD;
 	return si.si_pid == l->pid;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+bool dp_launch__wait_ended(const struct dp_launch *l, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	int fd = -1;
+
+	if (l->pid > 0 && !l->reaped)
+		fd = (int)syscall(SYS_pidfd_open, l->pid, 0);	/* readable once it ends */
+	while (!dp_launch__ended(l)) {
+		int64_t left = end - mono_ms();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (left <= 0)
+			break;
+		if (fd < 0 && left > 10)
+			left = 10;	/* no pidfd (Linux < 5.3): look again every 10 ms */
+		if (poll(&pfd, fd >= 0, (int)left) < 0 && errno != EINTR)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return dp_launch__ended(l);
 }
 
 int dp_launch__wait(struct dp_launch *l, int sig)

@@ -35,6 +35,8 @@ int dp_launch__exec_error(struct dp_launch *l);
 int dp_launch__wait(struct dp_launch *l, int sig);
 /* Whether the child has ended (it stays a zombie for dp_launch__wait). */
 bool dp_launch__ended(const struct dp_launch *l);
+/* Wait up to timeout_ms for the child to end by itself; whether it has. */
+bool dp_launch__wait_ended(const struct dp_launch *l, int timeout_ms);
 void dp_launch__close(struct dp_launch *l);
 
 #endif

@@ -1,42 +1,61 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The canonical order every export format writes, and UTF-8 cleaning. */
+/* The canonical order every writer reads (report, folded and the exports), and UTF-8 cleaning. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
 
-/* qsort has no context argument: the profile being sorted, and its frames' ranks. */
-static const struct dp_profile *sort_p;
-static const uint32_t *sort_thread_rank;
+/* What the comparators read: qsort_r passes it, nothing global. */
+struct order_ctx {
+	const struct dp_profile *p;
+	const uint32_t *pre;		/* each frame-tree node's place (dp_profile__node_order) */
+	const uint32_t *thread_rank;	/* each thread's place in x->threads */
+	bool by_comm;
+};
 
-/* Each frame-tree node's place in the order of frame lists (dp_profile__node_order). */
-static const uint32_t *sort_pre;
-
-static int cmp_frames(uint32_t a, uint32_t b)
+/* Frame lists, frame by frame by rank, a list before its extensions: one number each. */
+static int cmp_frames(const struct order_ctx *c, uint32_t a, uint32_t b)
 {
-	return sort_pre[a] < sort_pre[b] ? -1 : sort_pre[a] > sort_pre[b];
+	return c->pre[a] < c->pre[b] ? -1 : c->pre[a] > c->pre[b];
 }
 
-static int cmp_pstack(const void *a, const void *b)
+static const char *comm_of(const struct order_ctx *c, const struct dp_pstack *s)
 {
-	const struct dp_pstack *x = &sort_p->stacks[*(const uint32_t *)a];
-	const struct dp_pstack *y = &sort_p->stacks[*(const uint32_t *)b];
-	int c = cmp_frames(x->node, y->node);
-
-	if (c)
-		return c;
-	return sort_thread_rank[x->thread] < sort_thread_rank[y->thread] ? -1 :
-	       sort_thread_rank[x->thread] > sort_thread_rank[y->thread];
+	return c->by_comm ? c->p->threads[s->thread].comm : NULL;
 }
 
-static int cmp_xstack(const void *a, const void *b)
+static int cmp_comm(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : 0;
+}
+
+/* Equal frame lists (of one comm) next to each other, their threads in order. */
+static int cmp_pstack(const void *a, const void *b, void *arg)
+{
+	const struct order_ctx *c = arg;
+	const struct dp_pstack *x = &c->p->stacks[*(const uint32_t *)a];
+	const struct dp_pstack *y = &c->p->stacks[*(const uint32_t *)b];
+	int r = cmp_frames(c, x->node, y->node);
+
+	if (!r)
+		r = cmp_comm(comm_of(c, x), comm_of(c, y));
+	if (r)
+		return r;
+	return c->thread_rank[x->thread] < c->thread_rank[y->thread] ? -1 :
+	       c->thread_rank[x->thread] > c->thread_rank[y->thread];
+}
+
+/* The canonical order: by samples, then by comm (per comm), then frame by frame. */
+static int cmp_xstack(const void *a, const void *b, void *arg)
 {
 	const struct dp_xstack *x = a, *y = b;
+	int r;
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return cmp_frames(x->node, y->node);
+	r = cmp_comm(x->comm, y->comm);
+	return r ? r : cmp_frames(arg, x->node, y->node);
 }
 
 static int cmp_thread(const void *a, const void *b)
@@ -49,9 +68,17 @@ static int cmp_thread(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-int dp_export__build(struct dp_export *x, const struct dp_profile *p)
+static bool same_group(const struct order_ctx *c, const struct dp_pstack *s,
+		       const struct dp_pstack *t)
 {
-	uint32_t *order = NULL, *rank = NULL, *newidx = NULL;
+	return t->node == s->node &&
+	       (!c->by_comm || !strcmp(comm_of(c, s), comm_of(c, t)));
+}
+
+static int build(struct dp_export *x, const struct dp_profile *p, bool by_comm)
+{
+	struct order_ctx c = { .p = p, .by_comm = by_comm };
+	uint32_t *order = NULL, *rank = NULL, *newidx = NULL, *frame_rank = NULL, *pre = NULL;
 	uint32_t n = p->nstacks, g = 0;
 	int err = -ENOMEM;
 
@@ -65,7 +92,10 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	x->count_buf = calloc(n + 1, sizeof(*x->count_buf));
 	newidx = malloc((p->nframes + 1) * sizeof(*newidx));
 	x->frames = calloc(p->nframes + 1, sizeof(*x->frames));
-	if (!x->threads || !rank || !order || !x->stacks || !x->count_buf || !newidx || !x->frames)
+	frame_rank = dp_profile__frame_ranks(p);
+	pre = frame_rank ? dp_profile__node_order(p, frame_rank) : NULL;
+	if (!x->threads || !rank || !order || !x->stacks || !x->count_buf || !newidx ||
+	    !x->frames || !pre)
 		goto out;
 
 	for (uint32_t i = 0; i < p->nthreads; i++)
@@ -75,31 +105,23 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	for (uint32_t i = 0; i < x->nthreads; i++)
 		rank[x->threads[i] - p->threads] = i;
 
-	/* Equal frame lists sort next to each other, their threads in order. */
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
-	sort_p = p;
-	sort_thread_rank = rank;
-	{
-		uint32_t *frank = dp_profile__frame_ranks(p);
-
-		sort_pre = frank ? dp_profile__node_order(p, frank) : NULL;
-		free(frank);
-	}
-	if (!sort_pre)
-		goto out;
-	qsort(order, n, sizeof(*order), cmp_pstack);
+	c.pre = pre;
+	c.thread_rank = rank;
+	qsort_r(order, n, sizeof(*order), cmp_pstack, &c);
 	for (uint32_t i = 0; i < n;) {
 		const struct dp_pstack *s = &p->stacks[order[i]];
 		struct dp_xstack *xs = &x->stacks[g++];
 
 		xs->node = s->node;
 		xs->nframes = s->nframes;
+		xs->comm = comm_of(&c, s);
 		xs->threads = &x->count_buf[i];
 		for (; i < n; i++) {
 			const struct dp_pstack *t = &p->stacks[order[i]];
 
-			if (t->node != s->node)
+			if (!same_group(&c, s, t))
 				break;
 			if (!t->count)
 				continue;
@@ -111,9 +133,7 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 			g--;	/* a stack with no samples (an empty interval) is left out */
 	}
 	x->nstacks = g;
-	qsort(x->stacks, g, sizeof(*x->stacks), cmp_xstack);
-	free((void *)sort_pre);
-	sort_pre = NULL;
+	qsort_r(x->stacks, g, sizeof(*x->stacks), cmp_xstack, &c);
 
 	/* Frames numbered in order of first use; each stack gets its own copy. */
 	{
@@ -146,14 +166,24 @@ int dp_export__build(struct dp_export *x, const struct dp_profile *p)
 	}
 	err = 0;
 out:
-	free((void *)sort_pre);
-	sort_pre = NULL;
+	free(frame_rank);
+	free(pre);
 	free(order);
 	free(rank);
 	free(newidx);
 	if (err)
 		dp_export__free(x);
 	return err;
+}
+
+int dp_export__build(struct dp_export *x, const struct dp_profile *p)
+{
+	return build(x, p, false);
+}
+
+int dp_export__build_per_comm(struct dp_export *x, const struct dp_profile *p)
+{
+	return build(x, p, true);
 }
 
 void dp_export__free(struct dp_export *x)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What every export format (json, ndjson, pprof, speedscope) reads: the
- * profile in a canonical order, so that the same aggregate always gives the
- * same bytes whatever order its stacks were collected in. Frames are
- * numbered in order of first use; stacks are merged over threads and sorted
- * by samples, then by frames; each stack lists its threads by tid.
+ * What every writer (report, folded, json, ndjson, pprof, speedscope) reads:
+ * the profile in one canonical order, so that the same aggregate always
+ * gives the same bytes whatever order its stacks were collected in. Frames
+ * are numbered in order of first use; stacks are merged over threads (or,
+ * for folded, over the threads of each comm) and sorted by samples, then by
+ * comm, then frame by frame by name (dp_profile__frame_ranks), a stack
+ * before its extensions; each stack lists its threads by pid and tid.
+ * Stacks without samples are left out.
  */
 #ifndef DP_EXPORT_H
 #define DP_EXPORT_H
@@ -20,6 +23,7 @@ struct dp_xthread_count {
 };
 
 struct dp_xstack {
+	const char *comm;	/* the threads' name, per comm; else NULL */
 	uint32_t nframes;
 	uint32_t *frames;	/* indices into dp_export.frames, root first */
 	uint32_t node;		/* the profile's frame-tree node */
@@ -43,6 +47,8 @@ struct dp_export {
 };
 
 int dp_export__build(struct dp_export *x, const struct dp_profile *p);
+/* The same, stacks merged over the threads of each comm only (folded). */
+int dp_export__build_per_comm(struct dp_export *x, const struct dp_profile *p);
 void dp_export__free(struct dp_export *x);
 static inline const struct dp_frame *dp_export__frame(const struct dp_export *x, uint32_t i)
 {

@@ -120,14 +120,4 @@ uint32_t dp_profile__frames(const struct dp_profile *p, uint32_t node, uint32_t 
  */
 uint32_t *dp_profile__node_order(const struct dp_profile *p, const uint32_t *rank);
 
-/* Stacks merged over threads (or per comm): sorted by count, then by frames. */
-struct dp_merged {
-	const char *comm;	/* NULL when merged over every thread */
-	uint32_t node;		/* its frames: dp_profile__frames() */
-	uint32_t nframes;
-	uint64_t count;
-};
-int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
-		      uint32_t *n);
-
 #endif

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Reading a profile's stacks in order: their frames from the frame tree, the
- * total order of frames and of frame lists every output sorts by, and stacks
- * merged over threads.
+ * Reading a profile's stacks in order: their frames from the frame tree, and
+ * the total order of frames and of frame lists every output sorts by
+ * (model/export.c builds the canonical order from them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,15 +21,18 @@ uint32_t dp_profile__frames(const struct dp_profile *p, uint32_t node, uint32_t 
 	return n;
 }
 
-/* qsort has no context argument: the profile being sorted, and its frames' ranks. */
-static const struct dp_profile *cmp_profile;
-static const uint32_t *cmp_rank;
+/* What the sibling comparator reads, through qsort_r. */
+struct sibling_ctx {
+	const struct dp_profile *p;
+	const uint32_t *rank;
+};
 
 /* A total order on distinct frames: name, module, kernel, marker, inlined. */
-static int cmp_frame_idx(const void *a, const void *b)
+static int cmp_frame_idx(const void *a, const void *b, void *arg)
 {
-	const struct dp_frame *x = &cmp_profile->frames[*(const uint32_t *)a];
-	const struct dp_frame *y = &cmp_profile->frames[*(const uint32_t *)b];
+	const struct dp_profile *p = arg;
+	const struct dp_frame *x = &p->frames[*(const uint32_t *)a];
+	const struct dp_frame *y = &p->frames[*(const uint32_t *)b];
 	int c;
 
 	if ((c = strcmp(x->name, y->name)))
@@ -55,8 +58,7 @@ uint32_t *dp_profile__frame_ranks(const struct dp_profile *p)
 	}
 	for (uint32_t i = 0; i < p->nframes; i++)
 		order[i] = i;
-	cmp_profile = p;
-	qsort(order, p->nframes, sizeof(*order), cmp_frame_idx);
+	qsort_r(order, p->nframes, sizeof(*order), cmp_frame_idx, (void *)p);
 	for (uint32_t i = 0; i < p->nframes; i++)
 		rank[order[i]] = i;
 	free(order);
@@ -64,14 +66,15 @@ uint32_t *dp_profile__frame_ranks(const struct dp_profile *p)
 }
 
 /* Siblings by parent, then by their frame's rank. */
-static int cmp_sibling(const void *a, const void *b)
+static int cmp_sibling(const void *a, const void *b, void *arg)
 {
-	const struct dp_fnode *x = &cmp_profile->fnodes[*(const uint32_t *)a];
-	const struct dp_fnode *y = &cmp_profile->fnodes[*(const uint32_t *)b];
+	const struct sibling_ctx *c = arg;
+	const struct dp_fnode *x = &c->p->fnodes[*(const uint32_t *)a];
+	const struct dp_fnode *y = &c->p->fnodes[*(const uint32_t *)b];
 
 	if (x->parent != y->parent)
 		return x->parent < y->parent ? -1 : 1;
-	return cmp_rank[x->frame] < cmp_rank[y->frame] ? -1 : cmp_rank[x->frame] > cmp_rank[y->frame];
+	return c->rank[x->frame] < c->rank[y->frame] ? -1 : c->rank[x->frame] > c->rank[y->frame];
 }
 
 /*
@@ -91,10 +94,7 @@ uint32_t *dp_profile__node_order(const struct dp_profile *p, const uint32_t *ran
 	}
 	for (uint32_t i = 0; i < nkids; i++)
 		kids[i] = i + 1;
-	cmp_profile = p;
-	cmp_rank = rank;
-	qsort(kids, nkids, sizeof(*kids), cmp_sibling);
-	cmp_rank = NULL;
+	qsort_r(kids, nkids, sizeof(*kids), cmp_sibling, &(struct sibling_ctx){ p, rank });
 	/* first[v]..first[v + 1]: the children of v in kids. */
 	for (uint32_t i = 0; i < nkids; i++)
 		first[p->fnodes[kids[i]].parent + 1]++;
@@ -113,77 +113,4 @@ out:
 	free(first);
 	free(stack);
 	return pre;
-}
-
-/* Order by count, then (per comm) by comm, then frame by frame by name. */
-static const uint32_t *cmp_pre;
-
-static int cmp_merged(const void *a, const void *b)
-{
-	const struct dp_merged *x = a, *y = b;
-	int c;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	if (x->comm && y->comm && (c = strcmp(x->comm, y->comm)))
-		return c;
-	return cmp_pre[x->node] < cmp_pre[y->node] ? -1 : cmp_pre[x->node] > cmp_pre[y->node];
-}
-
-static uint32_t str_hash(const char *s)
-{
-	return dp_hash_bytes(s, strlen(s));
-}
-
-/*
- * Stacks with the same frames (and comm) are one: the same frame-tree node.
- * An open-addressing index of the merged rows finds them again.
- */
-int dp_profile__merge(const struct dp_profile *p, bool by_comm, struct dp_merged **out,
-		      uint32_t *n)
-{
-	uint32_t nslots = 1024, cnt = 0, *slots, *rank;
-	struct dp_merged *arr;
-
-	while (nslots < (uint64_t)p->nstacks * 2)
-		nslots *= 2;
-	slots = calloc(nslots, sizeof(*slots));
-	arr = calloc(p->nstacks ? p->nstacks : 1, sizeof(*arr));
-	if (!slots || !arr)
-		goto oom;
-	for (uint32_t s = 0; s < p->nstacks; s++) {
-		const struct dp_pstack *ps = &p->stacks[s];
-		const char *comm = by_comm ? p->threads[ps->thread].comm : NULL;
-		uint32_t h = ps->node * 0x9e3779b1u ^ (comm ? str_hash(comm) : 0), i, v;
-
-		for (i = h & (nslots - 1); (v = slots[i]); i = (i + 1) & (nslots - 1))
-			if (arr[v - 1].node == ps->node && (!comm || !strcmp(arr[v - 1].comm, comm)))
-				break;
-		if (v) {
-			arr[v - 1].count += ps->count;
-			continue;
-		}
-		arr[cnt].comm = comm;
-		arr[cnt].node = ps->node;
-		arr[cnt].nframes = ps->nframes;
-		arr[cnt].count = ps->count;
-		slots[i] = ++cnt;
-	}
-	free(slots);
-	slots = NULL;
-	rank = dp_profile__frame_ranks(p);
-	cmp_pre = rank ? dp_profile__node_order(p, rank) : NULL;
-	free(rank);
-	if (!cmp_pre)
-		goto oom;
-	qsort(arr, cnt, sizeof(*arr), cmp_merged);
-	free((void *)cmp_pre);
-	cmp_pre = NULL;
-	*out = arr;
-	*n = cnt;
-	return 0;
-oom:
-	free(slots);
-	free(arr);
-	return -ENOMEM;
 }

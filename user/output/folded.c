@@ -2,8 +2,8 @@
 /* Brendan Gregg's folded stacks: "comm;root;...;leaf count", one line per stack. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
+#include "export.h"
 #include "output.h"
 
 /* Separators and line breaks inside a name would break the format. */
@@ -22,28 +22,21 @@ static void put_name(FILE *f, const char *s)
 
 int dp_folded__write(FILE *f, const struct dp_profile *p)
 {
-	struct dp_merged *m;
-	uint32_t n, *fr;
-	int err = dp_profile__merge(p, true, &m, &n);
+	struct dp_export x;
+	int err = dp_export__build_per_comm(&x, p);
 
 	if (err)
 		return err;
-	fr = malloc((p->max_frames + 1) * sizeof(*fr));
-	if (!fr) {
-		free(m);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t nf = dp_profile__frames(p, m[i].node, fr);
+	for (uint32_t i = 0; i < x.nstacks; i++) {
+		const struct dp_xstack *xs = &x.stacks[i];
 
-		put_name(f, m[i].comm);
-		for (uint32_t k = 0; k < nf; k++) {
+		put_name(f, xs->comm);
+		for (uint32_t k = 0; k < xs->nframes; k++) {
 			fputc(';', f);
-			put_name(f, p->frames[fr[k]].name);
+			put_name(f, dp_export__frame(&x, xs->frames[k])->name);
 		}
-		fprintf(f, " %" PRIu64 "\n", m[i].count);
+		fprintf(f, " %" PRIu64 "\n", xs->count);
 	}
-	free(fr);
-	free(m);
+	dp_export__free(&x);
 	return ferror(f) ? -EIO : 0;
 }

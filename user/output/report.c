@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "export.h"
 #include "output.h"
 
 static double pct(uint64_t part, uint64_t whole)
@@ -73,14 +74,17 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 			p->nofp[i].samples);
 }
 
-static const struct dp_profile *sort_p;
-static int sort_self;
+struct funcs_ctx {
+	const struct dp_profile *p;
+	int self;
+};
 
-static int cmp_funcs(const void *a, const void *b)
+static int cmp_funcs(const void *a, const void *b, void *arg)
 {
-	const struct dp_frame *x = &sort_p->frames[*(const uint32_t *)a];
-	const struct dp_frame *y = &sort_p->frames[*(const uint32_t *)b];
-	uint64_t vx = sort_self ? x->self : x->total, vy = sort_self ? y->self : y->total;
+	const struct funcs_ctx *c = arg;
+	const struct dp_frame *x = &c->p->frames[*(const uint32_t *)a];
+	const struct dp_frame *y = &c->p->frames[*(const uint32_t *)b];
+	uint64_t vx = c->self ? x->self : x->total, vy = c->self ? y->self : y->total;
 
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
@@ -90,15 +94,14 @@ static int cmp_funcs(const void *a, const void *b)
 static void funcs(FILE *f, const struct dp_profile *p, int self, uint32_t top)
 {
 	uint32_t *idx = malloc((p->nframes ? p->nframes : 1) * sizeof(*idx)), n = 0;
+	struct funcs_ctx c = { .p = p, .self = self };
 
 	if (!idx)
 		return;
 	for (uint32_t i = 0; i < p->nframes; i++)
 		if (self ? p->frames[i].self : p->frames[i].total)
 			idx[n++] = i;
-	sort_p = p;
-	sort_self = self;
-	qsort(idx, n, sizeof(*idx), cmp_funcs);
+	qsort_r(idx, n, sizeof(*idx), cmp_funcs, &c);
 	fprintf(f, "\nTop functions by %s samples:\n", self ? "self" : "total");
 	fprintf(f, "  %8s %6s  %-2s %-40s %s\n", "samples", "pct", "", "function", "module");
 	for (uint32_t i = 0; i < n && i < top; i++) {
@@ -117,8 +120,7 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 {
 	uint32_t top_stacks = opts && opts->top_stacks ? opts->top_stacks : 10;
 	uint32_t top_funcs = opts && opts->top_funcs ? opts->top_funcs : 20;
-	struct dp_merged *m;
-	uint32_t n;
+	struct dp_export x;
 	int err;
 
 	header(f, ri, p);
@@ -126,16 +128,17 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 		fprintf(f, "\nNo samples. Is the target using CPU?\n");
 		return ferror(f) ? -EIO : 0;
 	}
-	err = dp_profile__merge(p, false, &m, &n);
+	err = dp_export__build(&x, p);
 	if (err)
 		return err;
-	fprintf(f, "\nTop stacks (%u distinct, leaf first):\n", n);
-	for (uint32_t i = 0; i < n && i < top_stacks; i++) {
-		fprintf(f, "  #%u  %" PRIu64 " samples (%.1f%%)\n", i + 1, m[i].count,
-			pct(m[i].count, p->total));
-		/* Leaf first: the frame tree's parent links. */
-		for (uint32_t id = m[i].node; id; id = p->fnodes[id].parent) {
-			const struct dp_frame *fr = &p->frames[p->fnodes[id].frame];
+	fprintf(f, "\nTop stacks (%u distinct, leaf first):\n", x.nstacks);
+	for (uint32_t i = 0; i < x.nstacks && i < top_stacks; i++) {
+		const struct dp_xstack *xs = &x.stacks[i];
+
+		fprintf(f, "  #%u  %" PRIu64 " samples (%.1f%%)\n", i + 1, xs->count,
+			pct(xs->count, p->total));
+		for (uint32_t k = xs->nframes; k-- > 0;) {
+			const struct dp_frame *fr = dp_export__frame(&x, xs->frames[k]);
 
 			bool bracket = fr->module && fr->module[0] != '[';
 
@@ -144,7 +147,7 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 				fr->module ? fr->module : "", bracket ? "]" : "");
 		}
 	}
-	free(m);
+	dp_export__free(&x);
 	funcs(f, p, 1, top_funcs);
 	funcs(f, p, 0, top_funcs);
 	return ferror(f) ? -EIO : 0;

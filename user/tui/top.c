@@ -31,6 +31,7 @@
 #include "signals.h"
 #include "top.h"
 #include "topmodel.h"
+#include "writers.h"
 
 /* What the session thread hands to the screen thread. */
 struct mailbox {
@@ -134,8 +135,8 @@ static void *collect(void *arg)
 	return NULL;
 }
 
-/* Take what the session delivered into the model. */
-static void take(struct top *t)
+/* Take what the session delivered into the model; true when an interval came. */
+static bool take(struct top *t)
 {
 	struct dp_stack_table got;
 	struct dp_symbols syms;
@@ -182,6 +183,7 @@ static void take(struct top *t)
 			snprintf(t->msg, sizeof(t->msg), "cannot add samples: %s", strerror(-err));
 	}
 	dp_stack_table__clear(&got);
+	return ticks > 0;
 }
 
 static void own_cpu(struct top *t)
@@ -472,24 +474,9 @@ static void draw(struct top *t)
 
 /* --- keys */
 
-static enum dp_format format_for(const char *path)
-{
-	size_t n = strlen(path);
-
-#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(path + n - (sizeof(s) - 1), s))
-	if (ENDS(".speedscope.json"))
-		return DP_FMT_SPEEDSCOPE;
-	if (ENDS(".json"))
-		return DP_FMT_JSON;
-	if (ENDS(".pb.gz") || ENDS(".pprof"))
-		return DP_FMT_PPROF;
-	return DP_FMT_FOLDED;
-#undef ENDS
-}
-
 static void save(struct top *t, const char *path)
 {
-	enum dp_format fmt = format_for(path);
+	const struct dp_writer *w = dp_writer__for_path(path);
 	struct dp_outfile of;
 	int err;
 
@@ -498,24 +485,12 @@ static void save(struct top *t, const char *path)
 		snprintf(t->msg, sizeof(t->msg), "cannot write %s: %s", path, strerror(errno));
 		return;
 	}
-	switch (fmt) {
-	case DP_FMT_JSON:
-		err = dp_json__write(of.f, &t->m.prof, &t->ri);
-		break;
-	case DP_FMT_PPROF:
-		err = dp_pprof__write(of.f, &t->m.prof, &t->ri);
-		break;
-	case DP_FMT_SPEEDSCOPE:
-		err = dp_speedscope__write(of.f, &t->m.prof, &t->ri);
-		break;
-	default:
-		err = dp_folded__write(of.f, &t->m.prof);
-	}
+	err = w->write(of.f, &t->m.prof, &t->ri, NULL);
 	if (dp_outfile__close(&of, err == 0) || err)
 		snprintf(t->msg, sizeof(t->msg), "cannot write %s: %s", path, strerror(err ? -err : EIO));
 	else
 		snprintf(t->msg, sizeof(t->msg), "wrote %llu samples to %s (%s)",
-			 (unsigned long long)t->m.prof.total, path, dp_format__name(fmt));
+			 (unsigned long long)t->m.prof.total, path, w->name);
 }
 
 static void prompt_key(struct top *t, int ch)
@@ -752,10 +727,8 @@ static int end_command(struct top *t)
 	close(t->child.release_fd);
 	t->child.release_fd = -1;
 	err = dp_launch__exec_error(&t->child);
-	if (!dp_launch__ended(&t->child) && dp_stop_signal == SIGINT) {
-		for (int i = 0; i < 200 && !dp_launch__ended(&t->child); i++)
-			usleep(10000);
-	}
+	if (dp_stop_signal == SIGINT)
+		dp_launch__wait_ended(&t->child, 2000);
 	t->child.status = dp_launch__wait(&t->child, dp_launch__ended(&t->child) ? 0 : sig);
 	dp_launch__close(&t->child);
 	if (err) {
@@ -847,13 +820,9 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 		pthread_mutex_lock(&t->mb.mu);
 		done = t->mb.done;
 		pthread_mutex_unlock(&t->mb.mu);
-		if (!t->frozen || done) {
-			bool had = t->mb.ticks > 0;
-
-			take(t);
-			if (had)
-				own_cpu(t);
-		}
+		/* the intervals are counted under the mailbox's lock, in take() */
+		if ((!t->frozen || done) && take(t))
+			own_cpu(t);
 		while ((ch = getch()) != ERR)
 			key(t, ch);
 		if (done && !t->ended) {

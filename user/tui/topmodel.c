@@ -151,13 +151,17 @@ static bool name_matches(const char *name, const char *search)
 	return false;
 }
 
-/* qsort has no context: the rows' sort key and the profile for names. */
-static enum dp_sort sort_key;
-static const struct dp_profile *sort_prof;
+/* What cmp_row reads: the rows' sort key and the profile for names. */
+struct row_order {
+	enum dp_sort key;
+	const struct dp_profile *prof;
+};
 
-static int cmp_row(const void *a, const void *b)
+static int cmp_row(const void *a, const void *b, void *arg)
 {
+	const struct row_order *o = arg;
 	const struct dp_toprow *x = a, *y = b;
+	enum dp_sort sort_key = o->key;
 	double kx = sort_key == DP_SORT_SELF ? x->self : x->total;
 	double ky = sort_key == DP_SORT_SELF ? y->self : y->total;
 	double ox = sort_key == DP_SORT_SELF ? x->total : x->self;
@@ -167,7 +171,7 @@ static int cmp_row(const void *a, const void *b)
 		return kx > ky ? -1 : 1;
 	if (ox != oy)
 		return ox > oy ? -1 : 1;
-	return strcmp(sort_prof->frames[x->frame].name, sort_prof->frames[y->frame].name);
+	return strcmp(o->prof->frames[x->frame].name, o->prof->frames[y->frame].name);
 }
 
 int dp_topmodel__functions(const struct dp_topmodel *m, const struct dp_topfilter *f,
@@ -208,9 +212,7 @@ int dp_topmodel__functions(const struct dp_topmodel *m, const struct dp_topfilte
 		r[cnt].self = self[i];
 		r[cnt++].total = total[i];
 	}
-	sort_key = s;
-	sort_prof = p;
-	qsort(r, cnt, sizeof(*r), cmp_row);
+	qsort_r(r, cnt, sizeof(*r), cmp_row, &(struct row_order){ .key = s, .prof = p });
 	free(self);
 	free(total);
 	free(stamp);
@@ -319,12 +321,11 @@ struct flat {
 	uint32_t len, cap;
 };
 
-static const struct tree *sort_tree;
-
-static int cmp_child(const void *a, const void *b)
+static int cmp_child(const void *a, const void *b, void *arg)
 {
-	const struct tnode *x = &sort_tree->n[*(const uint32_t *)a];
-	const struct tnode *y = &sort_tree->n[*(const uint32_t *)b];
+	const struct tree *t = arg;
+	const struct tnode *x = &t->n[*(const uint32_t *)a];
+	const struct tnode *y = &t->n[*(const uint32_t *)b];
 
 	if (x->w != y->w)
 		return x->w > y->w ? -1 : 1;
@@ -365,8 +366,7 @@ static int flatten(const struct dp_topmodel *m, const struct tree *t, uint32_t n
 	nkids = 0;
 	for (uint32_t c = nd->first; c; c = t->n[c].next)
 		kids[nkids++] = c;
-	sort_tree = t;
-	qsort(kids, nkids, sizeof(*kids), cmp_child);
+	qsort_r(kids, nkids, sizeof(*kids), cmp_child, (void *)t);
 	for (uint32_t i = 0; i < nkids && !err; i++)
 		err = flatten(m, t, kids[i], fl);
 	free(kids);

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Shared by the live test scripts (run.sh, top.sh, targets.sh): results and
+# the summary line, waits on conditions, pids with known properties. Each
+# script sets suite (the summary's name) and prefix (of its test names).
+: "${suite:?set by the script}" "${prefix?set by the script}"
+passed=0 failed=0 skipped=0
+skips=()
+
+pass() { echo "PASS $prefix$1${2:+ ($2)}"; passed=$((passed + 1)); }
+fail() { echo "FAIL $prefix$1: $2"; failed=$((failed + 1)); [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 40; }
+# A test that could not run here: said at once and again in the summary.
+skip() { echo "SKIP $prefix$1: $2"; skipped=$((skipped + 1)); skips+=("$prefix$1: $2"); }
+finish() {
+	local line="$suite: $passed passed, $failed failed" reasons
+	if [ "$skipped" -gt 0 ]; then
+		reasons=$(printf '%s; ' "${skips[@]}")
+		line+=", $skipped SKIPPED, not verified here (${reasons%; })"
+	else
+		line+=", 0 skipped"
+	fi
+	echo "$line"
+	exit $((failed > 0))
+}
+
+# Poll until a command succeeds, up to N tenths of a second.
+wait_until() {	# tenths command...
+	local n=$1
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# A pid no process or thread has now: the highest below kernel.pid_max.
+free_pid() {
+	local p max
+	max=$(cat /proc/sys/kernel/pid_max) || return 1
+	for ((p = max - 1; p > 300; p--)); do
+		[ -e "/proc/$p" ] || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# A kernel thread's pid: PF_KTHREAD (0x00200000) in /proc/PID/stat's flags,
+# what deferprof itself checks.
+kernel_thread_pid() {
+	local f st flags
+	for f in /proc/[0-9]*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		# after "(comm) ": state ppid pgrp session tty_nr tpgid flags
+		read -r _ _ _ _ _ _ flags _ <<< "${st##*) }"
+		if (( flags & 0x00200000 )); then
+			f=${f#/proc/}
+			echo "${f%/stat}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Whether a process runs the given executable yet (its exec is done).
+runs() {	# pid path
+	[ "/proc/$1/exe" -ef "$2" ]
+}
