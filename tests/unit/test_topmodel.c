@@ -213,3 +213,57 @@ Test(topmodel, stacks_merge_across_intervals)
 	cr_assert_eq(m.prof.nstacks, before, "known stacks are counted, not appended");
 	cr_assert_eq(m.prof.total, 30);
 }
+
+/*
+ * The live view's path: each interval symbolized apart (on the session's
+ * thread) and absorbed by the model gives the model that adding the raw
+ * intervals gives; thread names follow renames.
+ */
+Test(topmodel, absorbed_intervals_equal_added_ones)
+{
+	uint64_t k[] = { 0xffffffff81005010, 0xffffffff81004010, 0xffffffff81001010 };
+	uint64_t u[] = { LEAF + 2, CALLER + 5 };
+	struct dp_stack_hdr h1 = { .pid = pid, .tid = pid, .knr = 3, .unr = 2 };
+	struct dp_stack_hdr h3 = { .pid = pid, .tid = pid + 1, .flags = DP_STK_USER_LOST, .knr = 3 };
+	struct dp_stack_table t;
+	struct dp_topmodel m2;
+	struct dp_profile d;
+	struct dp_profile_opts po = { .want_src = true };
+	uint64_t before[16];
+
+	cr_assert_leq(m.prof.nframes, 16);
+	for (uint32_t i = 0; i < m.prof.nframes; i++)
+		before[i] = m.prof.frames[i].total;
+	cr_assert_eq(dp_topmodel__init(&m2, 0.5), 0);
+	for (int round = 0; round < 2; round++) {
+		dp_stack_table__init(&t);
+		cr_assert_eq(dp_stack_table__add(&t, &h1, k, u, 5), 0);
+		cr_assert_eq(dp_stack_table__add(&t, &h3, k, NULL, 2), 0);
+		if (round == 1)
+			dp_comms__set(comms, pid, pid + 1, "renamed");
+		cr_assert_eq(dp_topmodel__add(&m, &t, &sz.iface, comms, &po), 0);
+		cr_assert_eq(dp_profile__build(&d, &t, &sz.iface, comms, &po), 0);
+		dp_stack_table__clear(&t);
+		/* d is sealed: m2 only reads it. */
+		cr_assert_eq(dp_topmodel__absorb(&m2, &d), 0);
+		dp_profile__free(&d);
+		cr_assert_eq(dp_topmodel__tick(&m2), 0);
+	}
+	cr_assert_eq(m2.prof.total, 14);
+	cr_assert_eq(m2.prof.nstacks, 2, "the second interval's stacks are the first's");
+	cr_assert_eq(m2.intervals, 2);
+	for (uint32_t i = 0; i < m2.prof.nthreads; i++)
+		if (m2.prof.threads[i].tid == pid + 1)
+			cr_assert_str_eq(m2.prof.threads[i].comm, "renamed");
+	/* Each of m2's frames has what the frame of that name gained in m meanwhile. */
+	for (uint32_t i = 0; i < m2.prof.nframes; i++) {
+		const struct dp_frame *f = &m2.prof.frames[i];
+		int64_t j = frame_of(f->name);
+
+		cr_assert_geq(j, 0, "%s", f->name);
+		cr_assert_lt(j, 16);
+		cr_assert_eq(m.prof.frames[j].total - before[j], f->total, "%s", f->name);
+		cr_assert_eq(f->src_line, m.prof.frames[j].src_line, "%s", f->name);
+	}
+	dp_topmodel__free(&m2);
+}

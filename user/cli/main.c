@@ -129,7 +129,6 @@ static void name_command(struct dp_runinfo *ri, char *const *argv, pid_t pid)
 /* -f ndjson: each interval of the session becomes one line, as it ends. */
 struct ndjson_ctx {
 	struct dp_ndjson nd;
-	const struct dp_ksyms *ks;
 	struct dp_profile_opts popts;
 };
 
@@ -141,21 +140,18 @@ static void set_target_comm(struct dp_runinfo *ri, const struct dp_comms *comms)
 		snprintf(ri->target_comm, sizeof(ri->target_comm), "%s", comm);
 }
 
-static int ndjson_tick(void *ctx, struct dp_session_result *res, const struct dp_stack_table *delta,
-		       bool final)
+static int ndjson_tick(void *ctx, const struct dp_snapshot *snap)
 {
 	struct ndjson_ctx *c = ctx;
-	struct dp_symbols syms;
+	struct dp_runinfo ri = *snap->ri;
 	struct dp_profile p;
 	int err;
 
-	(void)final;
-	set_target_comm(&res->ri, res->comms);
-	err = dp_profile__build(&p, delta, dp_symbols__init(&syms, c->ks, res->us), res->comms,
-				&c->popts);
+	set_target_comm(&ri, snap->comms);
+	err = dp_profile__build(&p, snap->delta, snap->sz, snap->comms, &c->popts);
 	if (err)
 		return err;
-	err = dp_ndjson__interval(&c->nd, &p, &res->ri);
+	err = dp_ndjson__interval(&c->nd, &p, &ri);
 	dp_profile__free(&p);
 	return err;
 }
@@ -239,12 +235,12 @@ int main(int argc, char **argv)
 		ks = load_ksyms();
 		memset(&nctx, 0, sizeof(nctx));
 		dp_ndjson__init(&nctx.nd, ofs[0].f);
-		nctx.ks = ks;
 		nctx.popts = popts;
 		nctx.popts.check_fp = false;
 		hooks.interval_ns = (uint64_t)(o.interval * 1e9);
 		hooks.tick = ndjson_tick;
 		hooks.ctx = &nctx;
+		hooks.ks = ks;
 		hooksp = &hooks;
 	}
 	dp_signals__install();

@@ -16,6 +16,7 @@
 #include "progmaps.h"
 #include "recording.h"
 #include "session.h"
+#include "symbolizer.h"
 #include "usyms.h"
 #include "verify.h"
 #include "watch.h"
@@ -130,10 +131,8 @@ static int consume_all(struct dp_session *s)
 {
 	int err;
 
-	pthread_mutex_lock(&s->res->lock);
 	err = dp_events__consume(&s->ev, on_record, s);
 	learn_new_tasks(s);
-	pthread_mutex_unlock(&s->res->lock);
 	return err;
 }
 
@@ -153,14 +152,12 @@ static int round_trip(struct dp_session *s)
 	if (err)
 		return err;
 	now = mono_ns();
-	pthread_mutex_lock(&s->res->lock);
 	if (!s->raw) {	/* --raw has no program, no maps */
 		err = dp_drain__counts(&s->drain, s->in, now);
 		if (!err)
 			err = dp_drain__logs(&s->drain, s->in, now);
 		learn_new_tasks(s);
 	}
-	pthread_mutex_unlock(&s->res->lock);
 	if (err)
 		return err;
 	return dp_ingest__end_round(s->in, now);
@@ -192,6 +189,14 @@ static int tick(struct dp_session *s, bool final)
 {
 	struct dp_runinfo *ri = &s->res->ri;
 	struct dp_stack_table delta;
+	struct dp_symbols syms;
+	struct dp_snapshot snap = {
+		.ri = ri,
+		.delta = &delta,
+		.sz = dp_symbols__init(&syms, s->hooks->ks, s->res->us),
+		.comms = s->res->comms,
+		.final = final,
+	};
 	int err;
 
 	read_counters(s);
@@ -200,7 +205,7 @@ static int tick(struct dp_session *s, bool final)
 	dp_stack_table__init(&delta);
 	err = dp_stack_table__delta(&s->res->table, &delta);
 	if (!err)
-		err = s->hooks->tick(s->hooks->ctx, s->res, &delta, final);
+		err = s->hooks->tick(s->hooks->ctx, &snap);
 	dp_stack_table__clear(&delta);
 	return err;
 }
@@ -322,7 +327,6 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	memset(res, 0, sizeof(*res));
 	dp_stack_table__init(&res->table);
 	dp_stack_table__init(&res->raw);
-	pthread_mutex_init(&res->lock, NULL);
 	res->us = dp_usyms__new(NULL);
 	res->comms = dp_comms__new();
 	if (!s || !res->us || !res->comms) {
@@ -607,7 +611,6 @@ void dp_session_result__free(struct dp_session_result *res)
 	dp_stack_table__clear(&res->raw);
 	dp_usyms__free(res->us);
 	dp_comms__free(res->comms);
-	pthread_mutex_destroy(&res->lock);
 	res->us = NULL;
 	res->comms = NULL;
 }

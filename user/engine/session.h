@@ -11,7 +11,6 @@
 #ifndef DP_SESSION_H
 #define DP_SESSION_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "collect.h"
@@ -21,6 +20,8 @@
 
 struct dp_usyms;
 struct dp_comms;
+struct dp_ksyms;
+struct dp_symbolizer;
 struct dp_session;
 
 struct dp_session_result {
@@ -30,25 +31,34 @@ struct dp_session_result {
 	struct dp_usyms *us;
 	struct dp_comms *comms;
 	bool target_exited;
-	/*
-	 * Held by the session while it changes us and comms: a reader in another
-	 * thread (the live view) takes it while it symbolizes.
-	 */
-	pthread_mutex_t lock;
 };
 
 /*
- * Periodic delivery while the session polls. tick gets the counts of the
- * interval just ended (and res->ri with the counters so far), every
+ * One interval as the hooks see it, at its end: nothing in it changes while
+ * the hook runs, and nothing in it is shared with another thread. A hook
+ * that hands the interval to another thread (the live view) symbolizes it
+ * here, on the session's thread, and hands over what it built: no lock is
+ * then held across symbolization, and the session never waits for a screen.
+ */
+struct dp_snapshot {
+	const struct dp_runinfo *ri;		/* the counters so far */
+	const struct dp_stack_table *delta;	/* the interval's counts */
+	const struct dp_symbolizer *sz;		/* addresses as of the interval's end */
+	const struct dp_comms *comms;		/* thread names */
+	bool final;				/* the session's last interval */
+};
+
+/*
+ * Periodic delivery while the session polls: tick gets each interval, every
  * interval_ns and once more, with final set, when the session stops. It
  * runs on the session's thread; a non-zero return stops the session with
- * that error.
+ * that error. ks (may be NULL) names kernel addresses in snapshots.
  */
 struct dp_session_hooks {
 	uint64_t interval_ns;
-	int (*tick)(void *ctx, struct dp_session_result *res, const struct dp_stack_table *delta,
-		    bool final);
+	int (*tick)(void *ctx, const struct dp_snapshot *snap);
 	void *ctx;
+	const struct dp_ksyms *ks;
 };
 
 /*

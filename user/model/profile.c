@@ -8,60 +8,6 @@
 #include "symbolizer.h"
 #include "uthash.h"
 
-struct comm_ent {
-	UT_hash_handle hh;
-	uint32_t tid, pid;
-	char comm[16];
-};
-
-struct dp_comms {
-	struct comm_ent *head;
-};
-
-struct dp_comms *dp_comms__new(void)
-{
-	return calloc(1, sizeof(struct dp_comms));
-}
-
-void dp_comms__free(struct dp_comms *c)
-{
-	struct comm_ent *e, *t;
-
-	if (!c)
-		return;
-	HASH_ITER(hh, c->head, e, t) {
-		HASH_DEL(c->head, e);
-		free(e);
-	}
-	free(c);
-}
-
-int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm)
-{
-	struct comm_ent *e;
-
-	HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->tid = tid;
-		HASH_ADD(hh, c->head, tid, sizeof(tid), e);
-	}
-	e->pid = pid;
-	snprintf(e->comm, sizeof(e->comm), "%s", comm);
-	return 0;
-}
-
-const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
-{
-	struct comm_ent *e = NULL;
-
-	if (c)
-		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
-	return e ? e->comm : NULL;
-}
-
 /* Lookup tables used while building. */
 #define MAX_INLINE 7
 
@@ -127,6 +73,7 @@ struct frame_desc {
 	bool kernel, marker, inlined;
 	const uint8_t *build_id;
 	int build_id_len;
+	const char *build_id_hex;	/* instead of the bytes: a frame of another profile */
 	const char *src_file;
 	int src_line;
 };
@@ -180,9 +127,11 @@ static int intern_frame(struct dp_profile *p, const struct frame_desc *d, uint32
 	memset(f, 0, sizeof(*f));
 	f->name = strdup(d->name);
 	f->module = d->module ? strdup(d->module) : NULL;
-	f->build_id = d->build_id_len > 0 ? hex(d->build_id, d->build_id_len) : NULL;
+	f->build_id = d->build_id_hex ? strdup(d->build_id_hex) :
+		      d->build_id_len > 0 ? hex(d->build_id, d->build_id_len) : NULL;
 	f->src_file = d->src_file ? strdup(d->src_file) : NULL;
-	if (!f->name || (d->module && !f->module) || (d->build_id_len > 0 && !f->build_id) ||
+	if (!f->name || (d->module && !f->module) ||
+	    ((d->build_id_len > 0 || d->build_id_hex) && !f->build_id) ||
 	    (d->src_file && !f->src_file)) {
 		free(f->name);
 		free(f->module);
@@ -308,17 +257,23 @@ static int frames_for(struct dp_profile *p, const struct dp_symbolizer *sz, uint
 	return 0;
 }
 
-static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32_t pid,
-		      uint32_t tid, uint32_t *idx)
+/*
+ * The thread tid, added with comm (NULL: unknown) when new; a known one
+ * takes comm when rename is set and comm differs (threads rename themselves).
+ */
+static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const char *comm,
+			bool rename, uint32_t *idx)
 {
 	struct index *ix = p->index;
 	struct thr_ent *te;
 	struct dp_thread *t;
-	const char *comm;
 
 	HASH_FIND(hh, ix->thrs, &tid, sizeof(tid), te);
 	if (te) {
 		*idx = te->idx;
+		t = &p->threads[te->idx];
+		if (rename && comm && strncmp(comm, t->comm, sizeof(t->comm)))
+			snprintf(t->comm, sizeof(t->comm), "%s", comm);
 		return 0;
 	}
 	if (grow((void **)&p->threads, &p->capthreads, p->nthreads, sizeof(*p->threads)))
@@ -330,9 +285,6 @@ static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->tid = tid;
-	comm = dp_comms__get(comms, tid);
-	if (!comm)
-		comm = dp_comms__get(comms, pid);
 	if (comm)
 		snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	else
@@ -342,6 +294,14 @@ static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32
 	HASH_ADD(hh, ix->thrs, tid, sizeof(tid), te);
 	*idx = te->idx;
 	return 0;
+}
+
+static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32_t pid,
+		      uint32_t tid, uint32_t *idx)
+{
+	const char *comm = dp_comms__get(comms, tid);
+
+	return thread_named(p, pid, tid, comm ? comm : dp_comms__get(comms, pid), false, idx);
 }
 
 /* Remember objects where user stacks stop early and that lack frame pointers. */
@@ -498,15 +458,44 @@ static struct dp_pstack *find_stack(const struct dp_profile *p, uint32_t thread,
 	return NULL;
 }
 
+/* count samples of thread with frames fr (root first): into its stack, new or known. */
+static int count_frames(struct dp_profile *p, uint32_t thread, const uint32_t *fr, uint32_t n,
+			uint64_t count)
+{
+	struct index *ix = p->index;
+	uint32_t node = 0;
+	struct dp_pstack *s;
+	int err;
+
+	for (uint32_t i = 0; i < n; i++)
+		if ((err = fchild(p, node, fr[i], &node)))
+			return err;
+	s = find_stack(p, thread, node);
+	if (!s) {
+		if (grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
+			return -ENOMEM;
+		if ((err = index_room(&ix->stks, &ix->nstks, p->nstacks, stk_put, p)))
+			return err;
+		s = &p->stacks[p->nstacks++];
+		s->thread = thread;
+		s->node = node;
+		s->nframes = n;
+		s->count = 0;
+		stk_put(p, ix->stks, ix->nstks, p->nstacks);
+		if (n > p->max_frames)
+			p->max_frames = n;
+	}
+	count_stack(p, s, fr, n, count);
+	return 0;
+}
+
 static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 		     const struct dp_stack_entry *e, const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts)
 {
-	struct index *ix = p->index;
 	const struct dp_stack_hdr *h = &e->hdr;
-	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 5, outer, thread, node = 0;
+	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 5, outer, thread;
 	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
-	struct dp_pstack *s;
 	uint32_t *fr;
 	int err;
 
@@ -545,30 +534,55 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	    (err = note_outermost(p, sz, h->pid, uips[h->unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
-	if ((err = thread_for(p, comms, h->pid, h->tid, &thread)))
-		goto out;
-	for (uint32_t i = 0; i < n; i++)
-		if ((err = fchild(p, node, fr[i], &node)))
-			goto out;
-	s = find_stack(p, thread, node);
-	if (!s) {
-		err = -ENOMEM;
-		if (grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
-			goto out;
-		if ((err = index_room(&ix->stks, &ix->nstks, p->nstacks, stk_put, p)))
-			goto out;
-		s = &p->stacks[p->nstacks++];
-		s->thread = thread;
-		s->node = node;
-		s->nframes = n;
-		s->count = 0;
-		stk_put(p, ix->stks, ix->nstks, p->nstacks);
-		if (n > p->max_frames)
-			p->max_frames = n;
-	}
-	count_stack(p, s, fr, n, e->count);
-	err = 0;
+	if (!(err = thread_for(p, comms, h->pid, h->tid, &thread)))
+		err = count_frames(p, thread, fr, n, e->count);
 out:
+	free(fr);
+	return err;
+}
+
+int dp_profile__absorb(struct dp_profile *p, const struct dp_profile *src)
+{
+	uint32_t *map = malloc((src->nframes + 1) * sizeof(*map));
+	uint32_t *sfr = malloc((src->max_frames + 1) * sizeof(*sfr));
+	uint32_t *fr = malloc((src->max_frames + 1) * sizeof(*fr));
+	int err = -ENOMEM;
+
+	if (!p->index) {
+		err = -EINVAL;	/* sealed */
+		goto out;
+	}
+	if (!map || !sfr || !fr)
+		goto out;
+	for (uint32_t i = 0; i < src->nframes; i++) {
+		const struct dp_frame *f = &src->frames[i];
+		struct frame_desc d = {
+			.name = f->name, .module = f->module, .addr = f->addr, .kernel = f->kernel,
+			.marker = f->marker, .inlined = f->inlined, .build_id_hex = f->build_id,
+			.src_file = f->src_file, .src_line = f->src_line,
+		};
+
+		if ((err = intern_frame(p, &d, &map[i])))
+			goto out;
+	}
+	err = 0;
+	for (uint32_t i = 0; i < src->nstacks && !err; i++) {
+		const struct dp_pstack *s = &src->stacks[i];
+		const struct dp_thread *t = &src->threads[s->thread];
+		uint32_t n, thread;
+
+		if (!s->count)
+			continue;
+		n = dp_profile__frames(src, s->node, sfr);
+		for (uint32_t k = 0; k < n; k++)
+			fr[k] = map[sfr[k]];
+		err = thread_named(p, t->pid, t->tid, t->comm, true, &thread);
+		if (!err)
+			err = count_frames(p, thread, fr, n, s->count);
+	}
+out:
+	free(map);
+	free(sfr);
 	free(fr);
 	return err;
 }

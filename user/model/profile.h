@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "comms.h"
 #include "stacks.h"
 
 struct dp_symbolizer;
@@ -73,12 +74,6 @@ struct dp_profile {
 	void *index;		/* private lookup tables */
 };
 
-/* Thread names, learned from /proc and COMM records. */
-struct dp_comms;
-struct dp_comms *dp_comms__new(void);
-void dp_comms__free(struct dp_comms *c);
-int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm);
-const char *dp_comms__get(const struct dp_comms *c, uint32_t tid);
 
 struct dp_profile_opts {
 	bool want_src;		/* source file:line and inlined functions (exports) */
@@ -102,6 +97,12 @@ int dp_profile__add(struct dp_profile *p, const struct dp_stack_table *t,
 		    const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		    const struct dp_profile_opts *opts);
 void dp_profile__seal(struct dp_profile *p);
+/*
+ * Add another profile's stacks (a symbolized interval) to p, which must not
+ * be sealed: frames matched by identity, threads by tid (taking src's names:
+ * threads rename themselves). Frame-pointer notes are not carried over.
+ */
+int dp_profile__absorb(struct dp_profile *p, const struct dp_profile *src);
 void dp_profile__free(struct dp_profile *p);
 
 /*

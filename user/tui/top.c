@@ -33,11 +33,17 @@
 #include "topmodel.h"
 #include "writers.h"
 
-/* What the session thread hands to the screen thread. */
+/*
+ * What the session thread hands to the screen thread: each interval
+ * symbolized on the session's thread into a profile of its own, which the
+ * screen only reads. The lock guards the hand-over alone.
+ */
 struct mailbox {
 	pthread_mutex_t mu;
-	struct dp_stack_table pending;	/* counts not yet taken */
+	struct dp_profile **deltas;	/* intervals not yet taken */
+	uint32_t ndeltas, capdeltas;
 	struct dp_runinfo ri;		/* the counters at the last interval */
+	char target_comm[16];		/* the target's name, once known */
 	uint64_t ticks;			/* intervals since the last take */
 	bool done, target_exited;
 	int err;
@@ -99,20 +105,44 @@ static void wake(struct mailbox *mb)
 	(void)r;	/* a full pipe already means "wake up" */
 }
 
-static int on_tick(void *ctx, struct dp_session_result *res, const struct dp_stack_table *delta,
-		   bool final)
+/* On the session's thread: the interval, symbolized, into the mailbox. */
+static int on_tick(void *ctx, const struct dp_snapshot *snap)
 {
-	struct mailbox *mb = ctx;
+	struct top *t = ctx;
+	struct mailbox *mb = &t->mb;
+	struct dp_profile *p = malloc(sizeof(*p));
+	const char *comm = snap->ri->target_pid ? dp_comms__get(snap->comms, snap->ri->target_pid) : NULL;
 	int err;
 
-	(void)final;
+	if (!p)
+		return -ENOMEM;
+	err = dp_profile__build(p, snap->delta, snap->sz, snap->comms, &t->popts);
+	if (err) {
+		free(p);
+		return err;
+	}
 	pthread_mutex_lock(&mb->mu);
-	err = dp_stack_table__merge(&mb->pending, delta);
-	mb->ri = res->ri;
+	if (mb->ndeltas == mb->capdeltas) {
+		uint32_t cap = mb->capdeltas ? mb->capdeltas * 2 : 8;
+		struct dp_profile **n = realloc(mb->deltas, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&mb->mu);
+			dp_profile__free(p);
+			free(p);
+			return -ENOMEM;
+		}
+		mb->deltas = n;
+		mb->capdeltas = cap;
+	}
+	mb->deltas[mb->ndeltas++] = p;
+	mb->ri = *snap->ri;
+	if (comm && !mb->target_comm[0])
+		snprintf(mb->target_comm, sizeof(mb->target_comm), "%s", comm);
 	mb->ticks++;
 	pthread_mutex_unlock(&mb->mu);
 	wake(mb);
-	return err;
+	return 0;
 }
 
 static void *collect(void *arg)
@@ -138,51 +168,39 @@ static void *collect(void *arg)
 /* Take what the session delivered into the model; true when an interval came. */
 static bool take(struct top *t)
 {
-	struct dp_stack_table got;
-	struct dp_symbols syms;
+	struct dp_profile **got;
+	uint32_t ngot;
 	uint64_t ticks;
-	int err;
+	int err = 0;
 
 	pthread_mutex_lock(&t->mb.mu);
-	got = t->mb.pending;
-	dp_stack_table__init(&t->mb.pending);
+	got = t->mb.deltas;
+	ngot = t->mb.ndeltas;
+	t->mb.deltas = NULL;
+	t->mb.ndeltas = t->mb.capdeltas = 0;
 	ticks = t->mb.ticks;
 	t->mb.ticks = 0;
 	if (ticks || t->mb.done) {
 		t->ri = t->mb.ri;
 		t->have_ri = true;
 	}
+	if (!t->comm[0] && t->mb.target_comm[0])
+		snprintf(t->comm, sizeof(t->comm), "%s", t->mb.target_comm);
 	pthread_mutex_unlock(&t->mb.mu);
-	if (t->have_ri && t->ri.target_pid && !t->comm[0]) {
-		const char *c;
-
-		pthread_mutex_lock(&t->res.lock);
-		c = t->res.comms ? dp_comms__get(t->res.comms, t->ri.target_pid) : NULL;
-		if (c)
-			snprintf(t->comm, sizeof(t->comm), "%s", c);
-		pthread_mutex_unlock(&t->res.lock);
-	}
 	if (t->comm[0])
 		snprintf(t->ri.target_comm, sizeof(t->ri.target_comm), "%s", t->comm);
-	if (ticks) {
-		pthread_mutex_lock(&t->res.lock);
-		err = dp_topmodel__add(&t->m, &got, dp_symbols__init(&syms, t->ks, t->res.us),
-				       t->res.comms, &t->popts);
-		/* Threads rename themselves (prctl, pthread_setname_np): names follow. */
-		for (uint32_t i = 0; i < t->m.prof.nthreads; i++) {
-			struct dp_thread *th = &t->m.prof.threads[i];
-			const char *c = dp_comms__get(t->res.comms, th->tid);
-
-			if (c && strncmp(c, th->comm, sizeof(th->comm)))
-				snprintf(th->comm, sizeof(th->comm), "%s", c);
-		}
-		pthread_mutex_unlock(&t->res.lock);
+	/* The intervals' profiles are the screen's alone now: no lock while merging. */
+	for (uint32_t i = 0; i < ngot; i++) {
 		if (!err)
-			err = dp_topmodel__tick(&t->m);
-		if (err)
-			snprintf(t->msg, sizeof(t->msg), "cannot add samples: %s", strerror(-err));
+			err = dp_topmodel__absorb(&t->m, got[i]);
+		dp_profile__free(got[i]);
+		free(got[i]);
 	}
-	dp_stack_table__clear(&got);
+	free(got);
+	if (ticks && !err)
+		err = dp_topmodel__tick(&t->m);
+	if (err)
+		snprintf(t->msg, sizeof(t->msg), "cannot add samples: %s", strerror(-err));
 	return ticks > 0;
 }
 
@@ -757,7 +775,6 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->filt.thread = -1;
 	t->popts.want_src = true;	/* inlined functions, and source lines for saved files */
 	pthread_mutex_init(&t->mb.mu, NULL);
-	dp_stack_table__init(&t->mb.pending);
 	if (pipe2(t->mb.wake, O_CLOEXEC | O_NONBLOCK) || dp_topmodel__init(&t->m, 0.75)) {
 		fprintf(stderr, "deferprof: cannot set up: %s\n", strerror(errno));
 		free(t);
@@ -766,7 +783,8 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->ks = dp_ksyms__load("/proc/kallsyms");
 	t->hooks.interval_ns = (uint64_t)(o->interval * 1e9);
 	t->hooks.tick = on_tick;
-	t->hooks.ctx = &t->mb;
+	t->hooks.ctx = t;
+	t->hooks.ks = t->ks;
 
 	dp_signals__install();
 	if (o->target == DP_TARGET_COMMAND) {
@@ -862,7 +880,11 @@ out:
 	if (started)
 		dp_session_result__free(&t->res);
 	dp_topmodel__free(&t->m);
-	dp_stack_table__clear(&t->mb.pending);
+	for (uint32_t i = 0; i < t->mb.ndeltas; i++) {
+		dp_profile__free(t->mb.deltas[i]);
+		free(t->mb.deltas[i]);
+	}
+	free(t->mb.deltas);
 	dp_ksyms__free(t->ks);
 	free(t->rows);
 	free(t->trows);

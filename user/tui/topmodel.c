@@ -67,6 +67,13 @@ int dp_topmodel__add(struct dp_topmodel *m, const struct dp_stack_table *delta,
 	return err ? err : fit(m);
 }
 
+int dp_topmodel__absorb(struct dp_topmodel *m, const struct dp_profile *delta)
+{
+	int err = dp_profile__absorb(&m->prof, delta);
+
+	return err ? err : fit(m);
+}
+
 int dp_topmodel__tick(struct dp_topmodel *m)
 {
 	int err = fit(m);

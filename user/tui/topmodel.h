@@ -66,6 +66,8 @@ void dp_topmodel__free(struct dp_topmodel *m);
 int dp_topmodel__add(struct dp_topmodel *m, const struct dp_stack_table *delta,
 		     const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts);
+/* An interval already symbolized (on another thread): its stacks into the model. */
+int dp_topmodel__absorb(struct dp_topmodel *m, const struct dp_profile *delta);
 /* End an interval: decaying counts fade by decay, then take the interval's samples. */
 int dp_topmodel__tick(struct dp_topmodel *m);
 

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "comms.h"
+#include "uthash.h"
+
+struct comm_ent {
+	UT_hash_handle hh;
+	uint32_t tid, pid;
+	char comm[16];
+};
+
+struct dp_comms {
+	struct comm_ent *head;
+};
+
+struct dp_comms *dp_comms__new(void)
+{
+	return calloc(1, sizeof(struct dp_comms));
+}
+
+void dp_comms__free(struct dp_comms *c)
+{
+	struct comm_ent *e, *t;
+
+	if (!c)
+		return;
+	HASH_ITER(hh, c->head, e, t) {
+		HASH_DEL(c->head, e);
+		free(e);
+	}
+	free(c);
+}
+
+int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm)
+{
+	struct comm_ent *e;
+
+	HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->tid = tid;
+		HASH_ADD(hh, c->head, tid, sizeof(tid), e);
+	}
+	e->pid = pid;
+	snprintf(e->comm, sizeof(e->comm), "%s", comm);
+	return 0;
+}
+
+const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
+{
+	struct comm_ent *e = NULL;
+
+	if (c)
+		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
+	return e ? e->comm : NULL;
+}
