@@ -45,7 +45,7 @@ CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/sample
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
 SYS_SRCS := kernel/probe kernel/bpfload kernel/launch kernel/procfs kernel/events kernel/progmaps \
-	engine/session engine/watch tui/top output/outfile cli/signals cli/main
+	engine/session engine/watch tui/top tui/screen tui/keys output/outfile cli/signals cli/main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 
