@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "drain.h"
 #include "events.h"
 #include "procfs.h"
+#include "say.h"
 #include "profile.h"
 #include "progmaps.h"
 #include "recording.h"
@@ -44,19 +44,6 @@ struct dp_session {
 	int err;		/* what ended the loop early, reported by stop */
 	uint64_t t0, deadline, next_tick;
 };
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("deferprof: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static uint64_t mono_ns(void)
 {
@@ -220,15 +207,15 @@ static int choose_mode(struct dp_session *s)
 	s->deferred = o->mode == DP_MODE_DEFERRED ||
 		      (o->mode == DP_MODE_AUTO && dp_probe__deferred_ok(pr));
 	if (o->mode == DP_MODE_DEFERRED && !dp_probe__deferred_ok(pr)) {
-		say("--mode=deferred: this kernel (%s) lacks deferred user callchains (Linux >= 6.19 needed); use --mode=classic or auto", pr->kernel);
+		dp_say("--mode=deferred: this kernel (%s) lacks deferred user callchains (Linux >= 6.19 needed); use --mode=classic or auto", pr->kernel);
 		return -EOPNOTSUPP;
 	}
 	if (o->verify && !s->deferred) {
-		say("--verify needs deferred mode, which this kernel (%s) lacks (Linux >= 6.19)", pr->kernel);
+		dp_say("--verify needs deferred mode, which this kernel (%s) lacks (Linux >= 6.19)", pr->kernel);
 		return -EOPNOTSUPP;
 	}
 	if (o->event == DP_EV_CYCLES && !pr->perf_hw) {
-		say("-e cycles: no hardware cycles counter here (a VM without a PMU?); use -e cpu-clock");
+		dp_say("-e cycles: no hardware cycles counter here (a VM without a PMU?); use -e cpu-clock");
 		return -EOPNOTSUPP;
 	}
 	s->raw = o->raw || !pr->bpf_loop;
@@ -265,7 +252,7 @@ static int open_ingest(struct dp_session *s)
 		if (!s->rec || fwrite(DP_REC_MAGIC, 8, 1, s->rec) != 1) {
 			int err = -errno;
 
-			say("cannot write the recording %s: %s", o->record, strerror(-err));
+			dp_say("cannot write the recording %s: %s", o->record, strerror(-err));
 			return err;
 		}
 		io.rec = s->rec;
@@ -308,7 +295,7 @@ static int open_events(struct dp_session *s)
 			 (int)sizeof(s->res->ri.target) - 8, s->ev.cgroup_dir);
 	if (!s->ev.nfds && (o->target == DP_TARGET_PID || o->child)) {
 		if (o->child)
-			say("process %d exited before profiling began", (int)o->child);
+			dp_say("process %d exited before profiling began", (int)o->child);
 		else
 			dp_watch__say_exited_early(o);
 		return -ESRCH;
@@ -397,7 +384,7 @@ int dp_session__start(struct dp_session *s)
 	/* The child execs only now, with every event in place (enabled on its exec). */
 	if (o->release_fd >= 0 && o->child && write(o->release_fd, "g", 1) != 1) {
 		err = -errno;
-		say("cannot start the command: %s", strerror(-err));
+		dp_say("cannot start the command: %s", strerror(-err));
 		return err;
 	}
 	err = dp_events__open_new_threads(&s->ev);
@@ -469,7 +456,7 @@ int dp_session__poll(struct dp_session *s)
 		n = epoll_wait(s->epfd, evs, 16, timeout);
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
-			say("epoll_wait: %s", strerror(-err));
+			dp_say("epoll_wait: %s", strerror(-err));
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -536,10 +523,10 @@ int dp_session__stop(struct dp_session *s)
 		err = round_trip(s);
 	}
 	if (err)
-		say("error while profiling: %s; the report has what was collected", strerror(-err));
+		dp_say("error while profiling: %s; the report has what was collected", strerror(-err));
 	err = dp_ingest__finish(s->in);
 	if (err)
-		say("cannot settle the last samples: %s", strerror(-err));
+		dp_say("cannot settle the last samples: %s", strerror(-err));
 	read_counters(s);
 	ri->store_capacity = o->max_stacks;
 	if (!s->raw)
@@ -548,19 +535,19 @@ int dp_session__stop(struct dp_session *s)
 		int terr = tick(s, true);
 
 		if (terr)
-			say("error in the periodic output: %s", strerror(-terr));
+			dp_say("error in the periodic output: %s", strerror(-terr));
 	}
 	if (o->verify)
 		ri->verify_diffs = dp_stack_table__diff(&s->res->table, &s->res->raw,
 							o->verbose ? stderr : NULL, 20);
 	if (dp_ingest__stats(s->in)->sink_errors)
-		say("%llu executable mappings could not be read for symbols: their addresses show as module+offset or [unmapped]",
+		dp_say("%llu executable mappings could not be read for symbols: their addresses show as module+offset or [unmapped]",
 		    (unsigned long long)dp_ingest__stats(s->in)->sink_errors);
 	if (s->rec) {
 		uint64_t rerr = dp_ingest__stats(s->in)->rec_errors;
 
 		if (fclose(s->rec) || rerr)
-			say("the recording %s is incomplete: %llu write errors", o->record,
+			dp_say("the recording %s is incomplete: %llu write errors", o->record,
 			    (unsigned long long)rerr);
 		s->rec = NULL;
 	}

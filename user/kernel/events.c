@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +17,9 @@
 #include "events.h"
 #include "perf_abi.h"
 #include "procfs.h"
+#include "say.h"
 #include "record.h"
 #include "target.h"
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("deferprof: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void perf_attr(const struct dp_events *ev, struct perf_event_attr *a, bool inherit)
 {
@@ -82,18 +69,18 @@ static int open_error(int err, int pid, int cpu)
 	switch (err) {
 	case EACCES:
 	case EPERM:
-		say("cannot open perf event (pid %d, cpu %d): %s; run as root, or lower kernel.perf_event_paranoid", pid, cpu, strerror(err));
+		dp_say("cannot open perf event (pid %d, cpu %d): %s; run as root, or lower kernel.perf_event_paranoid", pid, cpu, strerror(err));
 		break;
 	case EMFILE:
 	case ENFILE:
-		say("too many open files for %d-thread x CPU events: raise the limit (ulimit -n)", pid);
+		dp_say("too many open files for %d-thread x CPU events: raise the limit (ulimit -n)", pid);
 		break;
 	case ENOENT:
 	case EOPNOTSUPP:
-		say("this event is not supported here (%s): try -e cpu-clock", strerror(err));
+		dp_say("this event is not supported here (%s): try -e cpu-clock", strerror(err));
 		break;
 	default:
-		say("cannot open perf event (pid %d, cpu %d): %s", pid, cpu, strerror(err));
+		dp_say("cannot open perf event (pid %d, cpu %d): %s", pid, cpu, strerror(err));
 	}
 	return -err;
 }
@@ -127,7 +114,7 @@ int dp_events__init(struct dp_events *ev)
 	ev->cgroup_fd = -1;
 	if (n <= 0) {
 		n = n ? n : -EINVAL;
-		say("cannot read the online CPUs: %s", strerror(-n));
+		dp_say("cannot read the online CPUs: %s", strerror(-n));
 		return n;
 	}
 	ev->ncpus = n;
@@ -151,14 +138,14 @@ static int route_output(struct dp_events *ev, int ci, int fd)
 		if (!ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd))
 			return 0;
 		err = -errno;
-		say("cannot share CPU %d's ring buffer: %s", ev->cpus[ci], strerror(-err));
+		dp_say("cannot share CPU %d's ring buffer: %s", ev->cpus[ci], strerror(-err));
 		return err;
 	}
 	r->base = mmap(NULL, ev->mmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r->base == MAP_FAILED) {
 		err = -errno;
 		r->base = NULL;
-		say("cannot map the ring buffer of CPU %d (%zu KiB): %s; try a smaller --ring-pages or raise kernel.perf_event_mlock_kb",
+		dp_say("cannot map the ring buffer of CPU %d (%zu KiB): %s; try a smaller --ring-pages or raise kernel.perf_event_mlock_kb",
 		    ev->cpus[ci], ev->mmap_len / 1024, strerror(-err));
 		return err;
 	}
@@ -188,7 +175,7 @@ static int open_one(struct dp_events *ev, int pid, int ci, bool inherit, bool en
 		 * their parent's subtree_control has been written (systemd does;
 		 * a bare system may not): seen in a busybox guest of Linux 7.2.
 		 */
-		say("the cgroup has no perf_event controller state: on a system where nothing wrote cgroup.subtree_control, enable any controller in the parent (e.g. echo +pids > PARENT/cgroup.subtree_control) and create the group again");
+		dp_say("the cgroup has no perf_event controller state: on a system where nothing wrote cgroup.subtree_control, enable any controller in the parent (e.g. echo +pids > PARENT/cgroup.subtree_control) and create the group again");
 		return -ENOENT;
 	}
 	if (fd < 0)
@@ -206,13 +193,13 @@ static int open_one(struct dp_events *ev, int pid, int ci, bool inherit, bool en
 		ev->links[idx] = bpf_program__attach_perf_event(ev->prog, fd);
 		if (!ev->links[idx]) {
 			err = -errno;
-			say("cannot attach the BPF program to a perf event: %s", strerror(-err));
+			dp_say("cannot attach the BPF program to a perf event: %s", strerror(-err));
 			return err;
 		}
 	}
 	if (enable && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		err = -errno;
-		say("cannot enable a perf event: %s", strerror(-err));
+		dp_say("cannot enable a perf event: %s", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -295,25 +282,25 @@ static int open_cgroup(struct dp_events *ev)
 
 	if (!f) {
 		err = -errno;
-		say("cannot read /proc/mounts to find the cgroup2 mount: %s", strerror(-err));
+		dp_say("cannot read /proc/mounts to find the cgroup2 mount: %s", strerror(-err));
 		return err;
 	}
 	err = dp_mounts__cgroup2(f, mnt, sizeof(mnt));
 	fclose(f);
 	if (err == -ENOENT) {
-		say("--cgroup needs cgroup v2, and /proc/mounts has no cgroup2 mount: mount one (mount -t cgroup2 none /sys/fs/cgroup/unified) or use -p");
+		dp_say("--cgroup needs cgroup v2, and /proc/mounts has no cgroup2 mount: mount one (mount -t cgroup2 none /sys/fs/cgroup/unified) or use -p");
 		return err;
 	}
 	if (!err)
 		err = dp_cgroup__dir(mnt, ev->o->cgroup, ev->cgroup_dir, sizeof(ev->cgroup_dir));
 	if (err) {
-		say("cgroup path '%s' is too long", ev->o->cgroup);
+		dp_say("cgroup path '%s' is too long", ev->o->cgroup);
 		return err;
 	}
 	ev->cgroup_fd = open(ev->cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ev->cgroup_fd < 0) {
 		err = -errno;
-		say("cannot open cgroup %s: %s; give a path relative to the cgroup2 mount %s, or an absolute one", ev->cgroup_dir, strerror(-err), mnt);
+		dp_say("cannot open cgroup %s: %s; give a path relative to the cgroup2 mount %s, or an absolute one", ev->cgroup_dir, strerror(-err), mnt);
 		return err;
 	}
 	return 0;
@@ -337,13 +324,13 @@ static int fit_fd_limit(struct dp_events *ev)
 	if (getrlimit(RLIMIT_NOFILE, &rl)) {
 		int err = -errno;
 
-		say("cannot read the open-file limit: %s", strerror(-err));
+		dp_say("cannot read the open-file limit: %s", strerror(-err));
 		return err;
 	}
 	if (need <= rl.rlim_cur)
 		return 0;
 	if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
-		say("%llu threads x %d CPUs need about %llu file descriptors, above the hard limit of %llu: raise it (as root: ulimit -Hn %llu; for a service, LimitNOFILE=), or use --cgroup or -a, which need one per CPU",
+		dp_say("%llu threads x %d CPUs need about %llu file descriptors, above the hard limit of %llu: raise it (as root: ulimit -Hn %llu; for a service, LimitNOFILE=), or use --cgroup or -a, which need one per CPU",
 		    (unsigned long long)threads, ev->ncpus, (unsigned long long)need,
 		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
 		return -EMFILE;
@@ -352,7 +339,7 @@ static int fit_fd_limit(struct dp_events *ev)
 	if (setrlimit(RLIMIT_NOFILE, &rl)) {
 		int err = -errno;
 
-		say("cannot raise the open-file limit to %llu for %llu threads x %d CPUs: %s; raise it with ulimit -n",
+		dp_say("cannot raise the open-file limit to %llu for %llu threads x %d CPUs: %s; raise it with ulimit -n",
 		    (unsigned long long)rl.rlim_max, (unsigned long long)threads, ev->ncpus, strerror(-err));
 		return err;
 	}
@@ -417,7 +404,7 @@ int dp_events__enable(struct dp_events *ev)
 		if (ioctl(ev->fds[i], PERF_EVENT_IOC_ENABLE, 0)) {
 			int err = -errno;
 
-			say("cannot enable a perf event: %s", strerror(-err));
+			dp_say("cannot enable a perf event: %s", strerror(-err));
 			return err;
 		}
 	}
