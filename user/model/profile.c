@@ -1,261 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The symbolized profile: threads, the frame tree, stacks of (thread, node), built incrementally. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "profile.h"
+#include "profile_index.h"
 #include "symbolizer.h"
-#include "uthash.h"
-
-/* Lookup tables used while building. */
-#define MAX_INLINE 7
-
-struct addr_ent {	/* (pid, addr) -> frames (an inlined chain: outer first) */
-	UT_hash_handle hh;
-	struct { uint32_t pid; uint32_t kernel; uint64_t addr; } key;
-	uint32_t nfr;
-	uint32_t fr[MAX_INLINE + 1];
-};
-
-struct name_ent {	/* frame identity -> frame */
-	UT_hash_handle hh;
-	char *key;
-	uint32_t frame;
-};
-
-struct thr_ent {
-	UT_hash_handle hh;
-	uint32_t tid;
-	uint32_t idx;
-};
-
-struct obj_ent {
-	UT_hash_handle hh;
-	char *module;
-	uint32_t idx;
-};
-
-/*
- * Open-addressing indexes of the frame tree's nodes by (parent, frame) and
- * of stacks by (thread, node): 0 is a free slot, else node or stack + 1.
- */
-struct index {
-	struct addr_ent *addrs;
-	struct name_ent *names;
-	struct thr_ent *thrs;
-	struct obj_ent *objs;
-	uint32_t *kids, nkids;
-	uint32_t *stks, nstks;
-};
-
-static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
-{
-	void *na;
-	uint32_t nc;
-
-	if (n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 256;
-	na = realloc(*arr, (size_t)nc * elem);
-	if (!na)
-		return -ENOMEM;
-	*arr = na;
-	*cap = nc;
-	return 0;
-}
-
-/* What identifies and describes a frame. */
-struct frame_desc {
-	const char *name;
-	const char *module;
-	uint64_t addr;
-	bool kernel, marker, inlined;
-	const uint8_t *build_id;
-	int build_id_len;
-	const char *build_id_hex;	/* instead of the bytes: a frame of another profile */
-	const char *src_file;
-	int src_line;
-};
-
-static char *hex(const uint8_t *b, int n)
-{
-	char *s = malloc((size_t)n * 2 + 1);
-
-	if (!s)
-		return NULL;
-	for (int i = 0; i < n; i++)
-		sprintf(s + 2 * i, "%02x", b[i]);
-	s[2 * n] = 0;
-	return s;
-}
-
-static int intern_frame(struct dp_profile *p, const struct frame_desc *d, uint32_t *idx)
-{
-	struct index *ix = p->index;
-	struct name_ent *ne;
-	struct dp_frame *f;
-	char *key;
-
-	if (asprintf(&key, "%c%c|%s|%s", d->kernel ? 'k' : d->marker ? 'm' : 'u',
-		     d->inlined ? 'i' : '-', d->module ? d->module : "", d->name) < 0)
-		return -ENOMEM;
-	HASH_FIND_STR(ix->names, key, ne);
-	if (ne) {
-		free(key);
-		*idx = ne->frame;
-		f = &p->frames[ne->frame];
-		/* The lowest address seen describes the frame, whatever the order of arrival. */
-		if (d->addr < f->addr) {
-			char *src = d->src_file ? strdup(d->src_file) : NULL;
-
-			if (d->src_file && !src)
-				return -ENOMEM;
-			free(f->src_file);
-			f->src_file = src;
-			f->src_line = d->src_line;
-			f->addr = d->addr;
-		}
-		return 0;
-	}
-	if (grow((void **)&p->frames, &p->capframes, p->nframes, sizeof(*p->frames)))
-		goto oom;
-	ne = calloc(1, sizeof(*ne));
-	if (!ne)
-		goto oom;
-	f = &p->frames[p->nframes];
-	memset(f, 0, sizeof(*f));
-	f->name = strdup(d->name);
-	f->module = d->module ? strdup(d->module) : NULL;
-	f->build_id = d->build_id_hex ? strdup(d->build_id_hex) :
-		      d->build_id_len > 0 ? hex(d->build_id, d->build_id_len) : NULL;
-	f->src_file = d->src_file ? strdup(d->src_file) : NULL;
-	if (!f->name || (d->module && !f->module) ||
-	    ((d->build_id_len > 0 || d->build_id_hex) && !f->build_id) ||
-	    (d->src_file && !f->src_file)) {
-		free(f->name);
-		free(f->module);
-		free(f->build_id);
-		free(f->src_file);
-		free(ne);
-		goto oom;
-	}
-	f->src_line = d->src_line;
-	f->addr = d->addr;
-	f->kernel = d->kernel;
-	f->marker = d->marker;
-	f->inlined = d->inlined;
-	ne->key = key;
-	ne->frame = p->nframes++;
-	HASH_ADD_KEYPTR(hh, ix->names, ne->key, strlen(ne->key), ne);
-	*idx = ne->frame;
-	return 0;
-oom:
-	free(key);
-	return -ENOMEM;
-}
-
-static int marker(struct dp_profile *p, const char *name, bool kernel, uint32_t *idx)
-{
-	struct frame_desc d = { .name = name, .kernel = kernel, .marker = true };
-
-	return intern_frame(p, &d, idx);
-}
-
-static int kernel_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t ip,
-			struct addr_ent *ae)
-{
-	const struct dp_ksym *s = dp_symbolizer__kernel(sz, ip);
-	struct frame_desc d = { .module = "[kernel]", .addr = ip, .kernel = true };
-	char buf[64];
-
-	if (s) {
-		d.name = s->name;
-		if (s->module)
-			d.module = s->module;
-	} else {
-		snprintf(buf, sizeof(buf), "[kernel]+0x%" PRIx64, ip);
-		d.name = buf;
-	}
-	ae->nfr = 1;
-	return intern_frame(p, &d, &ae->fr[0]);
-}
-
-static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
-		      uint64_t ip, bool leaf, const struct dp_profile_opts *opts, struct addr_ent *ae)
-{
-	struct dp_uinline inl[MAX_INLINE];
-	struct frame_desc d = { 0 };
-	struct dp_usym sym;
-	uint64_t at = leaf || !ip ? ip : ip - 1;	/* a return address points after its call */
-	char buf[512];
-	int ninl = 0, err;
-
-	dp_symbolizer__user(sz, pid, at, opts->want_src, &sym);
-	d.module = sym.module;
-	d.addr = sym.offset;
-	d.build_id = sym.build_id;
-	d.build_id_len = sym.build_id_len;
-	if (sym.name) {
-		d.name = sym.name;
-	} else {
-		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, sym.module,
-			 leaf || !ip ? sym.offset : sym.offset + 1);
-		d.name = buf;
-	}
-	if (opts->want_src && sym.name)
-		ninl = dp_symbolizer__inlines(sz, pid, at, inl, MAX_INLINE);
-	/*
-	 * The real function comes first (outermost). Its line is where the
-	 * outermost inlined call sits; each inlined function's line is the next
-	 * one's call site, and the innermost has the address's own line.
-	 */
-	d.src_file = ninl ? inl[ninl - 1].call_file : sym.src_file;
-	d.src_line = ninl ? inl[ninl - 1].call_line : sym.src_line;
-	ae->nfr = 0;
-	if ((err = intern_frame(p, &d, &ae->fr[ae->nfr++])))
-		return err;
-	for (int i = ninl; i-- > 0;) {
-		d.name = inl[i].name;
-		d.inlined = true;
-		d.src_file = i ? inl[i - 1].call_file : sym.src_file;
-		d.src_line = i ? inl[i - 1].call_line : sym.src_line;
-		if ((err = intern_frame(p, &d, &ae->fr[ae->nfr++])))
-			return err;
-	}
-	return 0;
-}
-
-/* The frames of one address, outermost first, appended at out[*n]. */
-static int frames_for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
-		      uint64_t ip, bool kernel, bool leaf,
-		      const struct dp_profile_opts *opts, uint32_t *out, uint32_t *n)
-{
-	struct index *ix = p->index;
-	struct addr_ent *ae, probe;
-	int err;
-
-	memset(&probe.key, 0, sizeof(probe.key));
-	probe.key.pid = kernel ? 0 : pid;
-	probe.key.kernel = kernel | (leaf ? 2 : 0);
-	probe.key.addr = ip;
-	HASH_FIND(hh, ix->addrs, &probe.key, sizeof(probe.key), ae);
-	if (!ae) {
-		ae = calloc(1, sizeof(*ae));
-		if (!ae)
-			return -ENOMEM;
-		ae->key = probe.key;
-		err = kernel ? kernel_frame(p, sz, ip, ae) : user_frame(p, sz, pid, ip, leaf, opts, ae);
-		if (err) {
-			free(ae);
-			return err;
-		}
-		HASH_ADD(hh, ix->addrs, key, sizeof(ae->key), ae);
-	}
-	memcpy(out + *n, ae->fr, ae->nfr * sizeof(*out));
-	*n += ae->nfr;
-	return 0;
-}
 
 /*
  * The thread tid, added with comm (NULL: unknown) when new; a known one
@@ -276,7 +27,7 @@ static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const 
 			snprintf(t->comm, sizeof(t->comm), "%s", comm);
 		return 0;
 	}
-	if (grow((void **)&p->threads, &p->capthreads, p->nthreads, sizeof(*p->threads)))
+	if (dp_profile__grow((void **)&p->threads, &p->capthreads, p->nthreads, sizeof(*p->threads)))
 		return -ENOMEM;
 	te = calloc(1, sizeof(*te));
 	if (!te)
@@ -302,51 +53,6 @@ static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32
 	const char *comm = dp_comms__get(comms, tid);
 
 	return thread_named(p, pid, tid, comm ? comm : dp_comms__get(comms, pid), false, idx);
-}
-
-/* Remember objects where user stacks stop early and that lack frame pointers. */
-static int note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
-			  uint64_t ip, const char *name, uint64_t count)
-{
-	struct index *ix = p->index;
-	struct dp_uobj_info info;
-	struct obj_ent *oe;
-	struct dp_nofp *n;
-	static const char *const roots[] = {
-		"_start", "__libc_start_main", "__libc_start_call_main", "start_thread",
-		"clone", "clone3", "__clone3", "thread_start",
-	};
-
-	/* A stack that reaches a thread's or process's first function is complete. */
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (!strcmp(name, roots[i]))
-			return 0;
-	if (dp_symbolizer__fp_info(sz, pid, ip, &info) || info.funcs_checked < 8 ||
-	    info.funcs_with_fp * 2 >= info.funcs_checked)
-		return 0;
-	HASH_FIND_STR(ix->objs, info.module, oe);
-	if (!oe) {
-		n = realloc(p->nofp, (p->nnofp + 1) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		p->nofp = n;
-		n = &p->nofp[p->nnofp];
-		memset(n, 0, sizeof(*n));
-		n->module = strdup(info.module);
-		oe = calloc(1, sizeof(*oe));
-		if (!n->module || !oe) {
-			free(n->module);
-			free(oe);
-			return -ENOMEM;
-		}
-		n->funcs_checked = info.funcs_checked;
-		n->funcs_with_fp = info.funcs_with_fp;
-		oe->module = n->module;
-		oe->idx = p->nnofp++;
-		HASH_ADD_KEYPTR(hh, ix->objs, oe->module, strlen(oe->module), oe);
-	}
-	p->nofp[oe->idx].samples += count;
-	return 0;
 }
 
 /* Count samples of stack s: its thread, the profile, and each frame once. */
@@ -429,7 +135,7 @@ static int fchild(struct dp_profile *p, uint32_t parent, uint32_t frame, uint32_
 			return 0;
 		}
 	}
-	if (grow((void **)&p->fnodes, &p->capfnodes, p->nfnodes, sizeof(*p->fnodes)))
+	if (dp_profile__grow((void **)&p->fnodes, &p->capfnodes, p->nfnodes, sizeof(*p->fnodes)))
 		return -ENOMEM;
 	if (!p->nfnodes)	/* the root */
 		p->fnodes[p->nfnodes++] = (struct dp_fnode){ 0, 0 };
@@ -472,7 +178,7 @@ static int count_frames(struct dp_profile *p, uint32_t thread, const uint32_t *f
 			return err;
 	s = find_stack(p, thread, node);
 	if (!s) {
-		if (grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
+		if (dp_profile__grow((void **)&p->stacks, &p->capstacks, p->nstacks, sizeof(*p->stacks)))
 			return -ENOMEM;
 		if ((err = index_room(&ix->stks, &ix->nstks, p->nstacks, stk_put, p)))
 			return err;
@@ -507,31 +213,31 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	if (!fr)
 		return -ENOMEM;
 	/* Root first: user part outermost to innermost, then the kernel part. */
-	if ((h->flags & DP_STK_UTRUNC) && (err = marker(p, "[truncated]", false, &fr[n++])))
+	if ((h->flags & DP_STK_UTRUNC) && (err = dp_frames__marker(p, "[truncated]", false, &fr[n++])))
 		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
 	for (uint32_t i = h->unr; i-- > 0;) {
-		err = frames_for(p, sz, h->pid, uips[i], false,
+		err = dp_frames__for(p, sz, h->pid, uips[i], false,
 				 i == 0 && h->knr == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
-	if ((h->flags & DP_STK_USER_LOST) && (err = marker(p, "[user stack lost]", false, &fr[n++])))
+	if ((h->flags & DP_STK_USER_LOST) && (err = dp_frames__marker(p, "[user stack lost]", false, &fr[n++])))
 		goto out;
-	if ((h->flags & DP_STK_KTRUNC) && (err = marker(p, "[truncated]", true, &fr[n++])))
+	if ((h->flags & DP_STK_KTRUNC) && (err = dp_frames__marker(p, "[truncated]", true, &fr[n++])))
 		goto out;
 	if ((h->flags & DP_STK_KERNEL_LOST) &&
-	    (err = marker(p, "[kernel stack lost]", true, &fr[n++])))
+	    (err = dp_frames__marker(p, "[kernel stack lost]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
-		err = frames_for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
+		err = dp_frames__for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
-	if (!n && (err = marker(p, "[no stack]", false, &fr[n++])))
+	if (!n && (err = dp_frames__marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
 	if (opts->check_fp && h->unr && h->unr < 4 &&
-	    (err = note_outermost(p, sz, h->pid, uips[h->unr - 1],
+	    (err = dp_frames__note_outermost(p, sz, h->pid, uips[h->unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
 	if (!(err = thread_for(p, comms, h->pid, h->tid, &thread)))
@@ -562,7 +268,7 @@ int dp_profile__absorb(struct dp_profile *p, const struct dp_profile *src)
 			.src_file = f->src_file, .src_line = f->src_line,
 		};
 
-		if ((err = intern_frame(p, &d, &map[i])))
+		if ((err = dp_frames__intern(p, &d, &map[i])))
 			goto out;
 	}
 	err = 0;
