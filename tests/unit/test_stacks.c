@@ -207,3 +207,28 @@ Test(stacks, part_hash_unrolled)
 		cr_assert_eq(dp_stack__part_hash(w, n), h, "n = %u", n);
 	}
 }
+
+/* Without its indexes a table still reads back; adding fails, finding finds nothing. */
+Test(stacks, drop_index)
+{
+	struct dp_stack_table t, m;
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 0, 3);
+	uint64_t buf[DP_PART_MAX];
+
+	dp_stack_table__init(&t);
+	dp_stack_table__init(&m);
+	dp_stack_table__drop_index(&t);	/* empty: nothing to drop */
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 4), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, U2, 1), 0);
+	dp_stack_table__drop_index(&t);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 1), -EPERM);
+	cr_assert_null(dp_stack_table__find(&t, &h1, K1, U1));
+	cr_assert_eq(dp_stack_table__part(&t, t.ents[0].upart, buf), 3);
+	cr_assert_arr_eq(buf, U1, sizeof(U1));
+	cr_assert_eq(dp_stack_table__merge(&m, &t), 0);
+	cr_assert_eq(dp_stack_table__find(&m, &h1, K1, U1)->count, 4);
+	cr_assert_eq(dp_stack_table__find(&m, &h2, NULL, U2)->count, 1);
+	cr_assert_eq(t.total, 5);
+	dp_stack_table__clear(&t);
+	dp_stack_table__clear(&m);
+}

@@ -315,6 +315,12 @@ int main(int argc, char **argv)
 		if (rc)
 			fprintf(stderr, "deferprof: writing the ndjson stream failed: %s\n", strerror(-rc));
 	} else {
+		/*
+		 * Only reading is left to do with the raw stacks: their indexes go
+		 * before the profile and kallsyms take memory.
+		 */
+		dp_stack_table__drop_index(&res.table);
+		dp_stack_table__clear(&res.raw);
 		/* Read only now: parsing kallsyms is not part of the start-up. */
 		ks = load_ksyms();
 		rc = dp_profile__build(&prof, &res.table, dp_symbols__init(&syms, ks, res.us),
@@ -328,7 +334,6 @@ int main(int argc, char **argv)
 		 */
 		table_total = res.table.total;
 		dp_stack_table__clear(&res.table);
-		dp_stack_table__clear(&res.raw);
 		dp_ksyms__free(ks);
 		ks = NULL;
 		dp_usyms__free(res.us);

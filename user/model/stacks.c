@@ -437,6 +437,8 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 
 	if (!t->parts && !(t->parts = parts_new()))
 		return -ENOMEM;
+	if (!t->parts->memo)	/* dp_stack_table__drop_index() */
+		return -EPERM;
 	if ((err = part_intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
 	    (err = part_intern(t->parts, uips, hdr->unr, uhash, &upart)))
 		return err;
@@ -462,6 +464,31 @@ count:
 	e->count += count;
 	t->total += count;
 	return 0;
+}
+
+void dp_stack_table__drop_index(struct dp_stack_table *t)
+{
+	struct dp_parts *ps = t->parts;
+
+	free(t->slots);
+	free(t->marks);
+	t->slots = NULL;
+	t->marks = NULL;
+	t->nslots = 0;
+	if (!ps)
+		return;
+	free(ps->kids);
+	free(ps->memo);
+	if (ps->nhot)
+		free(ps->hot);
+	free(ps->buf);
+	ps->kids = NULL;
+	ps->memo = NULL;
+	ps->nkids = ps->nmemo = 0;
+	ps->hot = (struct hot *)&hot_none;
+	ps->nhot = ps->hotmask = 0;
+	ps->buf = NULL;
+	ps->buf_used = ps->buf_cap = 0;
 }
 
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
@@ -534,7 +561,7 @@ struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
 {
 	uint32_t kpart = 0, upart = 0, i;
 
-	if (!t->nslots)
+	if (!t->nslots || !t->parts->memo)
 		return NULL;
 	if (hdr->knr && !(kpart = memo_find(t->parts, kips, hdr->knr,
 					    dp_stack__part_hash(kips, hdr->knr))))

@@ -88,6 +88,14 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 			      FILE *log, unsigned int max_log);
 
 /*
+ * Free what only adding and finding need (the indexes, the cache, the
+ * marks): the entries and parts stay readable (part, delta, merge into
+ * another table), and the table takes much less memory. Adding to it then
+ * fails with -EPERM and finding in it finds nothing.
+ */
+void dp_stack_table__drop_index(struct dp_stack_table *t);
+
+/*
  * The longest part a table takes (more than the BPF side's DP_MAX_STACK and
  * a classic chain's parts): adding a longer one fails with -E2BIG.
  */
