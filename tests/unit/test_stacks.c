@@ -123,3 +123,112 @@ Test(stacks, too_long_a_part)
 	cr_assert_eq(t.total, 0);
 	dp_stack_table__clear(&t);
 }
+
+/* Marks (kept from the first delta on) follow the entries as the array grows. */
+Test(stacks, delta_across_growth)
+{
+	struct dp_stack_table t, d;
+	struct dp_stack_hdr h = hdr(1, 0, 1);
+	uint64_t ip;
+
+	dp_stack_table__init(&t);
+	dp_stack_table__init(&d);
+	ip = 0x400000;
+	cr_assert_eq(dp_stack_table__add(&t, &h, NULL, &ip, 3), 0);
+	cr_assert_eq(dp_stack_table__delta(&t, &d), 0);
+	cr_assert_eq(d.total, 3);
+	dp_stack_table__clear(&d);
+	for (uint32_t i = 1; i < 2000; i++) {	/* past several doublings of the array */
+		h.tid = i + 1;
+		ip = 0x400000 + i;
+		cr_assert_eq(dp_stack_table__add(&t, &h, NULL, &ip, 1), 0);
+	}
+	h.tid = 1;
+	ip = 0x400000;
+	cr_assert_eq(dp_stack_table__add(&t, &h, NULL, &ip, 2), 0);
+	cr_assert_eq(dp_stack_table__delta(&t, &d), 0);
+	cr_assert_eq(d.entries, 2000);
+	cr_assert_eq(d.total, 1999 + 2);
+	cr_assert_eq(dp_stack_table__find(&d, &h, NULL, &ip)->count, 2);
+	dp_stack_table__clear(&d);
+	cr_assert_eq(dp_stack_table__delta(&t, &d), 0);
+	cr_assert_eq(d.entries, 0);
+	dp_stack_table__clear(&t);
+	dp_stack_table__clear(&d);
+}
+
+/*
+ * Long parts, many of them, each added twice: the cache of flat copies
+ * grows, fills and empties on the way, and every part still comes back
+ * once with its own count.
+ */
+Test(stacks, part_cache_fills_and_grows)
+{
+	static uint64_t ips[3000][200];
+	struct dp_stack_table t;
+	uint64_t buf[DP_PART_MAX];
+
+	dp_stack_table__init(&t);
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < 3000; i++) {
+			uint32_t n = 1 + i % 200;
+			struct dp_stack_hdr h = hdr(1, 0, (uint16_t)n);
+
+			for (uint32_t k = 0; k < n; k++)
+				ips[i][k] = 0x500000 + (uint64_t)i * 4096 + k;
+			cr_assert_eq(dp_stack_table__add(&t, &h, NULL, ips[i], 1), 0);
+		}
+	}
+	cr_assert_eq(t.entries, 3000);
+	cr_assert_eq(dp_stack_table__nparts(&t), 3000);
+	for (uint32_t i = 0; i < 3000; i++) {
+		cr_assert_eq(t.ents[i].count, 2);
+		cr_assert_eq(dp_stack_table__part(&t, t.ents[i].upart, buf), 1 + i % 200);
+		cr_assert_arr_eq(buf, ips[i], (1 + i % 200) * sizeof(*buf));
+	}
+	dp_stack_table__clear(&t);
+}
+
+/* The unrolled part hash gives the values of one word a step, for every tail. */
+Test(stacks, part_hash_unrolled)
+{
+	uint64_t w[40];
+
+	for (uint32_t i = 0; i < 40; i++)
+		w[i] = 0xffffffff81000000ULL + i * 0x1234567ULL;
+	for (uint32_t n = 0; n <= 40; n++) {
+		uint64_t h = 0x5eed5eed5eed5eedULL ^ (n * 0x9e3779b97f4a7c15ULL);
+
+		for (uint32_t i = 0; i < n; i++)
+			h = (h ^ w[i]) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+		h *= 0x94d049bb133111ebULL;
+		h ^= h >> 32;
+		cr_assert_eq(dp_stack__part_hash(w, n), h, "n = %u", n);
+	}
+}
+
+/* Without its indexes a table still reads back; adding fails, finding finds nothing. */
+Test(stacks, drop_index)
+{
+	struct dp_stack_table t, m;
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 0, 3);
+	uint64_t buf[DP_PART_MAX];
+
+	dp_stack_table__init(&t);
+	dp_stack_table__init(&m);
+	dp_stack_table__drop_index(&t);	/* empty: nothing to drop */
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 4), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h2, NULL, U2, 1), 0);
+	dp_stack_table__drop_index(&t);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 1), -EPERM);
+	cr_assert_null(dp_stack_table__find(&t, &h1, K1, U1));
+	cr_assert_eq(dp_stack_table__part(&t, t.ents[0].upart, buf), 3);
+	cr_assert_arr_eq(buf, U1, sizeof(U1));
+	cr_assert_eq(dp_stack_table__merge(&m, &t), 0);
+	cr_assert_eq(dp_stack_table__find(&m, &h1, K1, U1)->count, 4);
+	cr_assert_eq(dp_stack_table__find(&m, &h2, NULL, U2)->count, 1);
+	cr_assert_eq(t.total, 5);
+	dp_stack_table__clear(&t);
+	dp_stack_table__clear(&m);
+}

@@ -27,6 +27,7 @@
 #include "session.h"
 #include "signals.h"
 #include "top.h"
+#include "usyms.h"
 #include "version.h"
 #include "writers.h"
 
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 	struct timespec launch;
 	struct dp_launch child = { .release_fd = -1, .err_fd = -1 };
 	int rc, exec_err, status = 0;
+	uint64_t table_total = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
 	if (dp_opts__parse(&o, argc, argv, err, sizeof(err))) {
@@ -287,15 +289,33 @@ int main(int argc, char **argv)
 	if (o.format == DP_FMT_NDJSON) {
 		rc = dp_ndjson__summary(&nctx.nd, &res.ri);
 		prof.total = res.table.total;
+		table_total = res.table.total;
 		if (rc)
 			fprintf(stderr, "deferprof: writing the ndjson stream failed: %s\n", strerror(-rc));
 	} else {
+		/*
+		 * Only reading is left to do with the raw stacks: their indexes go
+		 * before the profile and kallsyms take memory.
+		 */
+		dp_stack_table__drop_index(&res.table);
+		dp_stack_table__clear(&res.raw);
 		/* Read only now: parsing kallsyms is not part of the start-up. */
 		ks = load_ksyms();
 		rc = dp_profile__build(&prof, &res.table, dp_symbols__init(&syms, ks, res.us),
 				       res.comms, &popts);
 		if (rc)
 			fprintf(stderr, "deferprof: cannot build the profile: %s\n", strerror(-rc));
+		/*
+		 * The profile holds copies of every name it needs: the raw stacks
+		 * and the symbol tables go before the outputs sort and merge, so
+		 * the two never take memory at the same time.
+		 */
+		table_total = res.table.total;
+		dp_stack_table__clear(&res.table);
+		dp_ksyms__free(ks);
+		ks = NULL;
+		dp_usyms__free(res.us);
+		res.us = NULL;
 	}
 	/* Every output gets its file, even when another one failed. */
 	for (uint32_t i = 0; i < o.nouts; i++) {
@@ -330,7 +350,7 @@ int main(int argc, char **argv)
 			(unsigned long long)res.ri.verify_diffs);
 		rc = 3;
 	}
-	if (res.target_exited && o.target != DP_TARGET_COMMAND && !res.table.total)
+	if (res.target_exited && o.target != DP_TARGET_COMMAND && !table_total)
 		fprintf(stderr, "deferprof: the target exited %.2f s after profiling began, before any sample: the profile is empty\n",
 			res.ri.duration_s);
 	else if (res.target_exited && o.target != DP_TARGET_COMMAND)

@@ -11,6 +11,8 @@
  * ids). Walking the tree to check a part costs more than a memcmp, so a
  * small cache keeps a flat copy of recently added parts: the join adds the
  * same few parts over and over, and they then cost what they cost before.
+ * The cache grows with the parts (a table of few parts zeroes little) and
+ * its copies share one buffer, emptied whole when full: no malloc per part.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -29,13 +31,18 @@ struct memo_slot {		/* a whole part, by its hash */
 	uint32_t node;		/* 0 when free */
 };
 
-#define HOT_SLOTS 1024
+#define HOT_MIN		64
+#define HOT_MAX		1024
+#define HOT_WORDS	32	/* buffer words per slot: most parts are shorter */
 
 struct hot {			/* a part added lately, flat */
 	uint64_t hash;
-	uint32_t node, n, cap;
-	uint64_t *ips;
+	uint32_t node, n, cap;	/* n = 0: empty (parts looked up here are not) */
+	uint64_t *ips;		/* cap words in the buffer */
 };
+
+/* The cache before its first part: one empty slot, only ever read. */
+static const struct hot hot_none;
 
 struct dp_parts {
 	struct node *nodes;	/* [0] is the root */
@@ -44,7 +51,11 @@ struct dp_parts {
 	uint32_t nkids;		/* slots, a power of two */
 	struct memo_slot *memo;
 	uint32_t nmemo, nparts;
-	struct hot hot[HOT_SLOTS];
+	struct hot *hot;	/* nhot slots, or &hot_none */
+	uint32_t nhot;		/* a power of two, or 0 */
+	uint32_t hotmask;
+	uint64_t *buf;		/* the copies: buf_used of buf_cap words taken */
+	uint32_t buf_used, buf_cap;
 };
 
 static uint64_t kid_hash(uint32_t parent, uint64_t addr)
@@ -75,6 +86,7 @@ static struct dp_parts *parts_new(void)
 	}
 	memset(&ps->nodes[0], 0, sizeof(ps->nodes[0]));
 	ps->nnodes = 1;
+	ps->hot = (struct hot *)&hot_none;	/* hotmask 0: every hash reads it */
 	return ps;
 }
 
@@ -82,8 +94,9 @@ static void parts_free(struct dp_parts *ps)
 {
 	if (!ps)
 		return;
-	for (int i = 0; i < HOT_SLOTS; i++)
-		free(ps->hot[i].ips);
+	if (ps->nhot)
+		free(ps->hot);
+	free(ps->buf);
 	free(ps->nodes);
 	free(ps->kids);
 	free(ps->memo);
@@ -215,18 +228,70 @@ static int child(struct dp_parts *ps, uint32_t parent, uint64_t addr, uint32_t *
 	return 0;
 }
 
-/* Keep a flat copy of a part just looked up, for the next time it comes. */
-static void hot_fill(struct hot *h, const uint64_t *ips, uint32_t n, uint64_t hash, uint32_t id)
+/*
+ * A cache with room for about nparts slots (up to HOT_MAX), holding what
+ * the old one held (a copy each: a few words a part). Only a cache: when
+ * memory runs out, the old one stays.
+ */
+static void hot_resize(struct dp_parts *ps)
 {
-	if (n > h->cap) {
-		uint64_t *p = realloc(h->ips, n * sizeof(*p));
+	uint32_t n = ps->nhot ? ps->nhot : HOT_MIN, used = 0;
+	struct hot *h;
+	uint64_t *b;
 
-		if (!p) {	/* only a cache: the slot stays empty */
-			h->n = 0;	/* never matches: parts here are not empty */
+	while (n < ps->nparts && n < HOT_MAX)
+		n *= 2;
+	h = calloc(n, sizeof(*h));
+	b = malloc((size_t)n * HOT_WORDS * sizeof(*b));
+	if (!h || !b) {
+		free(h);
+		free(b);
+		return;
+	}
+	for (uint32_t i = 0; i < ps->nhot; i++) {
+		const struct hot *o = &ps->hot[i];
+		struct hot *d = &h[o->hash & (n - 1)];
+
+		if (!o->n || d->n)	/* the old buffer fits in the new one */
+			continue;
+		*d = *o;
+		d->ips = b + used;
+		d->cap = o->n;
+		memcpy(d->ips, o->ips, o->n * sizeof(*b));
+		used += o->n;
+	}
+	if (ps->nhot)
+		free(ps->hot);
+	free(ps->buf);
+	ps->hot = h;
+	ps->nhot = n;
+	ps->hotmask = n - 1;
+	ps->buf = b;
+	ps->buf_cap = n * HOT_WORDS;
+	ps->buf_used = used;
+}
+
+/* Keep a flat copy of a part just looked up, for the next time it comes. */
+static void hot_fill(struct dp_parts *ps, const uint64_t *ips, uint32_t n, uint64_t hash,
+		     uint32_t id)
+{
+	struct hot *h;
+
+	if (!ps->nhot)
+		return;
+	h = &ps->hot[hash & ps->hotmask];
+	if (n > h->cap) {
+		if (n > ps->buf_cap / 4) {	/* too long to keep: the slot empties */
+			h->n = 0;
 			return;
 		}
-		h->ips = p;
+		if (n > ps->buf_cap - ps->buf_used) {	/* full: every copy goes */
+			memset(ps->hot, 0, ps->nhot * sizeof(*ps->hot));
+			ps->buf_used = 0;
+		}
+		h->ips = ps->buf + ps->buf_used;
 		h->cap = n;
+		ps->buf_used += n;
 	}
 	memcpy(h->ips, ips, n * sizeof(*ips));
 	h->hash = hash;
@@ -238,7 +303,6 @@ static void hot_fill(struct hot *h, const uint64_t *ips, uint32_t n, uint64_t ha
 static __attribute__((noinline)) int part_lookup(struct dp_parts *ps, const uint64_t *ips,
 						 uint32_t n, uint64_t hash, uint32_t *out)
 {
-	struct hot *h = &ps->hot[hash & (HOT_SLOTS - 1)];
 	uint32_t id;
 	int err;
 
@@ -254,8 +318,10 @@ static __attribute__((noinline)) int part_lookup(struct dp_parts *ps, const uint
 		/* A part can be the prefix of one seen before: its node is there already. */
 		memo_put(ps->memo, ps->nmemo, hash, id);
 		ps->nparts++;
+		if (ps->nparts > ps->nhot && ps->nhot < HOT_MAX)
+			hot_resize(ps);
 	}
-	hot_fill(h, ips, n, hash, id);
+	hot_fill(ps, ips, n, hash, id);
 	*out = id;
 	return 0;
 }
@@ -264,7 +330,7 @@ static __attribute__((noinline)) int part_lookup(struct dp_parts *ps, const uint
 static inline int part_intern(struct dp_parts *ps, const uint64_t *ips, uint32_t n,
 			      uint64_t hash, uint32_t *out)
 {
-	const struct hot *h = &ps->hot[hash & (HOT_SLOTS - 1)];
+	const struct hot *h = &ps->hot[hash & ps->hotmask];
 
 	if (!n) {
 		*out = 0;
@@ -286,6 +352,7 @@ void dp_stack_table__clear(struct dp_stack_table *t)
 {
 	parts_free(t->parts);
 	free(t->ents);
+	free(t->marks);
 	free(t->slots);
 	dp_stack_table__init(t);
 }
@@ -296,6 +363,7 @@ static uint32_t ent_hash(const struct dp_stack_hdr *hdr, uint32_t kpart, uint32_
 	uint64_t w[2], h;
 
 	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the header is two words");
+	_Static_assert(sizeof(struct dp_stack_entry) == 32, "two entries a cache line");
 	memcpy(w, hdr, sizeof(*hdr));
 	h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xbf58476d1ce4e5b9ULL) ^
 	    (((uint64_t)kpart << 32 | upart) * 0x94d049bb133111ebULL);
@@ -324,8 +392,18 @@ static int ent_room(struct dp_stack_table *t)
 {
 	if (t->entries == t->capents) {
 		uint32_t cap = t->capents ? t->capents * 2 : 256;
-		struct dp_stack_entry *ne = cap > t->capents ? realloc(t->ents, cap * sizeof(*ne)) : NULL;
+		struct dp_stack_entry *ne;
 
+		if (cap <= t->capents)
+			return -ENOMEM;
+		if (t->marks) {
+			uint64_t *nm = realloc(t->marks, cap * sizeof(*nm));
+
+			if (!nm)
+				return -ENOMEM;
+			t->marks = nm;
+		}
+		ne = realloc(t->ents, cap * sizeof(*ne));
 		if (!ne)
 			return -ENOMEM;
 		t->ents = ne;
@@ -359,6 +437,8 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 
 	if (!t->parts && !(t->parts = parts_new()))
 		return -ENOMEM;
+	if (!t->parts->memo)	/* dp_stack_table__drop_index() */
+		return -EPERM;
 	if ((err = part_intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
 	    (err = part_intern(t->parts, uips, hdr->unr, uhash, &upart)))
 		return err;
@@ -372,16 +452,43 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 	if ((err = ent_room(t)))
 		return err;
 	i = ent_slot(t, hdr, kpart, upart);
+	if (t->marks)
+		t->marks[t->entries] = 0;
 	e = &t->ents[t->entries++];
 	t->slots[i] = (uint32_t)t->entries;
-	memset(e, 0, sizeof(*e));
 	e->hdr = *hdr;
 	e->kpart = kpart;
 	e->upart = upart;
+	e->count = 0;
 count:
 	e->count += count;
 	t->total += count;
 	return 0;
+}
+
+void dp_stack_table__drop_index(struct dp_stack_table *t)
+{
+	struct dp_parts *ps = t->parts;
+
+	free(t->slots);
+	free(t->marks);
+	t->slots = NULL;
+	t->marks = NULL;
+	t->nslots = 0;
+	if (!ps)
+		return;
+	free(ps->kids);
+	free(ps->memo);
+	if (ps->nhot)
+		free(ps->hot);
+	free(ps->buf);
+	ps->kids = NULL;
+	ps->memo = NULL;
+	ps->nkids = ps->nmemo = 0;
+	ps->hot = (struct hot *)&hot_none;
+	ps->nhot = ps->hotmask = 0;
+	ps->buf = NULL;
+	ps->buf_used = ps->buf_cap = 0;
 }
 
 int dp_stack_table__add(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
@@ -421,15 +528,17 @@ int dp_stack_table__delta(struct dp_stack_table *t, struct dp_stack_table *out)
 {
 	int err;
 
+	if (!t->marks && !(t->marks = calloc(t->capents ? t->capents : 1, sizeof(*t->marks))))
+		return -ENOMEM;
 	for (uint32_t i = 0; i < t->entries; i++) {
 		struct dp_stack_entry *e = &t->ents[i];
 
-		if (e->count == e->mark)
+		if (e->count == t->marks[i])
 			continue;
-		err = add_entry(out, t, e, e->count - e->mark);
+		err = add_entry(out, t, e, e->count - t->marks[i]);
 		if (err)
 			return err;
-		e->mark = e->count;
+		t->marks[i] = e->count;
 	}
 	return 0;
 }
@@ -452,7 +561,7 @@ struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
 {
 	uint32_t kpart = 0, upart = 0, i;
 
-	if (!t->nslots)
+	if (!t->nslots || !t->parts->memo)
 		return NULL;
 	if (hdr->knr && !(kpart = memo_find(t->parts, kips, hdr->knr,
 					    dp_stack__part_hash(kips, hdr->knr))))

@@ -30,12 +30,11 @@ struct dp_stack_hdr {
 	uint16_t unr;
 };
 
-/* One distinct stack; its parts are read with dp_stack_table__part(). */
+/* One distinct stack (32 bytes); its parts are read with dp_stack_table__part(). */
 struct dp_stack_entry {
 	struct dp_stack_hdr hdr;
 	uint32_t kpart, upart;	/* part ids, 0 for an empty part */
 	uint64_t count;
-	uint64_t mark;		/* count at the last dp_stack_table__delta() */
 };
 
 struct dp_parts;		/* the prefix tree and its indexes (stacks.c) */
@@ -45,6 +44,11 @@ struct dp_stack_table {
 	uint32_t *slots;		/* open addressing: entry index + 1, 0 when free */
 	uint32_t nslots;		/* a power of two, or 0 */
 	uint32_t capents;
+	/*
+	 * Each entry's count at the last dp_stack_table__delta(): only tables
+	 * read by intervals have them (capents long, from the first delta on).
+	 */
+	uint64_t *marks;
 	struct dp_parts *parts;
 	uint64_t total;		/* samples */
 	uint64_t entries;
@@ -82,6 +86,14 @@ struct dp_stack_entry *dp_stack_table__find(const struct dp_stack_table *t,
  */
 uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_stack_table *b,
 			      FILE *log, unsigned int max_log);
+
+/*
+ * Free what only adding and finding need (the indexes, the cache, the
+ * marks): the entries and parts stay readable (part, delta, merge into
+ * another table), and the table takes much less memory. Adding to it then
+ * fails with -EPERM and finding in it finds nothing.
+ */
+void dp_stack_table__drop_index(struct dp_stack_table *t);
 
 /*
  * The longest part a table takes (more than the BPF side's DP_MAX_STACK and

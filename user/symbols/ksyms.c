@@ -5,31 +5,46 @@
 #include <string.h>
 #include "ksyms.h"
 
+/*
+ * Names are copied into chunks of STR_CHUNK bytes, one after the other:
+ * a malloc per name would cost its header and rounding on 100,000 and
+ * more of them.
+ */
+#define STR_CHUNK	65536
+
+struct str_chunk {
+	struct str_chunk *next;
+	size_t used, cap;
+	char s[];
+};
+
 struct dp_ksyms {
 	struct dp_ksym *syms;
 	size_t n, cap;
-	char **strs;	/* interned names and module names */
-	size_t nstr, capstr;
+	struct str_chunk *strs;	/* interned names and module names, newest first */
 	int hidden;
 };
 
 static const char *keep(struct dp_ksyms *ks, const char *s)
 {
+	size_t len = strlen(s) + 1;
+	struct str_chunk *c = ks->strs;
 	char *d;
 
-	if (ks->nstr == ks->capstr) {
-		size_t cap = ks->capstr ? ks->capstr * 2 : 4096;
-		char **n = realloc(ks->strs, cap * sizeof(*n));
+	if (!c || c->cap - c->used < len) {
+		size_t cap = len > STR_CHUNK ? len : STR_CHUNK;
 
-		if (!n)
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
 			return NULL;
-		ks->strs = n;
-		ks->capstr = cap;
+		c->next = ks->strs;
+		c->used = 0;
+		c->cap = cap;
+		ks->strs = c;
 	}
-	d = strdup(s);
-	if (!d)
-		return NULL;
-	ks->strs[ks->nstr++] = d;
+	d = c->s + c->used;
+	memcpy(d, s, len);
+	c->used += len;
 	return d;
 }
 
@@ -46,9 +61,12 @@ void dp_ksyms__free(struct dp_ksyms *ks)
 {
 	if (!ks)
 		return;
-	for (size_t i = 0; i < ks->nstr; i++)
-		free(ks->strs[i]);
-	free(ks->strs);
+	while (ks->strs) {
+		struct str_chunk *c = ks->strs;
+
+		ks->strs = c->next;
+		free(c);
+	}
 	free(ks->syms);
 	free(ks);
 }
