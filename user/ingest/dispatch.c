@@ -87,12 +87,10 @@ static int seen_add(struct tid_set *s, uint32_t tid)
 }
 
 /* First sight of a task: queued for the session, which reads /proc outside the loop. */
-static int note_task(struct dp_ingest *in, uint32_t pid, uint32_t tid)
+static int note_new_task(struct dp_ingest *in, uint32_t pid, uint32_t tid)
 {
 	int fresh;
 
-	if (!tid || tid == in->last_tid)	/* a thread's samples come in runs */
-		return 0;
 	in->last_tid = tid;
 	fresh = seen_add(&in->seen, tid);
 	if (fresh <= 0)
@@ -108,6 +106,12 @@ static int note_task(struct dp_ingest *in, uint32_t pid, uint32_t tid)
 	}
 	in->fresh[in->nfresh++] = (struct dp_task){ .pid = pid, .tid = tid };
 	return 0;
+}
+
+/* A thread's samples come in runs: only a change of thread looks further. */
+static inline int note_task(struct dp_ingest *in, uint32_t pid, uint32_t tid)
+{
+	return !tid || tid == in->last_tid ? 0 : note_new_task(in, pid, tid);
 }
 
 struct dp_ingest *dp_ingest__new(const struct dp_ingest_opts *opts, struct dp_stack_table *out,

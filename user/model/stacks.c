@@ -365,15 +365,20 @@ static uint32_t ent_hash(const struct dp_stack_hdr *hdr, uint32_t kpart, uint32_
 	_Static_assert(sizeof(struct dp_stack_hdr) == 16, "the header is two words");
 	_Static_assert(sizeof(struct dp_stack_entry) == 32, "two entries a cache line");
 	memcpy(w, hdr, sizeof(*hdr));
-	h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xbf58476d1ce4e5b9ULL) ^
-	    (((uint64_t)kpart << 32 | upart) * 0x94d049bb133111ebULL);
-	return (uint32_t)(h ^ (h >> 32));
+	h = (w[0] ^ (((uint64_t)kpart << 32 | upart) * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ w[1]) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h >> 32);
 }
 
 static bool ent_equal(const struct dp_stack_entry *e, const struct dp_stack_hdr *hdr,
 		      uint32_t kpart, uint32_t upart)
 {
-	return e->kpart == kpart && e->upart == upart && !memcmp(&e->hdr, hdr, sizeof(*hdr));
+	uint64_t a[2], b[2];
+
+	/* Two word compares: a memcmp() call costs more than the compare itself. */
+	memcpy(a, &e->hdr, sizeof(a));
+	memcpy(b, hdr, sizeof(b));
+	return e->kpart == kpart && e->upart == upart && a[0] == b[0] && a[1] == b[1];
 }
 
 /* The slot of (hdr, parts): the entry's, or the free one where it would go. */
