@@ -11,6 +11,8 @@
 #include "parts.h"
 #include "stacks.h"
 
+#define RECENT 256	/* slots of the recent-entries cache (the hash's top 8 bits) */
+
 void dp_stack_table__init(struct dp_stack_table *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -22,6 +24,7 @@ void dp_stack_table__clear(struct dp_stack_table *t)
 	free(t->ents);
 	free(t->marks);
 	free(t->slots);
+	free(t->recent);
 	dp_stack_table__init(t);
 }
 
@@ -105,7 +108,7 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 			       const uint64_t *uips, uint64_t uhash, uint64_t count)
 {
 	struct dp_stack_entry *e;
-	uint32_t kpart, upart, i;
+	uint32_t kpart, upart, i, r;
 	int err;
 
 	if (!t->parts && !(t->parts = dp_parts__new()))
@@ -115,15 +118,24 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 	if ((err = dp_parts__intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
 	    (err = dp_parts__intern(t->parts, uips, hdr->unr, uhash, &upart)))
 		return err;
+	/* The same few stacks come again and again: a look at the recent ones first. */
+	r = (uint32_t)(((uint64_t)(kpart ^ hdr->tid) << 32 | upart) * 0x9e3779b97f4a7c15ULL >> 56);
+	if (t->recent && t->recent[r] &&
+	    ent_equal(&t->ents[t->recent[r] - 1], hdr, kpart, upart)) {
+		e = &t->ents[t->recent[r] - 1];
+		goto count;
+	}
 	if (t->nslots) {
 		i = ent_slot(t, hdr, kpart, upart);
 		if (t->slots[i]) {
 			e = &t->ents[t->slots[i] - 1];
-			goto count;
+			goto remember;
 		}
 	}
 	if ((err = ent_room(t)))
 		return err;
+	if (!t->recent && !(t->recent = calloc(RECENT, sizeof(*t->recent))))
+		return -ENOMEM;
 	i = ent_slot(t, hdr, kpart, upart);
 	if (t->marks)
 		t->marks[t->entries] = 0;
@@ -133,6 +145,8 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 	e->kpart = kpart;
 	e->upart = upart;
 	e->count = 0;
+remember:
+	t->recent[r] = (uint32_t)(e - t->ents) + 1;
 count:
 	e->count += count;
 	t->total += count;
@@ -145,8 +159,10 @@ void dp_stack_table__drop_index(struct dp_stack_table *t)
 
 	free(t->slots);
 	free(t->marks);
+	free(t->recent);
 	t->slots = NULL;
 	t->marks = NULL;
+	t->recent = NULL;
 	t->nslots = 0;
 	if (ps)
 		dp_parts__drop_index(ps);

@@ -49,6 +49,8 @@ struct dp_stack_table {
 	 * read by intervals have them (capents long, from the first delta on).
 	 */
 	uint64_t *marks;
+	/* Entries counted lately, by a hash of (thread, parts): index + 1, 0 when free. */
+	uint32_t *recent;
 	struct dp_parts *parts;
 	uint64_t total;		/* samples */
 	uint64_t entries;
