@@ -256,6 +256,10 @@ class Tools:
             r["self_ms"] = float(m.group(1)) if m else None
             if not rep:
                 r["error"] = err.strip()[-300:]
+            elif r["lost"] or r["user_lost"] or os.environ.get("DP_PEERS_KEEP_HEADER"):
+                # A loss is diagnosed from the raw runs: the accounting header and the stderr tail.
+                r["report_head"] = "\n".join(rep.splitlines()[:16])
+                r["stderr_tail"] = err.strip()[-600:]
             if post and os.path.exists(f"{d}/f.folded"):
                 r["stacks"], r["main"] = reach_main_folded(open(f"{d}/f.folded", errors="replace").read())
         elif prof in PERF_PROFILERS:

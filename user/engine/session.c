@@ -43,6 +43,8 @@ struct dp_session {
 	int pidfd;		/* readable when the target process exits, or -1 */
 	int err;		/* what ended the loop early, reported by stop */
 	uint64_t t0, deadline, next_tick;
+	/* -v: how late the loop woke at worst (starved of CPU), and its longest round (ns). */
+	uint64_t max_late, max_round;
 };
 
 static uint64_t mono_ns(void)
@@ -471,6 +473,8 @@ int dp_session__poll(struct dp_session *s)
 			}
 		}
 		now = mono_ns();
+		if (wake != UINT64_MAX && now > wake && now - wake > s->max_late)
+			s->max_late = now - wake;
 		if (rings && (err = consume_all(s)))
 			break;
 		if (s->drain_soon || (s->hooks && now >= s->next_tick) ||
@@ -485,6 +489,8 @@ int dp_session__poll(struct dp_session *s)
 			err = round_trip(s);
 			if (err)
 				break;
+			if (mono_ns() - now > s->max_round)
+				s->max_round = mono_ns() - now;
 			last_round = again ? now - round_ns + 5000000ULL : now;
 			if (s->hooks && now >= s->next_tick) {
 				err = tick(s, false);
@@ -516,6 +522,9 @@ int dp_session__stop(struct dp_session *s)
 
 	dp_events__disable(&s->ev);
 	ri->duration_s = (double)(mono_ns() - s->t0) / 1e9;
+	if (o->verbose)
+		fprintf(stderr, "deferprof: the loop woke at worst %.1f ms late; longest round %.1f ms\n",
+			(double)s->max_late / 1e6, (double)s->max_round / 1e6);
 	/* Records of tasks leaving the kernel right now still come: two more rounds. */
 	for (int i = 0; i < 3 && !err; i++) {
 		if (i)
