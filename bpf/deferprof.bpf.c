@@ -334,8 +334,18 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
 	e->kfirst = kfirst;
 	e->knr = knr;
 	e->cookie = key->cookie;
-	/* An atomic is a full barrier: the entry is written before the head moves. */
+	/*
+	 * The entry is written before the head moves. One writer per CPU log
+	 * (the kernel does not nest a program on its own CPU), so on x86, whose
+	 * stores are not reordered with other stores, a compiler barrier and a
+	 * plain store publish it; elsewhere an atomic, a full barrier.
+	 */
+#if defined(__TARGET_ARCH_x86)
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&log->head = log->head + bytes;
+#else
 	__sync_fetch_and_add(&log->head, bytes);
+#endif
 	st->v[DP_STAT_STORED]++;
 	if (used >= DP_LOG_BYTES / 2 && !log->woken) {
 		__u32 msg = 2 + key->cpu;
@@ -525,19 +535,29 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 	return pass_samples ? 1 : 0;
 }
 
-static __always_inline struct scratch *begin(struct dp_stats **st, struct dp_sample_key *key)
+/* The CPU's counters, the sample counted, the key's thread and CPU; NULL if no counters. */
+static __always_inline struct dp_stats *begin(struct dp_sample_key *key)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct dp_stats *st;
 	__u32 zero = 0;
 
-	*st = bpf_map_lookup_elem(&stats, &zero);
-	if (!*st)
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
 		return NULL;
-	(*st)->v[DP_STAT_SAMPLES]++;
+	st->v[DP_STAT_SAMPLES]++;
 	__builtin_memset(key, 0, sizeof(*key));
 	key->pid = pid_tgid >> 32;
 	key->tid = (__u32)pid_tgid;
 	key->cpu = bpf_get_smp_processor_id();
+	return st;
+}
+
+/* The per-CPU scratch buffer: only the slow paths need it. */
+static __always_inline struct scratch *scratch_buf(void)
+{
+	__u32 zero = 0;
+
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
@@ -579,8 +599,8 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 	struct scratch *s;
 	__u64 nr = 0, sflags = PERF_SAMPLE_CALLCHAIN;
 
-	s = begin(&st, &key);
-	if (!s || !st)
+	st = begin(&key);
+	if (!st)
 		return pass_samples ? 1 : 0;
 
 	/*
@@ -597,6 +617,9 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 		nr = cc->nr;
 		if (nr <= DP_LOG_MAX_NR && log_chain(st, &key, cc, nr))
 			return pass_samples ? 1 : 0;
+		s = scratch_buf();
+		if (!s)
+			return pass_samples ? 1 : 0;
 		if (nr > DP_MAX_CHAIN)
 			nr = DP_MAX_CHAIN;
 		barrier_var(nr);
@@ -604,6 +627,9 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 		    bpf_probe_read_kernel(&s->buf[1], (nr & 0x1ff) * sizeof(__u64), &cc->ip[0]))
 			nr = 0;
 	} else {
+		s = scratch_buf();
+		if (!s)
+			return pass_samples ? 1 : 0;
 		nr = helper_chain(st, ctx, s);
 	}
 	if (!nr) {
@@ -622,8 +648,9 @@ int dp_sample_helper(struct bpf_perf_event_data *ctx)
 	struct scratch *s;
 	__u64 nr;
 
-	s = begin(&st, &key);
-	if (!s || !st)
+	st = begin(&key);
+	s = scratch_buf();
+	if (!st || !s)
 		return pass_samples ? 1 : 0;
 	nr = helper_chain(st, ctx, s);
 	if (nr <= 1) {
