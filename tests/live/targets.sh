@@ -42,6 +42,22 @@ if [ $rc = 7 ] && grep -q "live_exit_spin" "$tmp/exit.folded"; then
 else
 	fail command-exit-status "exit $rc, expected 7 and live_exit_spin" "$tmp/exit.err"
 fi
+# --- --nice: the collecting thread at -5 by default; the command it starts keeps its own priority
+"$dp" -f folded -o "$tmp/nice.folded" -- sh -c 'echo "cmd-nice $(nice)"; exec sleep 3' \
+	> "$tmp/nice.out" 2> "$tmp/nice.err" & dpn=$!
+if wait_until 100 grep -q "^cmd-nice" "$tmp/nice.out"; then
+	dpnice=$(ps -L -o nice= -p "$dpn" | tr -d ' ' | sort -n | head -n 1)
+	cmdnice=$(sed -n 's/^cmd-nice //p' "$tmp/nice.out")
+	wait "$dpn"
+	if [ "$dpnice" = -5 ] && [ "$cmdnice" = 0 ]; then
+		pass reader-nice "deferprof's reader at nice -5, the command at 0"
+	else
+		fail reader-nice "reader nice '$dpnice' (expected -5), command nice '$cmdnice' (expected 0)" "$tmp/nice.err"
+	fi
+else
+	kill "$dpn" 2>/dev/null; wait "$dpn"
+	fail reader-nice "the command never ran" "$tmp/nice.err"
+fi
 "$dp" -f folded -o "$tmp/sig.folded" -- "$work" signal 10 2> "$tmp/sig.err"; rc=$?
 if [ $rc = 138 ] && grep -q "live_exit_spin" "$tmp/sig.folded"; then
 	pass command-signal-status "killed by SIGUSR1: 128+10"

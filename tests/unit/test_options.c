@@ -186,3 +186,21 @@ Test(options, pid_list)
 	cr_assert_eq(o.target, DP_TARGET_CGROUP);
 	cr_assert_str_eq(o.cgroup, "system.slice");
 }
+
+Test(options, nice_of_the_collecting_thread)
+{
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, NULL, NULL, NULL, NULL), 0);
+	cr_assert_eq(o.nice, -5);
+	cr_assert_eq(parse(&o, err, "--nice", "keep", NULL, NULL), 0);
+	cr_assert_eq(o.nice, DP_NICE_INHERIT);
+	cr_assert_eq(parse(&o, err, "--nice", "10", NULL, NULL), 0);
+	cr_assert_eq(o.nice, 10);
+	cr_assert_eq(parse(&o, err, "--nice", "-20", NULL, NULL), 0);
+	cr_assert_eq(o.nice, -20);
+	cr_assert_eq(parse(&o, err, "--nice", "20", NULL, NULL), -EINVAL);
+	cr_assert_str_eq(err, "invalid --nice '20': expected -20 to 19, or keep");
+	cr_assert_eq(parse(&o, err, "--nice", "lots", NULL, NULL), -EINVAL);
+}

@@ -10,7 +10,7 @@
 
 enum {
 	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
-	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS,
+	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS, OPT_NICE,
 	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP,
 };
 
@@ -41,6 +41,7 @@ static const struct option long_opts[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT },
 	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
+	{ "nice", required_argument, NULL, OPT_NICE },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -97,6 +98,8 @@ const char *dp_opts__usage(void)
 "  --max-stacks N         BPF stack store entries (default 16384)\n"
 "  --join-timeout MS      how long a sample waits for its user stack (default 10000)\n"
 "  --drain-ms MS          most time between drains while samples wait (default 500)\n"
+"  --nice N|keep          the collecting thread's nice value (default -5, so busy\n"
+"                         targets cannot starve the reader; keep: leave it)\n"
 "  --record FILE          also write what the join is fed, for replaying (make bench)\n"
 "\n"
 "Examples:\n"
@@ -145,6 +148,7 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	o->max_stacks = 16384;
 	o->join_timeout_ms = 10000;
 	o->drain_ms = 500;
+	o->nice = -5;
 	o->top = 10;
 	o->interval = 1;
 	optind = 1;
@@ -308,6 +312,14 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 				FAIL("invalid drain interval '%s': expected 1 to 10000 ms", optarg);
 			o->drain_ms = (uint32_t)v;
 			break;
+		case OPT_NICE:
+			if (!strcmp(optarg, "keep"))
+				o->nice = DP_NICE_INHERIT;
+			else if (num(optarg, -20, 19, &v))
+				FAIL("invalid --nice '%s': expected -20 to 19, or keep", optarg);
+			else
+				o->nice = (int)v;
+			break;
 		case OPT_TOP:
 			if (num(optarg, 1, 100000, &v))
 				FAIL("invalid --top '%s': expected 1 to 100000", optarg);
@@ -387,6 +399,7 @@ void dp_opts__collect(const struct dp_opts *o, pid_t child, int release_fd,
 	c->max_entries = o->max_entries;
 	c->max_stacks = o->max_stacks;
 	c->drain_ms = o->drain_ms;
+	c->nice = o->nice;
 	c->join_timeout_ms = o->join_timeout_ms;
 	c->stop = stop;
 	c->launch_ns = launch_ns;

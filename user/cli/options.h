@@ -38,6 +38,7 @@ struct dp_opts {
 	uint32_t max_stacks;	/* BPF stack store entries */
 	uint64_t join_timeout_ms;
 	uint32_t drain_ms;	/* how often the BPF map is drained */
+	int nice;		/* the collecting thread's nice value, or DP_NICE_INHERIT */
 	uint32_t top;		/* stacks in the report */
 	double interval;	/* -i: ndjson interval or top refresh, seconds */
 	/* Each -o with the -f given before it (the last -f for stdout when none). */

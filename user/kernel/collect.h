@@ -36,10 +36,15 @@ struct dp_collect_opts {
 	unsigned int verbose;
 	const char *record;		/* --record FILE, or NULL */
 	uint32_t ring_pages, max_entries, max_stacks, drain_ms;
+	/* The collecting thread's nice value; DP_NICE_INHERIT leaves it. */
+	int nice;
 	uint64_t join_timeout_ms;
 	/* Set (by a signal handler) to stop the session; it returns what it has. */
 	const volatile sig_atomic_t *stop;
 	uint64_t launch_ns;		/* CLOCK_MONOTONIC when deferprof began, for -v; or 0 */
 };
+
+/* --nice keep: the thread keeps the nice value it was started with. */
+#define DP_NICE_INHERIT 100
 
 #endif
