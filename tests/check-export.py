@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check the exports of one profiling run against each other.
 
-Usage: check-export.py --chain a,b,c [--json F] [--pprof F] [--speedscope F]
+Usage: check-export.py --chain a,b,c [--json F] [--pprof F [--pprof-first-mapping M]] [--speedscope F]
                        [--folded F] [--ndjson F] [--schema S] [--speedscope-schema S]
 
 Each given file is validated (json and ndjson lines against deferprof's
@@ -84,7 +84,7 @@ def parse_text_proto(text):
     return stack[0]
 
 
-def pprof_samples(path, chain):
+def pprof_samples(path, chain, first_mapping=None):
     raw = gzip.open(path).read()
     out = subprocess.run(["protoc", "--decode=perftools.profiles.Profile",
                           "-I" + os.path.join(ROOT, "user/output/proto"), "profile.proto"],
@@ -95,6 +95,11 @@ def pprof_samples(path, chain):
     strings = p.get("string_table", [])
     if not strings or strings[0] != "":
         fail("pprof: string_table[0] is not empty")
+    maps = p.get("mapping", [])
+    if first_mapping is not None:
+        first = strings[maps[0]["filename"][0]] if maps else None
+        if first != first_mapping:
+            fail(f"pprof: the first mapping is {first}, not the main executable {first_mapping}")
     funcs = {f["id"][0]: strings[f["name"][0]] for f in p.get("function", [])}
     locs = {l["id"][0]: funcs[l["line"][0]["function_id"][0]] for l in p.get("location", [])}
     total = 0
@@ -116,6 +121,7 @@ def main():
     ap.add_argument("--ndjson")
     ap.add_argument("--pprof")
     ap.add_argument("--speedscope")
+    ap.add_argument("--pprof-first-mapping", help="the module pprof's first mapping must name")
     ap.add_argument("--folded")
     ap.add_argument("--schema", default=os.path.join(ROOT, "user/output/schema/deferprof.schema.json"))
     ap.add_argument("--speedscope-schema")
@@ -150,7 +156,7 @@ def main():
             fail(f"ndjson: no interval holds {chain}")
         totals["ndjson"] = total
     if a.pprof:
-        totals["pprof"], found = pprof_samples(a.pprof, chain)
+        totals["pprof"], found = pprof_samples(a.pprof, chain, a.pprof_first_mapping)
         if not found:
             fail(f"pprof: no sample holds {chain}")
     if a.speedscope:

@@ -162,7 +162,8 @@ start_demo -l -1
 	-f speedscope -o "$tmp/x.speedscope.json" -f folded -o "$tmp/x.folded" 2> "$tmp/x.err"; rc=$?
 stop_demo
 if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer,demo_spin_middle,demo_spin_inner,demo_spin_step \
-	--json "$tmp/x.json" --pprof "$tmp/x.pb.gz" --speedscope "$tmp/x.speedscope.json" \
+	--json "$tmp/x.json" --pprof "$tmp/x.pb.gz" --pprof-first-mapping deferprof-demo \
+	--speedscope "$tmp/x.speedscope.json" \
 	--folded "$tmp/x.folded" ${schema_ss:+--speedscope-schema "$schema_ss"} > "$tmp/x.chk" 2>&1; then
 	pass exports-agree "$(cat "$tmp/x.chk")"
 else
@@ -174,6 +175,22 @@ if grep -q '"name":"demo_spin_step",[^}]*"inlined":true' "$tmp/x.json" &&
 	pass exports-inline-and-lines "demo_spin_step inlined into demo_spin_inner; demo.c lines"
 else
 	fail exports-inline-and-lines "no inlined demo_spin_step or no source line" "$tmp/x.json"
+fi
+# --- one content whatever the formats: inlined frames are decided once per run
+start_demo -l -1
+"$dp" -p "$demo_pid" -d 1 -f folded -o "$tmp/alone.folded" 2> "$tmp/alone.err"; rc1=$?
+"$dp" -p "$demo_pid" -d 1 -f report -o "$tmp/alone.txt" 2>> "$tmp/alone.err"; rc2=$?
+"$dp" -p "$demo_pid" -d 1 --no-inline -f folded -o "$tmp/noinl.folded" -f json -o "$tmp/noinl.json" \
+	2>> "$tmp/alone.err"; rc3=$?
+stop_demo
+hot=$(awk '/^Top functions by self/ { t = 1; next } t && /%/ { print $4; exit }' "$tmp/alone.txt")
+if [ $rc1$rc2$rc3 = 000 ] && grep -q "demo_spin_inner;demo_spin_step [0-9]" "$tmp/alone.folded" &&
+   [ "$hot" = demo_spin_step ] && grep -q "demo_spin_inner [0-9]" "$tmp/noinl.folded" &&
+   ! grep -q demo_spin_step "$tmp/noinl.folded" "$tmp/noinl.json"; then
+	pass formats-same-frames "folded alone and the report name the inlined demo_spin_step as with json; --no-inline drops it from every format"
+else
+	{ echo "exit $rc1 $rc2 $rc3; hottest by self: '$hot'"; grep -c . "$tmp/alone.folded"; cat "$tmp/alone.err"; } > "$tmp/alone.chk"
+	fail formats-same-frames "the frames depend on the formats asked for" "$tmp/alone.chk"
 fi
 if grep -q "demo_sys_inner;entry_SYSCALL_64[^;]*;do_syscall_64;.*vfs_read" "$tmp/x.folded"; then
 	pass exports-syscall-chain "user chain continued by the kernel's in every format's source aggregate"

@@ -32,8 +32,7 @@ Test(writers, file_names_pick_the_longest_suffix)
 	cr_assert_eq(dp_writer__for_path("out")->format, DP_FMT_FOLDED);
 	cr_assert_eq(dp_writer__for_path("json")->format, DP_FMT_FOLDED);
 	cr_assert(dp_writer__get(DP_FMT_PPROF)->binary);
-	cr_assert(!dp_writer__get(DP_FMT_FOLDED)->want_src);
-	cr_assert(dp_writer__get(DP_FMT_JSON)->want_src);
+	cr_assert(!dp_writer__get(DP_FMT_JSON)->binary);
 }
 
 /*

@@ -195,6 +195,8 @@ int main(int argc, char **argv)
 	}
 	verbose = o.verbose;
 	ropts = (struct dp_report_opts){ .top_stacks = o.top };
+	/* Decided once for the run: every format shows the same frames. */
+	popts.want_src = !o.no_inline;
 	libbpf_set_print(libbpf_print);
 	/* Before the probe: a target gone later exited during the start-up. */
 	dp_opts__collect(&o, 0, -1, &dp_stop, o.launch_ns, &co);
@@ -222,8 +224,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "deferprof: %s output is binary (gzip): give -o FILE or redirect stdout\n", w->name);
 			return 2;
 		}
-		/* Exports carry source lines and inlined functions; text outputs do not need them. */
-		popts.want_src |= w->want_src;
 	}
 	for (uint32_t i = 0; i < o.nouts; i++) {
 		if (dp_outfile__open(&ofs[i], o.outs[i].path)) {

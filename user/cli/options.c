@@ -11,7 +11,7 @@
 enum {
 	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
 	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS, OPT_NICE,
-	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP,
+	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP, OPT_NO_INLINE,
 };
 
 static const struct option long_opts[] = {
@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "demo", no_argument, NULL, OPT_DEMO },
@@ -90,6 +91,8 @@ const char *dp_opts__usage(void)
 "                         to write several formats of the same profile\n"
 "  -i, --interval SECS    ndjson: one line every SECS (default 1); top: refresh (default 1)\n"
 "      --top N            stacks shown in the report (default 10)\n"
+"      --no-inline        no inlined functions or source lines from debug info, in every\n"
+"                         format (by default every format shows inlined functions as frames)\n"
 "  -v, --verbose          say what is set up and what it cost; -vv: libbpf's debug messages too\n"
 "\n"
 "Tuning:\n"
@@ -278,6 +281,9 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 			break;
 		case OPT_RAW:
 			o->raw = true;
+			break;
+		case OPT_NO_INLINE:
+			o->no_inline = true;
 			break;
 		case OPT_RECORD:
 			if (!*optarg)

@@ -128,6 +128,30 @@ struct map_ent {
 	const char *module;
 };
 
+/*
+ * The frame whose module is the main executable: pprof readers title a
+ * profile with the first mapping ("File: ..."). The module named like the
+ * target's command (a comm is cut at 15 bytes), else the one holding main;
+ * -1 when neither is known (system-wide), and the order stays the export's.
+ */
+static int64_t main_object_frame(const struct dp_export *x, const struct dp_runinfo *ri)
+{
+	size_t clen = strlen(ri->target_comm);
+	int64_t with_main = -1;
+
+	for (uint32_t i = 0; i < x->nframes; i++) {
+		const struct dp_frame *fr = dp_export__frame(x, i);
+
+		if (!fr->module || fr->kernel || fr->marker)
+			continue;
+		if (clen && !strncmp(fr->module, ri->target_comm, clen))
+			return i;
+		if (with_main < 0 && !strcmp(fr->name, "main"))
+			with_main = i;
+	}
+	return with_main;
+}
+
 int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo *ri)
 {
 	PProfile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
@@ -148,6 +172,7 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 	int64_t *values = NULL, comments[2];
 	uint8_t *buf = NULL;
 	uint64_t ns_per_sample;
+	int64_t lead;
 	char comment[1024];
 	size_t len;
 	int err;
@@ -199,9 +224,10 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 	prof.time_nanos = (int64_t)ri->start_unix_ns;
 	prof.duration_nanos = (int64_t)(ri->duration_s * 1e9);
 
-	/* Mappings: one per object; frames without one (markers) get none. */
-	for (uint32_t i = 0; i < x.nframes; i++) {
-		const struct dp_frame *fr = dp_export__frame(&x, i);
+	/* Mappings: one per object, the main executable's first; markers get none. */
+	lead = main_object_frame(&x, ri);
+	for (int64_t j = lead < 0 ? 0 : -1; j < (int64_t)x.nframes; j++) {
+		const struct dp_frame *fr = dp_export__frame(&x, (uint32_t)(j < 0 ? lead : j));
 		PMapping *m;
 
 		if (!fr->module)

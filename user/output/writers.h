@@ -23,7 +23,6 @@ struct dp_writer {
 	enum dp_format format;
 	const char *name;		/* "folded" */
 	const char *suffixes[3];	/* file names top writes in this format; NULL-ended */
-	bool want_src;			/* reads source lines and inlined functions */
 	bool binary;			/* not for a terminal */
 	/*
 	 * Writes a whole profile; 0 or -errno. ropts: the report's, NULL for

@@ -237,7 +237,8 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->saved_stderr = -1;
 	t->child.release_fd = t->child.err_fd = -1;
 	t->filt.thread = -1;
-	t->popts.want_src = true;	/* inlined functions, and source lines for saved files */
+	/* Decided once, as for a report: the same frames whatever is saved. */
+	t->popts.want_src = !t->o->no_inline;
 	pthread_mutex_init(&t->mb.mu, NULL);
 	if (pipe2(t->mb.wake, O_CLOEXEC | O_NONBLOCK) || dp_topmodel__init(&t->m, 0.75)) {
 		fprintf(stderr, "deferprof: cannot set up: %s\n", strerror(errno));
