@@ -201,6 +201,20 @@ static __attribute__((noinline)) void record_sample(struct dp_ingest *in,
 	put_rec(in, DP_REC_SAMPLE, &rs, sizeof(rs), js->kips, js->knr * 8, js->uips, js->unr * 8);
 }
 
+/* A sample with leaf evidence: the symbols side decides what it shows, the join inserts it. */
+static __attribute__((noinline)) int leaf_sample(struct dp_ingest *in,
+						 const struct dp_join_sample *js, uint64_t now)
+{
+	struct dp_join_sample s = *js;
+
+	in->st.leaf_evidence++;
+	s.leaf_ip = js->leaf->ip;
+	s.leaf_ra = in->sink.leaf_caller(in->sink.ctx, js->pid, js->leaf);
+	if (s.leaf_ra)
+		in->st.leaf_callers++;
+	return dp_join__add_sample(in->join, &s, now);
+}
+
 int dp_ingest__sample(struct dp_ingest *in, const struct dp_join_sample *js, uint64_t now)
 {
 	int err = note_task(in, js->pid, js->tid);
@@ -209,6 +223,8 @@ int dp_ingest__sample(struct dp_ingest *in, const struct dp_join_sample *js, uin
 		return err;
 	if (in->o.rec)
 		record_sample(in, js);
+	if (js->leaf && in->sink.leaf_caller)
+		return leaf_sample(in, js, now);
 	return dp_join__add_sample(in->join, js, now);
 }
 

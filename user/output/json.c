@@ -113,6 +113,7 @@ static json_object *metadata(const struct dp_runinfo *ri, bool running)
 	add(m, "start_unix_ns", jint(ri->start_unix_ns));
 	add(m, "duration_s", jsecs(ri->duration_s));
 	add(m, "end_reason", running || !ri->end_reason ? NULL : jstr(ri->end_reason));
+	add(m, "leaf_repair", json_object_new_boolean(ri->leaf_repair));
 	return m;
 }
 
@@ -126,7 +127,7 @@ static json_object *losses(const struct dp_loss *l)
 }
 
 static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t dropped,
-			   uint64_t user_lost, const struct dp_export *x)
+			   uint64_t user_lost, uint64_t leaf_recovered, const struct dp_export *x)
 {
 	json_object *o = json_object_new_object();
 
@@ -136,6 +137,7 @@ static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t drop
 	add(o, "bpf_samples", jint(bpf_samples));
 	add(o, "dropped", jint(dropped));
 	add(o, "user_stack_lost", jint(user_lost));
+	add(o, "leaf_recovered", jint(leaf_recovered));
 	if (x) {
 		add(o, "stacks", jint(x->nstacks));
 		add(o, "frames", jint(x->nframes));
@@ -233,7 +235,8 @@ int dp_json__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo 
 	err = field(f, "metadata", metadata(ri, false), "\n");
 	if (!err)
 		err = field(f, "totals", totals(p->total, ri->bpf[DP_STAT_SAMPLES],
-						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri), &x),
+						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri),
+						ri->join.leaf_recovered, &x),
 			    "\n");
 	if (!err)
 		err = field(f, "losses", losses(l), "\n");
@@ -292,7 +295,8 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 			    totals(delta->total,
 				   ri->bpf[DP_STAT_SAMPLES] - n->prev.bpf[DP_STAT_SAMPLES],
 				   dp_runinfo__dropped(ri) - dp_runinfo__dropped(&n->prev),
-				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev), &x),
+				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev),
+				   ri->join.leaf_recovered - n->prev.join.leaf_recovered, &x),
 			    "");
 	if (!err)
 		err = field(n->f, "losses", losses(now), "");
@@ -317,7 +321,7 @@ int dp_ndjson__summary(struct dp_ndjson *n, const struct dp_runinfo *ri)
 	fprintf(n->f, "{\"type\":\"summary\",\"intervals\":%" PRIu64 ",", n->seq);
 	err = field(n->f, "metadata", metadata(ri, false), "");
 	t = totals(n->total, ri->bpf[DP_STAT_SAMPLES], dp_runinfo__dropped(ri),
-		   dp_runinfo__user_lost(ri), NULL);
+		   dp_runinfo__user_lost(ri), ri->join.leaf_recovered, NULL);
 	if (!err)
 		err = field(n->f, "totals", t, "");
 	if (!err) {
