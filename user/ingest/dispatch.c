@@ -210,8 +210,17 @@ static __attribute__((noinline)) int leaf_sample(struct dp_ingest *in,
 	in->st.leaf_evidence++;
 	s.leaf_ip = js->leaf->ip;
 	s.leaf_ra = in->sink.leaf_caller(in->sink.ctx, js->pid, js->leaf);
-	if (s.leaf_ra)
+	if (s.leaf_ra) {
 		in->st.leaf_callers++;
+		/* --verify's reference repairs its deferred stacks from the same evidence. */
+		if (in->verify && s.cookie) {
+			int err = dp_verify__leaf(in->verify, s.tid, s.cookie, s.leaf_ip, s.leaf_ra,
+						  now);
+
+			if (err)
+				return err;
+		}
+	}
 	return dp_join__add_sample(in->join, &s, now);
 }
 
