@@ -195,10 +195,24 @@ static __attribute__((noinline)) void record_sample(struct dp_ingest *in,
 {
 	struct dp_rec_sample rs = {
 		.pid = js->pid, .tid = js->tid, .cookie = js->cookie, .flags = js->flags,
-		.knr = js->knr, .unr = js->unr, .count = js->count,
+		.knr = js->knr, .unr = js->unr, .count = js->count, .leaf = js->leaf != NULL,
 	};
+	uint64_t ips[2 * DP_MAX_STACK + DP_LEAF_NR];
+	uint32_t n = js->knr + js->unr;
 
-	put_rec(in, DP_REC_SAMPLE, &rs, sizeof(rs), js->kips, js->knr * 8, js->uips, js->unr * 8);
+	if (js->knr > DP_MAX_STACK || js->unr > DP_MAX_STACK) {
+		in->st.rec_errors++;	/* cannot happen: ingest clamps the parts */
+		return;
+	}
+	if (js->knr)
+		memcpy(ips, js->kips, js->knr * 8);
+	if (js->unr)
+		memcpy(ips + js->knr, js->uips, js->unr * 8);
+	if (js->leaf) {
+		memcpy(ips + n, js->leaf, sizeof(*js->leaf));
+		n += DP_LEAF_NR;
+	}
+	put_rec(in, DP_REC_SAMPLE, &rs, sizeof(rs), ips, n * 8, NULL, 0);
 }
 
 /* A sample with leaf evidence: the symbols side decides what it shows, the join inserts it. */
