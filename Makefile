@@ -119,7 +119,7 @@ $(OUT)/dp-leaf-work: tests/live/leafwork.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-		-fno-optimize-sibling-calls -Wall -Wextra $(WERROR) $< -o $@
+		-fno-optimize-sibling-calls -Wall -Wextra $(WERROR) -pthread $< -o $@
 
 # make bench's workloads (named noinline functions) and its replay tool.
 $(OUT)/dp-bench-work: bench/workload.c

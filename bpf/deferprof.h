@@ -38,11 +38,13 @@
  * that has not set up its frame (a libc syscall wrapper, a gcc leaf, a
  * prologue or an epilogue) keeps its return address there, at an offset
  * its call-frame information gives; frame-pointer unwinding skips it.
- * Four words reach past up to three pushed registers or a 24-byte frame.
+ * Six words reach a return address 40 bytes above SP: glibc's
+ * cancellable system-call wrappers (read, write, futex...) in a
+ * multi-threaded process keep a 0x28-byte frame around the call.
  * Deferred chains carry it once per kernel entry (the first sample of a
  * cookie on a CPU), classic chains with every sample.
  */
-#define DP_LEAF_WORDS		4
+#define DP_LEAF_WORDS		6
 struct dp_leaf {
 	__u64 ip;
 	__u64 words[DP_LEAF_WORDS];	/* words[i] = *(u64 *)(sp + 8 * i) */

@@ -55,10 +55,15 @@ if has "$tmp/on.folded" ";heron_outer;egret_mid;ibis_reader;$READ(;| )"; then
 else
 	fail syscall-caller "no stack heron_outer;egret_mid;ibis_reader;read" "$tmp/on.folded"
 fi
-if has "$tmp/on.folded" ";egret_mid;$READ(;| )"; then
-	fail syscall-caller-everywhere "a read() stack still lacks ibis_reader" "$tmp/on.folded"
+# Every stack sampled in read() itself (its system call, or user mode) has
+# ibis_reader. One frame is recovered, not two: a sample in a frameless
+# function read() calls (glibc's __pthread_enable_asynccancel) gets read()
+# back and still lacks ibis_reader, so those stacks are not counted here.
+IN_READ="$READ(;__libc_read)?(;entry_SYSCALL[^;]*;| [0-9])"
+if grep -E ";egret_mid;$IN_READ" "$tmp/on.folded" > "$tmp/without"; then
+	fail syscall-caller-everywhere "a stack in read() still lacks ibis_reader" "$tmp/without"
 else
-	pass syscall-caller-everywhere "every read() stack has ibis_reader"
+	pass syscall-caller-everywhere "every stack in read() has ibis_reader"
 fi
 if [ $kite_frameless = 1 ]; then
 	if has "$tmp/on.folded" ";heron_outer;kite_worker;kite_leaf( |;)" &&

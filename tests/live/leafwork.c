@@ -11,9 +11,13 @@
  *   heron_outer -> crane_framed                         a function with a frame:
  *                                                       nothing may be inserted
  *
+ * A second thread waits all along: libc's wrappers then take their
+ * multi-threaded path, whose return address is 40 bytes above SP.
+ *
  *   dp-leaf-work SECONDS
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -90,9 +94,23 @@ __attribute__((noinline)) static void heron_outer(double secs)
 	__asm__ volatile("" ::: "memory");
 }
 
+static int idle_pipe[2];
+
+/* Blocks until main ends: its only job is to make the process multi-threaded. */
+static void *idle_thread(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(idle_pipe[0], &c, 1) < 0)
+		;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 0;
+	pthread_t t;
 
 	if (argc != 2 || !(secs > 0)) {
 		fprintf(stderr, "usage: dp-leaf-work SECONDS\n");
@@ -101,6 +119,10 @@ int main(int argc, char **argv)
 	zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	if (zero_fd < 0) {
 		perror("dp-leaf-work: /dev/zero");
+		return 1;
+	}
+	if (pipe(idle_pipe) || pthread_create(&t, NULL, idle_thread, NULL)) {
+		perror("dp-leaf-work: idle thread");
 		return 1;
 	}
 	heron_outer(secs);

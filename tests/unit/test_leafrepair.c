@@ -169,6 +169,8 @@ Test(leaf_object, slots_from_real_cfi)
 	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_body"), 4), -1, "framed body");
 	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_after_pop"), 4), 0, "epilogue");
 	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_deep_body"), 4), -1, "out of reach");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_deep_body"), DP_LEAF_WORDS), 5,
+		     "a 0x28-byte frame (glibc's cancellable wrappers) is within what BPF reads");
 	/* Cached: the same answer again. */
 	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_body"), 4), -1);
 	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_after_push"), 4), 1);
