@@ -238,7 +238,8 @@ static int choose_mode(struct dp_session *s)
 	ri->freq = o->freq;
 	ri->period = o->period;
 	ri->verify = o->verify;
-	ri->leaf_repair = !o->no_leaf_repair && !o->kernel_only;
+	/* --raw has no program, so no evidence to repair from. */
+	ri->leaf_repair = !o->no_leaf_repair && !o->kernel_only && !s->raw;
 	ri->raw = s->raw;
 	ri->raw_fallback = s->raw && !o->raw;
 	return 0;
