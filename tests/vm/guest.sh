@@ -233,7 +233,7 @@ if [ $rc != 0 ] || [ $rc2 != 0 ]; then
 	show $T/leaf.err
 	show $T/leafoff.err
 else
-	if grep -q "deferred mode" $T/leaf.txt &&
+	if grep -q "mode: *deferred" $T/leaf.txt &&
 	   grep -Eq ";heron_outer;egret_mid;ibis_reader;$READ;" $T/leaf.folded &&
 	   ! grep -Eq ";egret_mid;$IN_READ" $T/leaf.folded; then
 		pass leaf-syscall-caller "deferred: heron_outer;egret_mid;ibis_reader;read in every read() stack"
