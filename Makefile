@@ -39,7 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	ingest/dispatch ingest/drain ingest/verify \
-	model/parts model/stacks model/comms model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
+	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
 	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target

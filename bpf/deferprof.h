@@ -119,6 +119,7 @@ enum dp_stat {
 	DP_STAT_DEFERRED,		/* samples whose user part was deferred */
 	DP_STAT_HELPER_CHAIN,		/* callchain taken with bpf_get_stack() */
 	DP_STAT_NEW_STACKS,		/* stacks added to the store */
+	DP_STAT_DROP_LOG_FULL,		/* this CPU's sample log full (reader behind): dropped */
 	DP_STAT_MAX,
 };
 

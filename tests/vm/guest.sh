@@ -48,7 +48,7 @@ else
 		fail syscall-chain "no main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64...;vfs_read"
 		show $T/demo.folded 20
 	fi
-	if grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" $T/demo.folded; then
+	if grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" $T/demo.folded; then
 		pass user-chain
 	else
 		fail user-chain "no main;demo_spin_outer;demo_spin_middle;demo_spin_inner"
@@ -105,7 +105,7 @@ fi
 deferprof -f folded -o $T/cmd.folded -- sh -c 'deferprof-demo -s 2 -l 200; exit 3' 2> $T/cmd.err
 rc=$?
 if [ $rc = 3 ] && grep -q "deferred mode" $T/cmd.err &&
-   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" $T/cmd.folded &&
+   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" $T/cmd.folded &&
    grep -q "demo_late_thread;demo_late_work [0-9]" $T/cmd.folded; then
 	pass command "exit 3 passed through; the child's chains and its late thread, deferred"
 else

@@ -224,10 +224,14 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	}
 	if ((h->flags & DP_STK_USER_LOST) && (err = dp_frames__marker(p, "[user stack lost]", false, &fr[n++])))
 		goto out;
+	/* A full BPF stack store (--max-stacks), not a lost record: named apart. */
+	if ((h->flags & DP_STK_USER_NOT_STORED) &&
+	    (err = dp_frames__marker(p, "[user stack not stored]", false, &fr[n++])))
+		goto out;
 	if ((h->flags & DP_STK_KTRUNC) && (err = dp_frames__marker(p, "[truncated]", true, &fr[n++])))
 		goto out;
 	if ((h->flags & DP_STK_KERNEL_LOST) &&
-	    (err = dp_frames__marker(p, "[kernel stack lost]", true, &fr[n++])))
+	    (err = dp_frames__marker(p, "[kernel stack not stored]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
 		err = dp_frames__for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
