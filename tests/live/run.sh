@@ -348,6 +348,23 @@ else
 	fail log-early-drain "exit $rc: seen/in stacks/dropped = ${lf:-none}, log bytes ${l_bytes:-none} in $secs s" "$tmp/logfull.rep"
 fi
 
+# --- a frame chain broken into text: cut there, under one counted [bad frame]
+"$out/dp-live-work" badframe 60 & bf_pid=$!; pids+=("$bf_pid")
+wait_until 100 runs "$bf_pid" "$out/dp-live-work"
+"$dp" -p "$bf_pid" -d 1 -F 999 -f folded -o "$tmp/bf.folded" -f json -o "$tmp/bf.json" \
+	-f report -o "$tmp/bf.rep" 2> "$tmp/bf.err"; rc=$?
+kill "$bf_pid" 2>/dev/null
+wait "$bf_pid" 2>/dev/null
+bf_n=$(sed -n 's/.*user chains cut at a \[bad frame\] \([0-9]*\).*/\1/p' "$tmp/bf.rep")
+bf_j=$(grep -o '"bad_frame_samples":[0-9]*' "$tmp/bf.json" | cut -d: -f2)
+if [ $rc = 0 ] && grep -q "\[bad frame\];live_bf_outer;live_bf_break;live_bf_leaf [0-9]" "$tmp/bf.folded" &&
+   [ "${bf_n:-0}" -gt 0 ] && [ "$bf_n" = "$bf_j" ] &&
+   ! grep -qi "3133343638\|unmapped" "$tmp/bf.folded" "$tmp/bf.rep" "$tmp/bf.json"; then
+	pass bad-frame "a chain broken into text cut under [bad frame] ($bf_n samples, in the header and the json totals); no 0x3133... frame anywhere"
+else
+	fail bad-frame "exit $rc: header ${bf_n:-none}, json ${bf_j:-none}" "$tmp/bf.folded"
+fi
+
 # --- a reader that falls behind (stopped here with SIGSTOP) overflows the per-CPU logs,
 # and, with --raw and a one-page ring, the ring: each said once on stderr while the run
 # goes on, counted in the header, the equation closed. Stopped longer each time

@@ -126,7 +126,7 @@ static json_object *losses(const struct dp_loss *l)
 }
 
 static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t dropped,
-			   uint64_t user_lost, const struct dp_export *x)
+			   uint64_t user_lost, uint64_t bad_frames, const struct dp_export *x)
 {
 	json_object *o = json_object_new_object();
 
@@ -136,6 +136,7 @@ static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t drop
 	add(o, "bpf_samples", jint(bpf_samples));
 	add(o, "dropped", jint(dropped));
 	add(o, "user_stack_lost", jint(user_lost));
+	add(o, "bad_frame_samples", jint(bad_frames));
 	if (x) {
 		add(o, "stacks", jint(x->nstacks));
 		add(o, "frames", jint(x->nframes));
@@ -233,7 +234,8 @@ int dp_json__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo 
 	err = field(f, "metadata", metadata(ri, false), "\n");
 	if (!err)
 		err = field(f, "totals", totals(p->total, ri->bpf[DP_STAT_SAMPLES],
-						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri), &x),
+						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri),
+						dp_profile__marker_samples(p, DP_BAD_FRAME), &x),
 			    "\n");
 	if (!err)
 		err = field(f, "losses", losses(l), "\n");
@@ -292,7 +294,8 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 			    totals(delta->total,
 				   ri->bpf[DP_STAT_SAMPLES] - n->prev.bpf[DP_STAT_SAMPLES],
 				   dp_runinfo__dropped(ri) - dp_runinfo__dropped(&n->prev),
-				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev), &x),
+				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev),
+				   dp_profile__marker_samples(delta, DP_BAD_FRAME), &x),
 			    "");
 	if (!err)
 		err = field(n->f, "losses", losses(now), "");
@@ -300,6 +303,7 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 		err = tables(n->f, &x, "");
 	dp_export__free(&x);
 	n->total += delta->total;
+	n->bad_frames += dp_profile__marker_samples(delta, DP_BAD_FRAME);
 	n->last_end_s = ri->duration_s;
 	n->prev = *ri;
 	return line_end(n, err);
@@ -317,7 +321,7 @@ int dp_ndjson__summary(struct dp_ndjson *n, const struct dp_runinfo *ri)
 	fprintf(n->f, "{\"type\":\"summary\",\"intervals\":%" PRIu64 ",", n->seq);
 	err = field(n->f, "metadata", metadata(ri, false), "");
 	t = totals(n->total, ri->bpf[DP_STAT_SAMPLES], dp_runinfo__dropped(ri),
-		   dp_runinfo__user_lost(ri), NULL);
+		   dp_runinfo__user_lost(ri), n->bad_frames, NULL);
 	if (!err)
 		err = field(n->f, "totals", t, "");
 	if (!err) {

@@ -59,9 +59,10 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 			" bytes through the per-CPU sample logs (shared memory)\n",
 			ri->log_entries, ri->log_bytes);
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
-		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",
+		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64
+		"; user chains cut at a [bad frame] %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
-		b[DP_STAT_USTACK_FULL]);
+		b[DP_STAT_USTACK_FULL], dp_profile__marker_samples(p, DP_BAD_FRAME));
 	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF (chains too long for a log"
 		" entry) for %" PRIu64 " samples (capacity %" PRIu64 ")\n",
 		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);

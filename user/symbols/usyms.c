@@ -298,6 +298,17 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	}
 }
 
+enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr)
+{
+	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, false);
+
+	if (!as || as->snap != DP_SNAP_DONE || !as->nmaps)
+		return DP_UWHERE_UNKNOWN;
+	if (dp_aspace__find(as, addr) || find_jit(u, pid, addr))
+		return DP_UWHERE_CODE;
+	return DP_UWHERE_NOWHERE;
+}
+
 int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uobj_info *out)
 {
