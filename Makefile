@@ -40,7 +40,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/demangle \
+	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
@@ -57,7 +57,8 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 .PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build \
 	bench bench-smoke
 
-all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work
+all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
+	$(OUT)/dp-live-work-stripped
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -110,6 +111,11 @@ $(OUT)/dp-live-work: tests/live/workload.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
 		-pthread $< -o $@
+
+# The same, without a symbol table: its functions are known by their FDEs only.
+$(OUT)/dp-live-work-stripped: $(OUT)/dp-live-work
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
 
 # make bench's workloads (named noinline functions) and its replay tool.
 $(OUT)/dp-bench-work: bench/workload.c

@@ -365,6 +365,27 @@ else
 	fail bad-frame "exit $rc: header ${bf_n:-none}, json ${bf_j:-none}" "$tmp/bf.folded"
 fi
 
+# --- a stripped executable: functions delimited by its unwind tables (FDEs), named
+# object+0xSTART, so the samples of one function add up under one name
+if ! command -v nm > /dev/null; then
+	skip stripped-functions "nm (binutils) is missing: cannot find live_proc_a's address"
+else
+	a_start=$(nm "$out/dp-live-work" | awk '$3 == "live_proc_a" { sub(/^0+/, "", $1); print $1 }')
+	"$out/dp-live-work-stripped" a 60 & sp_pid=$!; pids+=("$sp_pid")
+	wait_until 100 runs "$sp_pid" "$out/dp-live-work-stripped"
+	"$dp" -p "$sp_pid" -d 1 -F 999 -f folded -o "$tmp/strip.folded" 2> "$tmp/strip.err"; rc=$?
+	kill "$sp_pid" 2>/dev/null
+	wait "$sp_pid" 2>/dev/null
+	sp_all=$(awk '{ n += $NF } END { print n + 0 }' "$tmp/strip.folded")
+	sp_fn=$(grep "dp-live-work-stripped+0x$a_start [0-9]*$" "$tmp/strip.folded" | awk '{ n += $NF } END { print n + 0 }')
+	sp_names=$(grep -o "dp-live-work-stripped+0x[0-9a-f]* [0-9]*$" "$tmp/strip.folded" | cut -d' ' -f1 | sort -u | wc -l)
+	if [ $rc = 0 ] && [ -n "$a_start" ] && [ "$sp_fn" -gt $((sp_all * 8 / 10)) ] && [ "$sp_names" -le 3 ]; then
+		pass stripped-functions "$sp_fn of $sp_all samples under dp-live-work-stripped+0x$a_start (live_proc_a's start), $sp_names leaf names"
+	else
+		fail stripped-functions "exit $rc: live_proc_a at 0x${a_start:-?}: $sp_fn of $sp_all samples, $sp_names leaf names" "$tmp/strip.folded"
+	fi
+fi
+
 # --- a reader that falls behind (stopped here with SIGSTOP) overflows the per-CPU logs,
 # and, with --raw and a one-page ring, the ring: each said once on stderr while the run
 # goes on, counted in the header, the equation closed. Stopped longer each time

@@ -36,6 +36,7 @@ static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
 
 void dp_fpcheck__object(struct dp_obj *o)
 {
+	const struct dp_cfifuncs *funcs;
 	int n;
 
 	o->fp_checked = 1;
@@ -53,6 +54,22 @@ void dp_fpcheck__object(struct dp_obj *o)
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 16 || !sym.st_value)
 			continue;
 		r = function_has_fp(o, sym.st_value);
+		if (r < 0)
+			continue;
+		o->fp_funcs++;
+		o->fp_with += r;
+	}
+	if (o->fp_funcs)
+		return;
+	/* Stripped: the functions its unwind tables delimit. */
+	funcs = dp_obj__cfi_funcs(o);
+	for (size_t i = 0; i + 1 < funcs->n && o->fp_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
+		uint64_t at = funcs->starts[i];
+		int r;
+
+		if (funcs->starts[i + 1] - at < 16)
+			continue;
+		r = function_has_fp(o, at);
 		if (r < 0)
 			continue;
 		o->fp_funcs++;
