@@ -39,9 +39,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 # Pure modules: no libbpf, no kernel; unit tests link these.
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	ingest/dispatch ingest/drain ingest/verify \
-	model/parts model/stacks model/comms model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/leafrepair \
-	symbols/demangle \
+	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
+	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs \
+	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
@@ -59,7 +59,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 	bench bench-smoke
 
 all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
-	$(OUT)/dp-leaf-work
+	$(OUT)/dp-live-work-stripped $(OUT)/dp-leaf-work
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -112,6 +112,11 @@ $(OUT)/dp-live-work: tests/live/workload.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
 		-pthread $< -o $@
+
+# The same, without a symbol table: its functions are known by their FDEs only.
+$(OUT)/dp-live-work-stripped: $(OUT)/dp-live-work
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
 
 # The leaf repair's workload: frame pointers as a user would ask for them,
 # leaves included; gcc 12 still leaves kite_leaf frameless (the test checks).

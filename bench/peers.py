@@ -245,7 +245,7 @@ class Tools:
             rep = open(f"{d}/rep.txt", encoding="utf-8", errors="replace").read() \
                 if os.path.exists(f"{d}/rep.txt") else ""
             f = lambda pat: (lambda m: int(m.group(1)) if m else None)(re.search(pat, rep, re.M))
-            r["samples"] = f(r"samples:\s+(\d+) seen")
+            r["samples"] = f(r"samples:\s+(\d+)\s")
             r["bytes"] = f(r"ring:\s+\d+ records, (\d+) bytes")
             r["log_bytes"] = f(r"logs:\s+\d+ samples, (\d+) bytes")
             r["lost"] = f(r"ring buffer lost (\d+) records")

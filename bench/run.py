@@ -57,7 +57,7 @@ def field(rep, pattern, conv=int):
 def parse_report(rep):
     """The figures of a deferprof report."""
     return {
-        "seen": field(rep, r"samples:\s+(\d+) seen"),
+        "seen": field(rep, r"samples:\s+(\d+)\s"),
         "in_stacks": field(rep, r"= (\d+) in stacks"),
         "ring_records": field(rep, r"ring:\s+(\d+) records"),
         "ring_bytes": field(rep, r"ring:\s+\d+ records, (\d+) bytes"),

@@ -13,7 +13,7 @@ sleep 5
 
 num() { grep -m1 "$1" "$2" | sed -n "s/$3/\1/p"; }
 figures() {	# report file -> json fields
-	seen=$(num "samples:" "$1" '.*samples: *\([0-9]*\) seen.*')
+	seen=$(num "samples:" "$1" '.*samples: *\([0-9]*\) .*')
 	instacks=$(num "samples:" "$1" '.*= \([0-9]*\) in stacks.*')
 	rrec=$(num "ring:" "$1" '.*ring: *\([0-9]*\) records.*')
 	rbytes=$(num "ring:" "$1" '.*records, \([0-9]*\) bytes.*')

@@ -310,12 +310,12 @@ static __always_inline struct dp_log_entry *log_reserve(struct dp_stats *st, str
 	__u64 head;
 
 	if (!log) {
-		st->v[DP_STAT_DROP_COUNTS_FULL]++;
+		st->v[DP_STAT_DROP_LOG_FULL]++;
 		return NULL;
 	}
 	head = log->head;
 	if (head - log->tail + DP_LOG_ENTRY_BYTES(nr) > DP_LOG_BYTES) {
-		st->v[DP_STAT_DROP_COUNTS_FULL]++;
+		st->v[DP_STAT_DROP_LOG_FULL]++;
 		return NULL;
 	}
 	*logp = log;

@@ -140,6 +140,7 @@ enum dp_stat {
 	DP_STAT_DEFERRED,		/* samples whose user part was deferred */
 	DP_STAT_HELPER_CHAIN,		/* callchain taken with bpf_get_stack() */
 	DP_STAT_NEW_STACKS,		/* stacks added to the store */
+	DP_STAT_DROP_LOG_FULL,		/* this CPU's sample log full (reader behind): dropped */
 	DP_STAT_LEAF,			/* samples logged with a struct dp_leaf */
 	DP_STAT_LEAF_READ_FAIL,		/* the user stack's top words could not be read */
 	DP_STAT_MAX,

@@ -54,7 +54,7 @@ mode=classic; [ "${deferred_host:-0}" = 1 ] && mode=deferred
 start_demo -l 200
 "$dp" -p "$demo_pid" -d 3 -f folded -o "$tmp/p.folded" 2> "$tmp/p.err"; rc=$?
 stop_demo
-if [ $rc = 0 ] && grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" "$tmp/p.folded"; then
+if [ $rc = 0 ] && grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" "$tmp/p.folded"; then
 	pass user-chain "$(grep -c . "$tmp/p.folded") folded stacks"
 else
 	fail user-chain "exit $rc, no main;demo_spin_outer;demo_spin_middle;demo_spin_inner" "$tmp/p.folded"
@@ -250,9 +250,9 @@ start_demo -l 200
 DEFERPROF_TEST_NO_BPF_LOOP=1 "$dp" -p "$demo_pid" -d 2 -o "$tmp/nl.rep" -f folded -o "$tmp/nl.folded" 2> "$tmp/nl.err"; rc=$?
 stop_demo
 if [ $rc = 0 ] && grep -q "no BPF aggregation: this kernel lacks bpf_loop()" "$tmp/nl.rep" &&
-   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]" "$tmp/nl.folded" &&
+   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" "$tmp/nl.folded" &&
    grep -q "main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64" "$tmp/nl.folded"; then
-	pass no-bpf-loop-fallback "$(grep -o 'samples: .* seen by BPF = [0-9]* in stacks' "$tmp/nl.rep")"
+	pass no-bpf-loop-fallback "$(grep -o 'samples: .* in stacks' "$tmp/nl.rep")"
 else
 	fail no-bpf-loop-fallback "exit $rc" "$tmp/nl.rep"
 fi
@@ -291,6 +291,8 @@ if [ $raised = 0 ]; then
 else
 	"$out/dp-bench-work" -m paths -b 12 -P 130 -s 30 > /dev/null & paths_pid=$!; pids+=("$paths_pid")
 	"$dp" -p "$paths_pid" -F 4999 -d 3 --max-entries 1024 -o "$tmp/full.rep" 2> "$tmp/full.err"; rc=$?
+	# A store far too small for 4096 paths: said on stderr, named in the stacks, counted.
+	"$dp" -p "$paths_pid" -F 4999 -d 1 --max-stacks 16 -o "$tmp/store.rep" 2> "$tmp/store.err"; rc_st=$?
 	kill "$paths_pid" 2>/dev/null
 	wait "$paths_pid" 2>/dev/null
 	if echo "$max_stack" 2>/dev/null > /proc/sys/kernel/perf_event_max_stack; then
@@ -303,6 +305,18 @@ else
 		pass counts-map-early-drain "$f_seen samples over 4096 call paths through a 1024-entry map, 0 dropped"
 	else
 		fail counts-map-early-drain "exit $rc: seen/in stacks/map full = ${full_seen:-none}" "$tmp/full.rep"
+	fi
+	st=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*/\1 \2 \3/p' "$tmp/store.rep")
+	read -r st_seen st_in st_drop <<< "$st"
+	st_ns=$(sed -n 's/.*not stored (store full or allocation failed): kernel \([0-9]*\), user \([0-9]*\).*/\1 \2/p' "$tmp/store.rep")
+	if [ $rc_st = 0 ] && [ -n "$st_seen" ] && [ "$st_seen" = $((st_in + st_drop)) ] &&
+	   [ "$(echo $st_ns | awk '{ print $1 + $2 }')" -gt 0 ] &&
+	   grep -q "stack store is full (16 stacks).*raise --max-stacks" "$tmp/store.err" &&
+	   grep -q "stack not stored\]" "$tmp/store.rep" && ! grep -q "user stack lost\]" "$tmp/store.rep"; then
+		pass limits-store-full "--max-stacks 16: said on stderr, parts not stored (kernel/user) $st_ns shown as [... stack not stored], $st_seen = $st_in + $st_drop"
+	else
+		cat "$tmp/store.err" >> "$tmp/store.rep"
+		fail limits-store-full "exit $rc_st: seen/in/dropped ${st:-none}, not stored ${st_ns:-none}" "$tmp/store.rep"
 	fi
 	full_trunc=$(sed -n 's/.*truncated: kernel [0-9]*, user \([0-9]*\);.*/\1/p' "$tmp/full.rep")
 	if [ "${full_trunc:-0}" -gt 0 ] && grep -q "bw_leaf" "$tmp/full.rep"; then
@@ -332,6 +346,90 @@ if [ $rc = 0 ] && [ -n "$l_seen" ] && [ "$l_drop" = 0 ] && [ "$l_seen" = "$l_in"
 	pass log-early-drain "$l_seen samples in $secs s, $l_bytes bytes through the logs, 0 dropped"
 else
 	fail log-early-drain "exit $rc: seen/in stacks/dropped = ${lf:-none}, log bytes ${l_bytes:-none} in $secs s" "$tmp/logfull.rep"
+fi
+
+# --- a frame chain broken into text: cut there, under one counted [bad frame]
+"$out/dp-live-work" badframe 60 & bf_pid=$!; pids+=("$bf_pid")
+wait_until 100 runs "$bf_pid" "$out/dp-live-work"
+"$dp" -p "$bf_pid" -d 1 -F 999 -f folded -o "$tmp/bf.folded" -f json -o "$tmp/bf.json" \
+	-f report -o "$tmp/bf.rep" 2> "$tmp/bf.err"; rc=$?
+kill "$bf_pid" 2>/dev/null
+wait "$bf_pid" 2>/dev/null
+bf_n=$(sed -n 's/.*user chains cut at a \[bad frame\] \([0-9]*\).*/\1/p' "$tmp/bf.rep")
+bf_j=$(grep -o '"bad_frame_samples":[0-9]*' "$tmp/bf.json" | cut -d: -f2)
+if [ $rc = 0 ] && grep -q "\[bad frame\];live_bf_outer;live_bf_break;live_bf_leaf [0-9]" "$tmp/bf.folded" &&
+   [ "${bf_n:-0}" -gt 0 ] && [ "$bf_n" = "$bf_j" ] &&
+   ! grep -qi "3133343638\|unmapped" "$tmp/bf.folded" "$tmp/bf.rep" "$tmp/bf.json"; then
+	pass bad-frame "a chain broken into text cut under [bad frame] ($bf_n samples, in the header and the json totals); no 0x3133... frame anywhere"
+else
+	fail bad-frame "exit $rc: header ${bf_n:-none}, json ${bf_j:-none}" "$tmp/bf.folded"
+fi
+
+# --- a stripped executable: functions delimited by its unwind tables (FDEs), named
+# object+0xSTART, so the samples of one function add up under one name
+if ! command -v nm > /dev/null; then
+	skip stripped-functions "nm (binutils) is missing: cannot find live_proc_a's address"
+else
+	a_start=$(nm "$out/dp-live-work" | awk '$3 == "live_proc_a" { sub(/^0+/, "", $1); print $1 }')
+	"$out/dp-live-work-stripped" a 60 & sp_pid=$!; pids+=("$sp_pid")
+	wait_until 100 runs "$sp_pid" "$out/dp-live-work-stripped"
+	"$dp" -p "$sp_pid" -d 1 -F 999 -f folded -o "$tmp/strip.folded" 2> "$tmp/strip.err"; rc=$?
+	kill "$sp_pid" 2>/dev/null
+	wait "$sp_pid" 2>/dev/null
+	sp_all=$(awk '{ n += $NF } END { print n + 0 }' "$tmp/strip.folded")
+	sp_fn=$(grep "dp-live-work-stripped+0x$a_start [0-9]*$" "$tmp/strip.folded" | awk '{ n += $NF } END { print n + 0 }')
+	sp_names=$(grep -o "dp-live-work-stripped+0x[0-9a-f]* [0-9]*$" "$tmp/strip.folded" | cut -d' ' -f1 | sort -u | wc -l)
+	if [ $rc = 0 ] && [ -n "$a_start" ] && [ "$sp_fn" -gt $((sp_all * 8 / 10)) ] && [ "$sp_names" -le 3 ]; then
+		pass stripped-functions "$sp_fn of $sp_all samples under dp-live-work-stripped+0x$a_start (live_proc_a's start), $sp_names leaf names"
+	else
+		fail stripped-functions "exit $rc: live_proc_a at 0x${a_start:-?}: $sp_fn of $sp_all samples, $sp_names leaf names" "$tmp/strip.folded"
+	fi
+fi
+
+# --- a reader that falls behind (stopped here with SIGSTOP) overflows the per-CPU logs,
+# and, with --raw and a one-page ring, the ring: each said once on stderr while the run
+# goes on, counted in the header, the equation closed. Stopped longer each time
+# (1, 3, 6 s) until something overflowed: a busy machine gives the target less time.
+"$out/dp-bench-work" -m sysdeep -t 2 -s 120 > /dev/null & of_pid=$!; pids+=("$of_pid")
+overflow_run() {	# report stderr stop-seconds options...
+	local rep=$1 err=$2 secs=$3
+	shift 3
+	"$dp" -v -p "$of_pid" -F 4999 "$@" -o "$rep" 2> "$err" & local prof=$!
+	wait_until 200 grep -q "events enabled" "$err"
+	kill -STOP $prof
+	sleep "$secs"
+	kill -CONT $prof
+	kill -INT $prof
+	wait $prof
+}
+for secs in 1 3 6; do
+	overflow_run "$tmp/lof.rep" "$tmp/lof.err" $secs; rc=$?
+	lo=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*sample log full \([0-9]*\).*/\1 \2 \3 \4/p' "$tmp/lof.rep")
+	read -r lo_seen lo_in lo_drop lo_full <<< "$lo"
+	[ "${lo_full:-0}" -gt 0 ] && break
+done
+if [ $rc = 0 ] && [ "${lo_full:-0}" -gt 0 ] && [ "$lo_seen" = $((lo_in + lo_drop)) ] &&
+   [ "$(grep -c "sample log overflowed" "$tmp/lof.err")" = 1 ]; then
+	pass limits-log-full "reader stopped $secs s: said once on stderr, $lo_full dropped as sample log full, $lo_seen = $lo_in + $lo_drop"
+else
+	cat "$tmp/lof.err" >> "$tmp/lof.rep"
+	fail limits-log-full "exit $rc: seen/in/dropped/log full ${lo:-none}" "$tmp/lof.rep"
+fi
+for secs in 1 3 6; do
+	overflow_run "$tmp/rof.rep" "$tmp/rof.err" $secs --raw --ring-pages 1; rc=$?
+	ro=$(sed -n 's/.*samples: *\([0-9]*\) = \([0-9]*\) in stacks + \([0-9]*\) lost in the ring.*/\1 \2 \3/p' "$tmp/rof.rep")
+	read -r ro_all ro_in ro_lost <<< "$ro"
+	[ "${ro_lost:-0}" -gt 0 ] && break
+done
+kill "$of_pid" 2>/dev/null
+wait "$of_pid" 2>/dev/null
+ro_rec=$(sed -n 's/.*ring buffer lost \([0-9]*\) records.*/\1/p' "$tmp/rof.rep")
+if [ $rc = 0 ] && [ "${ro_lost:-0}" -gt 0 ] && [ "$ro_all" = $((ro_in + ro_lost)) ] && [ "$ro_lost" = "$ro_rec" ] &&
+   grep -q "ring buffer overflowed: .*raise --ring-pages (now 1)" "$tmp/rof.err"; then
+	pass limits-raw-ring "--raw, 1-page ring, reader stopped $secs s: said on stderr; $ro_all = $ro_in in stacks + $ro_lost lost in the ring"
+else
+	cat "$tmp/rof.err" >> "$tmp/rof.rep"
+	fail limits-raw-ring "exit $rc: all/in/lost ${ro:-none}, ring lost ${ro_rec:-none}" "$tmp/rof.rep"
 fi
 
 # --- --raw (every sample through the ring) and --record + dp-replay (make bench's tools)

@@ -9,6 +9,8 @@
  *   dp-live-work a|b SECS          live_proc_a or live_proc_b for SECS s
  *   dp-live-work short MS          live_short_spin for MS ms, then exits
  *   dp-live-work threads N SECS    N threads in live_thread_spin for SECS s
+ *   dp-live-work badframe SECS     live_bf_leaf under live_bf_break, whose saved
+ *                                  frame pointer is overwritten with text for SECS s
  */
 #include <pthread.h>
 #include <signal.h>
@@ -46,6 +48,33 @@ SPIN_FN(live_proc_a, 5)
 SPIN_FN(live_proc_b, 6)
 SPIN_FN(live_short_spin, 7)
 SPIN_FN(live_thread_spin, 8)
+
+SPIN_FN(live_bf_leaf, 9)
+
+/*
+ * A broken frame chain, as a buggy program or a stray write makes it: the
+ * saved frame pointer points at bytes of text (above this frame, as a real
+ * caller's frame is), so an unwinder reads "?=:8643" as a return address.
+ */
+__attribute__((noinline)) static void live_bf_break(double secs, volatile unsigned long *text)
+{
+	unsigned long *fp = __builtin_frame_address(0);
+	unsigned long saved = fp[0];
+
+	fp[0] = (unsigned long)text;
+	live_bf_leaf(secs);
+	fp[0] = saved;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void live_bf_outer(double secs)
+{
+	/* { next frame pointer, return address }: ends the chain after the text. */
+	volatile unsigned long text[2] = { 0, 0x31333436383a3d3fUL };
+
+	live_bf_break(secs, text);
+	__asm__ volatile("" ::: "memory");
+}
 
 static double thread_end;
 static pthread_mutex_t go_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -121,8 +150,12 @@ int main(int argc, char **argv)
 		live_short_spin(v / 1000);
 		return 0;
 	}
+	if (!strcmp(m, "badframe")) {
+		live_bf_outer(v);
+		return 0;
+	}
 	if (!strcmp(m, "threads") && argc > 3)
 		return threads((int)v, atof(argv[3]));
-	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS\n");
+	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS\n");
 	return 2;
 }

@@ -79,11 +79,20 @@ static int fake_fp_info(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_i
 	return 0;
 }
 
+/* Known for pids below 1000: code where a user symbol is, nowhere elsewhere. */
+static enum dp_uwhere fake_where(void *ctx, uint32_t pid, uint64_t addr)
+{
+	if (pid >= 1000)
+		return DP_UWHERE_UNKNOWN;
+	return find(ctx, false, addr) ? DP_UWHERE_CODE : DP_UWHERE_NOWHERE;
+}
+
 static const struct dp_symbolizer_ops fake_ops = {
 	.kernel = fake_kernel,
 	.user = fake_user,
 	.inlines = fake_inlines,
 	.fp_info = fake_fp_info,
+	.where = fake_where,
 };
 
 const struct dp_symbolizer *dp_fake_symbolizer__init(struct dp_fake_symbolizer *f,

@@ -2,7 +2,8 @@
  * A symbolizer with fixed answers, for tests of the model and the writers:
  * no /proc, no ELF, the same names on every machine. Addresses inside an
  * entry resolve to it (any pid); others are "[unmapped]" (user) or unknown
- * (kernel), which exercises the model's module+offset names.
+ * (kernel), which exercises the model's module+offset names. The mappings of
+ * pids below 1000 count as known (where: code or nowhere), others as unknown.
  */
 #ifndef DP_FAKE_SYMBOLIZER_H
 #define DP_FAKE_SYMBOLIZER_H

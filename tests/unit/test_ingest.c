@@ -14,6 +14,7 @@
 #include "drain.h"
 #include "perf_abi.h"
 #include "profile.h"
+#include "samplelog.h"
 #include "verify.h"
 
 struct rec {
@@ -493,4 +494,12 @@ Test(ingest, leaf_repair_on_both_sides_of_verify)
 	close_ingest();
 	dp_verify__free(v);
 	dp_stack_table__clear(&ref);
+}
+
+/* A part the BPF store had no room for is named apart from a lost record. */
+Test(ingest, store_full_parts_are_not_lost_records)
+{
+	cr_assert_eq(dp_key__stk_flags(DP_KEY_USTACK_LOST, false), DP_STK_USER_NOT_STORED);
+	cr_assert_eq(dp_key__stk_flags(DP_KEY_KSTACK_LOST, false), DP_STK_KERNEL_LOST);
+	cr_assert_eq(dp_key__stk_flags(0, true), DP_STK_NO_USER);
 }

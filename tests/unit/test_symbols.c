@@ -318,11 +318,23 @@ Test(fpcheck, prologue_bytes)
 	static const uint8_t sched[24] = { 0x55, 0x41, 0x54, 0x48, 0x89, 0xe5 };
 	static const uint8_t without[24] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08 };
 	static const uint8_t push_only[24] = { 0x55, 0x48, 0x89, 0xfd };	/* mov %rdi,%rbp */
+	/* Go: the stack-bound check first (cmp 0x10(%r14),%rsp; jbe morestack), then the frame. */
+	static const uint8_t go_small[32] = { 0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x80, 0, 0, 0,
+					      0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t go_big[32] = { 0x4c, 0x8d, 0xa4, 0x24, 0x00, 0xfe, 0xff, 0xff,
+					    0x4d, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x80, 0, 0, 0,
+					    0x55, 0x48, 0x89, 0xe5 };
+	/* A 0x55 byte inside an instruction, the mov far from it: no frame. */
+	static const uint8_t stray[32] = { 0x48, 0x8d, 0x55, 0xf0, 0x48, 0x83, 0xec, 0x08, 0x31, 0xc0,
+					   0x31, 0xd2, 0x48, 0x89, 0xe5 };
 
 	cr_assert(dp_fpcheck__prologue(with, sizeof(with)));
 	cr_assert(dp_fpcheck__prologue(sched, sizeof(sched)), "an instruction between push and mov");
 	cr_assert_not(dp_fpcheck__prologue(without, sizeof(without)));
 	cr_assert_not(dp_fpcheck__prologue(push_only, sizeof(push_only)));
+	cr_assert(dp_fpcheck__prologue(go_small, sizeof(go_small)), "Go keeps frame pointers");
+	cr_assert(dp_fpcheck__prologue(go_big, sizeof(go_big)), "Go, a big frame's check");
+	cr_assert_not(dp_fpcheck__prologue(stray, sizeof(stray)));
 }
 
 /* A scratch directory for objects built by the tests. */

@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "drain.h"
 #include "events.h"
+#include "limitwarn.h"
 #include "procfs.h"
 #include "say.h"
 #include "profile.h"
@@ -47,6 +48,8 @@ struct dp_session {
 	uint64_t t0, deadline, next_tick;
 	/* -v: how late the loop woke at worst (starved of CPU), and its longest round (ns). */
 	uint64_t max_late, max_round;
+	struct dp_limits limits;	/* the limits already said on stderr */
+	uint64_t last_limits;		/* when the counters were last read for them */
 };
 
 static uint64_t mono_ns(void)
@@ -162,6 +165,19 @@ static int round_trip(struct dp_session *s)
 	if (err)
 		return err;
 	return dp_ingest__end_round(s->in, now);
+}
+
+/* Each limit the run hit, said once on stderr with the option that raises it. */
+static void say_limits(struct dp_session *s)
+{
+	const struct dp_collect_opts *o = s->o;
+	const struct dp_limit_opts lo = {
+		.max_entries = o->max_entries, .max_stacks = o->max_stacks,
+		.ring_pages = o->ring_pages,
+		.join_timeout_ms = o->join_timeout_ms,
+	};
+
+	dp_limits__check(&s->limits, &s->res->ri, &lo, stderr);
 }
 
 /* Every counter the outputs show, as it stands now. */
@@ -528,6 +544,12 @@ int dp_session__poll(struct dp_session *s)
 				break;
 			if (mono_ns() - now > s->max_round)
 				s->max_round = mono_ns() - now;
+			/* The counters once a second at most: a full map is said while it happens. */
+			if (now >= s->last_limits + 1000000000ULL) {
+				s->last_limits = now;
+				read_counters(s);
+				say_limits(s);
+			}
 			last_round = again ? now - round_ns + 5000000ULL : now;
 			if (s->hooks && now >= s->next_tick) {
 				err = tick(s, false);
@@ -574,6 +596,7 @@ int dp_session__stop(struct dp_session *s)
 	if (err)
 		dp_say("cannot settle the last samples: %s", strerror(-err));
 	read_counters(s);
+	say_limits(s);
 	ri->store_capacity = o->max_stacks;
 	if (!s->raw)
 		dp_progmaps__read_store(&s->pm, ri, o->verbose);

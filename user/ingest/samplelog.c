@@ -11,7 +11,7 @@ uint32_t dp_key__stk_flags(uint32_t kflags, bool no_user)
 	if (kflags & DP_KEY_KSTACK_LOST)
 		f |= DP_STK_KERNEL_LOST;
 	if (kflags & DP_KEY_USTACK_LOST)
-		f |= DP_STK_USER_LOST;
+		f |= DP_STK_USER_NOT_STORED;
 	if (kflags & DP_KEY_KTRUNC)
 		f |= DP_STK_KTRUNC;
 	if (kflags & DP_KEY_UTRUNC)

@@ -74,6 +74,7 @@ struct dp_ndjson {
 	double last_end_s;
 	struct dp_runinfo prev;		/* counters at the previous line */
 	uint64_t total;
+	uint64_t bad_frames;		/* samples under [bad frame], all lines */
 	int err;			/* first write error */
 };
 void dp_ndjson__init(struct dp_ndjson *n, FILE *f);

@@ -195,12 +195,39 @@ static int count_frames(struct dp_profile *p, uint32_t thread, const uint32_t *f
 	return 0;
 }
 
+/*
+ * Where a user chain went bad: the innermost return address that cannot be
+ * one (past the largest user address x86-64 has, 57 bits, or under the
+ * first page; or outside every executable mapping of a process whose
+ * mappings are known, once a frame inside it proved them current). A frame
+ * chain broken there reads on into data: every frame from it out is
+ * garbage. Returns unr when the chain holds.
+ */
+static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint32_t pid, const uint64_t *uips,
+			     uint32_t unr)
+{
+	bool code_seen = false;
+
+	for (uint32_t i = 0; i < unr; i++) {
+		enum dp_uwhere w;
+
+		if (i && (uips[i] >= 1ULL << 56 || uips[i] < 4096))
+			return i;
+		w = dp_symbolizer__where(sz, pid, uips[i]);
+		if (w == DP_UWHERE_CODE)
+			code_seen = true;
+		else if (i && w == DP_UWHERE_NOWHERE && code_seen)
+			return i;
+	}
+	return unr;
+}
+
 static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 		     const struct dp_stack_entry *e, const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts)
 {
 	const struct dp_stack_hdr *h = &e->hdr;
-	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 5, outer, thread;
+	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 6, outer, thread, unr;
 	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
 	uint32_t *fr;
 	int err;
@@ -215,8 +242,12 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	/* Root first: user part outermost to innermost, then the kernel part. */
 	if ((h->flags & DP_STK_UTRUNC) && (err = dp_frames__marker(p, "[truncated]", false, &fr[n++])))
 		goto out;
+	/* A broken chain is cut where it broke, under one marker, counted. */
+	unr = bad_frame_at(sz, h->pid, uips, h->unr);
+	if (unr < h->unr && (err = dp_frames__marker(p, DP_BAD_FRAME, false, &fr[n++])))
+		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
-	for (uint32_t i = h->unr; i-- > 0;) {
+	for (uint32_t i = unr; i-- > 0;) {
 		err = dp_frames__for(p, sz, h->pid, uips[i], false,
 				 i == 0 && h->knr == 0, opts, fr, &n);
 		if (err)
@@ -224,10 +255,14 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	}
 	if ((h->flags & DP_STK_USER_LOST) && (err = dp_frames__marker(p, "[user stack lost]", false, &fr[n++])))
 		goto out;
+	/* A full BPF stack store (--max-stacks), not a lost record: named apart. */
+	if ((h->flags & DP_STK_USER_NOT_STORED) &&
+	    (err = dp_frames__marker(p, "[user stack not stored]", false, &fr[n++])))
+		goto out;
 	if ((h->flags & DP_STK_KTRUNC) && (err = dp_frames__marker(p, "[truncated]", true, &fr[n++])))
 		goto out;
 	if ((h->flags & DP_STK_KERNEL_LOST) &&
-	    (err = dp_frames__marker(p, "[kernel stack lost]", true, &fr[n++])))
+	    (err = dp_frames__marker(p, "[kernel stack not stored]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
 		err = dp_frames__for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
@@ -236,8 +271,8 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	}
 	if (!n && (err = dp_frames__marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
-	if (opts->check_fp && h->unr && h->unr < 4 &&
-	    (err = dp_frames__note_outermost(p, sz, h->pid, uips[h->unr - 1],
+	if (opts->check_fp && unr && unr == h->unr && unr < 4 &&
+	    (err = dp_frames__note_outermost(p, sz, h->pid, uips[unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
 	if (!(err = thread_for(p, comms, h->pid, h->tid, &thread)))
@@ -245,6 +280,14 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 out:
 	free(fr);
 	return err;
+}
+
+uint64_t dp_profile__marker_samples(const struct dp_profile *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->nframes; i++)
+		if (p->frames[i].marker && !strcmp(p->frames[i].name, name))
+			return p->frames[i].total;
+	return 0;
 }
 
 int dp_profile__absorb(struct dp_profile *p, const struct dp_profile *src)

@@ -75,6 +75,12 @@ struct dp_profile {
 };
 
 
+/* The marker over a user chain cut where its frame pointers went into data. */
+#define DP_BAD_FRAME "[bad frame]"
+
+/* Samples under the marker frame named name (e.g. DP_BAD_FRAME): 0 when none. */
+uint64_t dp_profile__marker_samples(const struct dp_profile *p, const char *name);
+
 struct dp_profile_opts {
 	bool want_src;		/* source file:line and inlined functions (exports) */
 	bool check_fp;		/* look for objects without frame pointers */

@@ -46,7 +46,8 @@ struct dp_runinfo {
 /* Samples the accounting closes over: BPF's count = table + drops. */
 static inline uint64_t dp_runinfo__dropped(const struct dp_runinfo *ri)
 {
-	return ri->bpf[DP_STAT_DROP_COUNTS_FULL] + ri->bpf[DP_STAT_DROP_NO_CHAIN];
+	return ri->bpf[DP_STAT_DROP_COUNTS_FULL] + ri->bpf[DP_STAT_DROP_LOG_FULL] +
+	       ri->bpf[DP_STAT_DROP_NO_CHAIN];
 }
 
 static inline uint64_t dp_runinfo__user_lost(const struct dp_runinfo *ri)
@@ -62,13 +63,14 @@ struct dp_loss {
 	uint64_t value;
 };
 
-#define DP_NLOSSES 17
+#define DP_NLOSSES 18
 
 /* Fill out[DP_NLOSSES]; the order is fixed. */
 static inline void dp_runinfo__losses(const struct dp_runinfo *ri, struct dp_loss *out)
 {
 	const struct dp_loss l[DP_NLOSSES] = {
 		{ "dropped_map_full", "samples dropped: BPF counts map full", ri->bpf[DP_STAT_DROP_COUNTS_FULL] },
+		{ "dropped_log_full", "samples dropped: a per-CPU sample log full (the reader fell behind)", ri->bpf[DP_STAT_DROP_LOG_FULL] },
 		{ "dropped_no_chain", "samples dropped: no callchain", ri->bpf[DP_STAT_DROP_NO_CHAIN] },
 		{ "kernel_stack_store_full", "kernel stacks not stored: stack store full or allocation failed", ri->bpf[DP_STAT_KSTACK_FULL] },
 		{ "user_stack_store_full", "user stacks not stored: stack store full or allocation failed", ri->bpf[DP_STAT_USTACK_FULL] },

@@ -17,10 +17,11 @@
 
 /* dp_stack_hdr.flags */
 #define DP_STK_USER_LOST	0x1	/* the user part never arrived */
-#define DP_STK_KERNEL_LOST	0x2	/* the kernel part could not be stored */
+#define DP_STK_KERNEL_LOST	0x2	/* the kernel part did not fit the BPF store */
 #define DP_STK_KTRUNC		0x4
 #define DP_STK_UTRUNC		0x8
 #define DP_STK_NO_USER		0x10	/* a kernel thread, or user part not asked for */
+#define DP_STK_USER_NOT_STORED	0x20	/* the classic user part did not fit the BPF store */
 
 struct dp_stack_hdr {
 	uint32_t pid;

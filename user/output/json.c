@@ -127,7 +127,8 @@ static json_object *losses(const struct dp_loss *l)
 }
 
 static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t dropped,
-			   uint64_t user_lost, uint64_t leaf_recovered, const struct dp_export *x)
+			   uint64_t user_lost, uint64_t bad_frames, uint64_t leaf_recovered,
+			   const struct dp_export *x)
 {
 	json_object *o = json_object_new_object();
 
@@ -137,6 +138,7 @@ static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t drop
 	add(o, "bpf_samples", jint(bpf_samples));
 	add(o, "dropped", jint(dropped));
 	add(o, "user_stack_lost", jint(user_lost));
+	add(o, "bad_frame_samples", jint(bad_frames));
 	add(o, "leaf_recovered", jint(leaf_recovered));
 	if (x) {
 		add(o, "stacks", jint(x->nstacks));
@@ -236,6 +238,7 @@ int dp_json__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo 
 	if (!err)
 		err = field(f, "totals", totals(p->total, ri->bpf[DP_STAT_SAMPLES],
 						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri),
+						dp_profile__marker_samples(p, DP_BAD_FRAME),
 						ri->join.leaf_recovered, &x),
 			    "\n");
 	if (!err)
@@ -296,6 +299,7 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 				   ri->bpf[DP_STAT_SAMPLES] - n->prev.bpf[DP_STAT_SAMPLES],
 				   dp_runinfo__dropped(ri) - dp_runinfo__dropped(&n->prev),
 				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev),
+				   dp_profile__marker_samples(delta, DP_BAD_FRAME),
 				   ri->join.leaf_recovered - n->prev.join.leaf_recovered, &x),
 			    "");
 	if (!err)
@@ -304,6 +308,7 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 		err = tables(n->f, &x, "");
 	dp_export__free(&x);
 	n->total += delta->total;
+	n->bad_frames += dp_profile__marker_samples(delta, DP_BAD_FRAME);
 	n->last_end_s = ri->duration_s;
 	n->prev = *ri;
 	return line_end(n, err);
@@ -321,7 +326,7 @@ int dp_ndjson__summary(struct dp_ndjson *n, const struct dp_runinfo *ri)
 	fprintf(n->f, "{\"type\":\"summary\",\"intervals\":%" PRIu64 ",", n->seq);
 	err = field(n->f, "metadata", metadata(ri, false), "");
 	t = totals(n->total, ri->bpf[DP_STAT_SAMPLES], dp_runinfo__dropped(ri),
-		   dp_runinfo__user_lost(ri), ri->join.leaf_recovered, NULL);
+		   dp_runinfo__user_lost(ri), n->bad_frames, ri->join.leaf_recovered, NULL);
 	if (!err)
 		err = field(n->f, "totals", t, "");
 	if (!err) {

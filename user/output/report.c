@@ -28,10 +28,17 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 	else
 		fprintf(f, "  event:     %s every %" PRIu64 " events\n", ri->event, ri->period);
 	fprintf(f, "  duration:  %.2f s (ended by %s)\n", ri->duration_s, ri->end_reason);
-	fprintf(f, "  samples:   %" PRIu64 " seen by BPF = %" PRIu64 " in stacks + %" PRIu64
-		" dropped (counts map full %" PRIu64 ", no callchain %" PRIu64 ")\n",
-		b[DP_STAT_SAMPLES], p->total, dp_runinfo__dropped(ri),
-		b[DP_STAT_DROP_COUNTS_FULL], b[DP_STAT_DROP_NO_CHAIN]);
+	if (ri->raw)	/* no BPF: a record the ring lost is (nearly always) a sample */
+		fprintf(f, "  samples:   %" PRIu64 " = %" PRIu64 " in stacks + %" PRIu64
+			" lost in the ring (--raw: every sample is a ring record; the few lost"
+			" mmap/comm records are counted here too)\n",
+			b[DP_STAT_SAMPLES] + ri->lost_records, p->total, ri->lost_records);
+	else
+		fprintf(f, "  samples:   %" PRIu64 " seen by BPF = %" PRIu64 " in stacks + %" PRIu64
+			" dropped (counts map full %" PRIu64 ", sample log full %" PRIu64
+			", no callchain %" PRIu64 ")\n",
+			b[DP_STAT_SAMPLES], p->total, dp_runinfo__dropped(ri),
+			b[DP_STAT_DROP_COUNTS_FULL], b[DP_STAT_DROP_LOG_FULL], b[DP_STAT_DROP_NO_CHAIN]);
 	fprintf(f, "  stacks:    %" PRIu64 " = %" PRIu64 " deferred-joined + %" PRIu64
 		" classic + %" PRIu64 " kernel-only + %" PRIu64 " user stack lost"
 		" (task exited %" PRIu64 ", timeout %" PRIu64 ", at end %" PRIu64
@@ -52,9 +59,10 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 			" bytes through the per-CPU sample logs (shared memory)\n",
 			ri->log_entries, ri->log_bytes);
 	fprintf(f, "  truncated: kernel %" PRIu64 ", user %" PRIu64
-		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64 "\n",
+		"; not stored (store full or allocation failed): kernel %" PRIu64 ", user %" PRIu64
+		"; user chains cut at a [bad frame] %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
-		b[DP_STAT_USTACK_FULL]);
+		b[DP_STAT_USTACK_FULL], dp_profile__marker_samples(p, DP_BAD_FRAME));
 	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF (chains too long for a log"
 		" entry) for %" PRIu64 " samples (capacity %" PRIu64 ")\n",
 		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);

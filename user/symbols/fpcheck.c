@@ -4,15 +4,25 @@
 #include "fpcheck.h"
 #include "objects.h"
 
-#define PROLOGUE_BYTES 24
+#define PROLOGUE_BYTES 32
+/* Where push %rbp may start: after endbr64 (4), or Go's stack check (up to 18). */
+#define PUSH_WITHIN 20
+/* And mov %rsp,%rbp after it: another push or two may come between. */
+#define MOV_WITHIN 8
 
 bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
 {
 	static const uint8_t mov[] = { 0x48, 0x89, 0xe5 };	/* mov %rsp,%rbp */
-	const uint8_t *push = memchr(buf, 0x55, len < 8 ? len : 8);	/* push %rbp */
+	size_t lim = len < PUSH_WITHIN ? len : PUSH_WITHIN;
 
-	/* Compilers may schedule other instructions between the two (endbr64 first). */
-	return push && memmem(push + 1, len - (size_t)(push + 1 - buf), mov, sizeof(mov));
+	for (size_t i = 0; i < lim; i++) {
+		size_t rest = len - i - 1;
+
+		if (buf[i] == 0x55 &&	/* push %rbp */
+		    memmem(buf + i + 1, rest < MOV_WITHIN ? rest : MOV_WITHIN, mov, sizeof(mov)))
+			return true;
+	}
+	return false;
 }
 
 /* 1 or 0 for the function at file address vaddr; -1 when its bytes are not in the file. */
@@ -36,6 +46,7 @@ static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
 
 void dp_fpcheck__object(struct dp_obj *o)
 {
+	const struct dp_cfifuncs *funcs;
 	int n;
 
 	o->fp_checked = 1;
@@ -53,6 +64,22 @@ void dp_fpcheck__object(struct dp_obj *o)
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 16 || !sym.st_value)
 			continue;
 		r = function_has_fp(o, sym.st_value);
+		if (r < 0)
+			continue;
+		o->fp_funcs++;
+		o->fp_with += r;
+	}
+	if (o->fp_funcs)
+		return;
+	/* Stripped: the functions its unwind tables delimit. */
+	funcs = dp_obj__cfi_funcs(o);
+	for (size_t i = 0; i + 1 < funcs->n && o->fp_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
+		uint64_t at = funcs->starts[i];
+		int r;
+
+		if (funcs->starts[i + 1] - at < 16)
+			continue;
+		r = function_has_fp(o, at);
 		if (r < 0)
 			continue;
 		o->fp_funcs++;

@@ -105,6 +105,7 @@ static void free_obj(struct dp_obj *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	free(o->loads);
+	dp_cfifuncs__free(&o->cfi_funcs);
 	free(o->key);
 	free(o->path);
 	free(o);
@@ -194,6 +195,37 @@ const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_o
 	if (name)
 		*sym_offset = soff;
 	return name;
+}
+
+const struct dp_cfifuncs *dp_obj__cfi_funcs(struct dp_obj *o)
+{
+	Dwarf_Addr bias;
+	Elf *elf;
+
+	if (!o->cfi_funcs_read && o->mod) {
+		o->cfi_funcs_read = 1;
+		elf = dwfl_module_getelf(o->mod, &bias);
+		if (elf)
+			dp_cfifuncs__load(&o->cfi_funcs, elf);
+	}
+	return &o->cfi_funcs;
+}
+
+int dp_obj__cfi_func(struct dp_obj *o, uint64_t vaddr, uint64_t *start)
+{
+	const struct dp_cfifuncs *funcs = dp_obj__cfi_funcs(o);
+	Dwarf_Frame *fr = NULL;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi;
+
+	if (!o->mod || !funcs->n)
+		return -ENOENT;
+	/* Inside an FDE (not in a gap between them): the nearest start is its own. */
+	cfi = dwfl_module_eh_cfi(o->mod, &bias);
+	if (!cfi || vaddr < bias || dwarf_cfi_addrframe(cfi, vaddr - bias, &fr))
+		return -ENOENT;
+	free(fr);
+	return dp_cfifuncs__find(funcs, vaddr, start);
 }
 
 int dp_obj__src(const struct dp_obj *o, uint64_t vaddr, const char **file, int *line)

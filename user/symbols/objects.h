@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
+#include "cfifuncs.h"
 #include "symbolizer.h"
 #include "uthash.h"
 
@@ -39,6 +40,8 @@ struct dp_obj {
 	const unsigned char *build_id;	/* owned by dwfl */
 	int build_id_len;
 	int fp_checked, fp_funcs, fp_with;	/* fpcheck's cache */
+	struct dp_cfifuncs cfi_funcs;	/* FDE starts, read on first need */
+	int cfi_funcs_read;
 };
 
 struct dp_objs {
@@ -60,6 +63,14 @@ void dp_objs__free(struct dp_objs *t);
 int dp_obj__vaddr(const struct dp_obj *o, uint64_t off, uint64_t *vaddr);
 /* The function at vaddr and addr - its start; NULL when none. */
 const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_offset);
+/*
+ * For code no symbol covers (a stripped object): the start of the function
+ * holding vaddr, from the unwind tables (.eh_frame, else .debug_frame),
+ * whose FDEs delimit functions. 0, or -ENOENT when no FDE covers it.
+ */
+int dp_obj__cfi_func(struct dp_obj *o, uint64_t vaddr, uint64_t *start);
+/* Those function starts, read on first need (none when the object has no table). */
+const struct dp_cfifuncs *dp_obj__cfi_funcs(struct dp_obj *o);
 /* Source file and line of vaddr from DWARF: 0 or -ENOENT. */
 int dp_obj__src(const struct dp_obj *o, uint64_t vaddr, const char **file, int *line);
 /* Functions inlined at vaddr, innermost first, at most max; returns how many. */

@@ -36,11 +36,19 @@ static int real_fp_info(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_i
 	return s->us ? dp_usyms__fp_info(s->us, pid, addr, out) : -ENOENT;
 }
 
+static enum dp_uwhere real_where(void *ctx, uint32_t pid, uint64_t addr)
+{
+	struct dp_symbols *s = ctx;
+
+	return s->us ? dp_usyms__where(s->us, pid, addr) : DP_UWHERE_UNKNOWN;
+}
+
 static const struct dp_symbolizer_ops real_ops = {
 	.kernel = real_kernel,
 	.user = real_user,
 	.inlines = real_inlines,
 	.fp_info = real_fp_info,
+	.where = real_where,
 };
 
 const struct dp_symbolizer *dp_symbols__init(struct dp_symbols *s, const struct dp_ksyms *ks,

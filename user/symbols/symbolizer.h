@@ -48,6 +48,13 @@ struct dp_uobj_info {
 	int funcs_with_fp;
 };
 
+/* Where a user address lies, for telling a real return address from garbage. */
+enum dp_uwhere {
+	DP_UWHERE_UNKNOWN,	/* the process's mappings are not known */
+	DP_UWHERE_CODE,		/* in an executable mapping (or a JIT region) */
+	DP_UWHERE_NOWHERE,	/* the mappings are known; none executable holds it */
+};
+
 /*
  * Every answer's strings live as long as the symbolizer's implementation.
  * ctx is the implementation's state: lookups may fill caches, so it is not
@@ -62,6 +69,8 @@ struct dp_symbolizer_ops {
 	int (*inlines)(void *ctx, uint32_t pid, uint64_t addr, struct dp_uinline *out, int max);
 	/* Frame-pointer check of the object mapped at addr: 0 or -ENOENT. */
 	int (*fp_info)(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_info *out);
+	/* Whether addr is code of pid. */
+	enum dp_uwhere (*where)(void *ctx, uint32_t pid, uint64_t addr);
 };
 
 struct dp_symbolizer {
@@ -90,6 +99,12 @@ static inline int dp_symbolizer__inlines(const struct dp_symbolizer *s, uint32_t
 					 uint64_t addr, struct dp_uinline *out, int max)
 {
 	return s && s->ops->inlines ? s->ops->inlines(s->ctx, pid, addr, out, max) : 0;
+}
+
+static inline enum dp_uwhere dp_symbolizer__where(const struct dp_symbolizer *s, uint32_t pid,
+						  uint64_t addr)
+{
+	return s && s->ops->where ? s->ops->where(s->ctx, pid, addr) : DP_UWHERE_UNKNOWN;
 }
 
 static inline int dp_symbolizer__fp_info(const struct dp_symbolizer *s, uint32_t pid,

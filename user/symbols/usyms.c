@@ -262,7 +262,7 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	const struct dp_map *m = find_map(u, pid, addr);
 	const struct dp_jit_sym *js;
 	const char *name;
-	uint64_t vaddr;
+	uint64_t vaddr, start;
 
 	memset(out, 0, sizeof(*out));
 	out->module = "[unmapped]";
@@ -296,11 +296,30 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 		const char *dem = pool_keep(u, dp_demangle(name));
 
 		out->name = dem ? dem : name;
+	} else if (!dp_obj__cfi_func(m->obj, vaddr, &start)) {
+		char *s = NULL;
+
+		/* Stripped: named by its function's start, so its samples add up. */
+		if (asprintf(&s, "%s+0x%" PRIx64, m->obj->module, start) < 0)
+			s = NULL;
+		out->name = pool_keep(u, s);
+		out->sym_offset = vaddr - start;
 	}
 	if (want_src && dp_obj__src(m->obj, vaddr, &out->src_file, &out->src_line)) {
 		out->src_file = NULL;
 		out->src_line = 0;
 	}
+}
+
+enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr)
+{
+	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, false);
+
+	if (!as || as->snap != DP_SNAP_DONE || !as->nmaps)
+		return DP_UWHERE_UNKNOWN;
+	if (dp_aspace__find(as, addr) || find_jit(u, pid, addr))
+		return DP_UWHERE_CODE;
+	return DP_UWHERE_NOWHERE;
 }
 
 int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,

@@ -74,6 +74,8 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 		       struct dp_usym *out);
 int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uinline *out, int max);
+/* Whether addr is code of pid, from its known executable mappings and JIT map. */
+enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr);
 /*
  * The leaf repair (leafrepair.h): the caller of the function at leaf->ip
  * that frame pointers skip, when that function had not set up its frame

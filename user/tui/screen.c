@@ -87,9 +87,9 @@ static void header(struct top *t)
 	    t->o->interval > 0 ? (double)t->m.last_interval_samples / t->o->interval : 0.0,
 	    (unsigned long long)t->m.intervals, t->cpu_pct);
 	dp_runinfo__losses(ri, l);
-	put(2, 0, "lost: records %llu  user stack %llu  map full %llu  truncated %llu/%llu  not stored %llu/%llu  late %llu",
+	put(2, 0, "lost: records %llu  user stack %llu  dropped %llu  truncated %llu/%llu  not stored %llu/%llu  late %llu",
 	    (unsigned long long)ri->lost_records, (unsigned long long)dp_runinfo__user_lost(ri),
-	    (unsigned long long)ri->bpf[DP_STAT_DROP_COUNTS_FULL],
+	    (unsigned long long)dp_runinfo__dropped(ri),
 	    (unsigned long long)ri->bpf[DP_STAT_KTRUNC], (unsigned long long)ri->bpf[DP_STAT_UTRUNC],
 	    (unsigned long long)ri->bpf[DP_STAT_KSTACK_FULL], (unsigned long long)ri->bpf[DP_STAT_USTACK_FULL],
 	    (unsigned long long)ri->join.records_late);
