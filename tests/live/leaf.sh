@@ -73,6 +73,14 @@ if [ $kite_frameless = 1 ]; then
 		fail leaf-caller "kite_leaf without kite_worker, or never seen" "$tmp/on.folded"
 	fi
 fi
+# A framed function sampled in its prologue and epilogue: plover_loop is back.
+if has "$tmp/on.folded" ";heron_outer;plover_loop;wren_tiny( |;)" &&
+   ! has "$tmp/on.folded" ";heron_outer;wren_tiny( |;)" &&
+   ! has "$tmp/on.folded" ";plover_loop;wren_nop( |;)"; then
+	pass prologue-epilogue "every wren_tiny stack is plover_loop;wren_tiny (prologue, epilogue and its leaf wren_nop)"
+else
+	fail prologue-epilogue "a wren_tiny or wren_nop stack without its caller, or none seen" "$tmp/on.folded"
+fi
 # Nothing invented: crane_framed keeps its frame, its stacks stay heron_outer;crane_framed.
 if has "$tmp/on.folded" ";heron_outer;crane_framed( |;)" &&
    ! grep -E ";crane_framed( |;)" "$tmp/on.folded" | grep -Evq ";main;heron_outer;crane_framed( |;)"; then
@@ -101,6 +109,11 @@ if [ $kite_frameless = 1 ]; then
 	else
 		fail off-leaf "expected heron_outer;kite_leaf without kite_worker" "$tmp/off.folded"
 	fi
+fi
+if has "$tmp/off.folded" ";heron_outer;wren_tiny( |;)"; then
+	pass off-prologue "heron_outer;wren_tiny: samples in wren_tiny's prologue or epilogue lose plover_loop"
+else
+	fail off-prologue "no heron_outer;wren_tiny: the prologue/epilogue hole was not seen" "$tmp/off.folded"
 fi
 rec=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["totals"]["leaf_recovered"], d["metadata"]["leaf_repair"])' "$tmp/off.json")
 if [ "$rec" = "0 False" ]; then

@@ -10,6 +10,9 @@
  *   heron_outer -> kite_worker -> kite_leaf             a frameless leaf
  *   heron_outer -> crane_framed                         a function with a frame:
  *                                                       nothing may be inserted
+ *   heron_outer -> plover_loop -> wren_tiny -> wren_nop a tiny framed function,
+ *                                                       often sampled in its
+ *                                                       prologue and epilogue
  *
  * A second thread waits all along: libc's wrappers then take their
  * multi-threaded path, whose return address is 40 bytes above SP.
@@ -82,6 +85,30 @@ __attribute__((noinline)) static void crane_framed(void)
 	crane_tick();
 }
 
+/* A frameless leaf (a body of its own: gcc would fold it into crane_tick). */
+__attribute__((noinline)) static void wren_nop(void)
+{
+	sink ^= 1;
+}
+
+/*
+ * Framed (it calls) and tiny: push, mov, call, pop, ret. Samples at its
+ * first instruction, after the push and after the pop see %rbp still (or
+ * again) pointing at plover_loop's frame, so frame pointers skip plover_loop.
+ */
+__attribute__((noinline)) static void wren_tiny(void)
+{
+	wren_nop();
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void plover_loop(void)
+{
+	for (int i = 0; i < 300000; i++)
+		wren_tiny();
+	__asm__ volatile("" ::: "memory");
+}
+
 __attribute__((noinline)) static void heron_outer(double secs)
 {
 	double end = now_s() + secs;
@@ -90,6 +117,7 @@ __attribute__((noinline)) static void heron_outer(double secs)
 		egret_mid();
 		kite_worker();
 		crane_framed();
+		plover_loop();
 	}
 	__asm__ volatile("" ::: "memory");
 }

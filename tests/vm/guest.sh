@@ -250,6 +250,14 @@ else
 		fail leaf-leaf-caller "kite_leaf without kite_worker, or never seen"
 		show $T/leaf.folded 20
 	fi
+	if grep -Eq ";heron_outer;plover_loop;wren_tiny( |;)" $T/leaf.folded &&
+	   ! grep -Eq ";heron_outer;wren_tiny( |;)" $T/leaf.folded &&
+	   ! grep -Eq ";plover_loop;wren_nop( |;)" $T/leaf.folded; then
+		pass leaf-prologue-epilogue "deferred: every wren_tiny stack is plover_loop;wren_tiny"
+	else
+		fail leaf-prologue-epilogue "a wren_tiny or wren_nop stack without its caller, or none seen"
+		grep -E "wren" $T/leaf.folded | head -n 10 | sed 's/^/  | /'
+	fi
 	if grep -Eq ";heron_outer;crane_framed( |;)" $T/leaf.folded &&
 	   ! grep -E ";crane_framed( |;)" $T/leaf.folded | grep -Evq ";main;heron_outer;crane_framed( |;)"; then
 		pass leaf-framed-unchanged "crane_framed's stacks: main;heron_outer;crane_framed, nothing inserted"
@@ -266,8 +274,9 @@ else
 	if grep -Eq ";heron_outer;egret_mid;$READ;" $T/leafoff.folded &&
 	   ! grep -Eq ";ibis_reader;$READ;" $T/leafoff.folded &&
 	   grep -Eq ";heron_outer;kite_leaf( |;)" $T/leafoff.folded &&
-	   ! grep -q ";kite_worker;kite_leaf" $T/leafoff.folded; then
-		pass leaf-off "--no-leaf-repair: heron_outer;egret_mid;read and heron_outer;kite_leaf, as perf -g"
+	   ! grep -q ";kite_worker;kite_leaf" $T/leafoff.folded &&
+	   grep -Eq ";heron_outer;wren_tiny( |;)" $T/leafoff.folded; then
+		pass leaf-off "--no-leaf-repair: heron_outer;egret_mid;read, heron_outer;kite_leaf, heron_outer;wren_tiny, as perf -g"
 	else
 		fail leaf-off "--no-leaf-repair: not the frame-pointer stacks"
 		show $T/leafoff.folded 20
