@@ -13,6 +13,7 @@
 #include "join.h"
 #include "leafrepair.h"
 #include "objects.h"
+#include "usyms.h"
 
 /* CFA = reg + off, as libdw gives a cfa_offset rule. */
 static Dwarf_Op cfa_reg(unsigned int reg, int64_t off)
@@ -195,5 +196,38 @@ Test(leaf_object, return_addresses_from_real_code)
 		      "after a mov: not a return address");
 	cr_assert_not(dp_leafrepair__is_return(lr, o, 0x40000000), "outside the object");
 	dp_leafrepair__free(lr);
+	dp_objs__free(&objs);
+}
+
+/*
+ * The symbols side's whole answer (usyms): a process mapping the fixture's
+ * code at BASE + its file address, the leaf's IP and words in its terms.
+ */
+#define BASE 0x7f0000000000ULL
+
+Test(leaf_object, caller_of_a_mapped_process)
+{
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	uint64_t ret = BASE + sym(o, "lf_after_call_rel"), add = BASE + sym(o, "lf_after_add");
+	struct dp_leaf frameless = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { ret } };
+	struct dp_leaf prologue = { .ip = BASE + sym(o, "lf_framed_after_push"), .words = { 5, ret } };
+	struct dp_leaf framed = { .ip = BASE + sym(o, "lf_framed_body"), .words = { ret, ret } };
+	struct dp_leaf data = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { add } };
+	struct dp_leaf unmapped = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { 0x1234 } };
+	struct dp_leaf elsewhere = { .ip = 0x1000, .words = { ret } };
+
+	cr_assert_not_null(u);
+	/* The fixture's code segment: file offset 0x1000 at file address 0x1000. */
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &frameless), ret, "frameless: words[0]");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &prologue), ret, "prologue: words[1]");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &framed), 0, "a frame is set up: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &data), 0, "not after a call: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &unmapped), 0, "not in a mapping: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &elsewhere), 0, "an IP in no mapping");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4243, &frameless), 0, "another process");
+	dp_usyms__free(u);
 	dp_objs__free(&objs);
 }
