@@ -40,7 +40,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs symbols/demangle \
+	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs \
+	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/writers \
 	tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
@@ -58,7 +59,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 	bench bench-smoke
 
 all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
-	$(OUT)/dp-live-work-stripped
+	$(OUT)/dp-live-work-stripped $(OUT)/dp-leaf-work
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -117,6 +118,14 @@ $(OUT)/dp-live-work-stripped: $(OUT)/dp-live-work
 	$(call msg,STRIP,$@)
 	$(Q)strip -o $@ $<
 
+# The leaf repair's workload: frame pointers as a user would ask for them,
+# leaves included; gcc 12 still leaves kite_leaf frameless (the test checks).
+$(OUT)/dp-leaf-work: tests/live/leafwork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		-fno-optimize-sibling-calls -Wall -Wextra $(WERROR) -pthread $< -o $@
+
 # make bench's workloads (named noinline functions) and its replay tool.
 $(OUT)/dp-bench-work: bench/workload.c
 	$(call msg,CC,$@)
@@ -132,6 +141,12 @@ $(OUT)/tests/%.o: tests/unit/%.c | $(OUT)/deferprof.skel.h $(OUT)/proto/profile.
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+# The leaf repair's synthetic call-frame information (tests/unit/test_leafrepair.c).
+$(OUT)/tests/leafcfi.so: tests/fixtures/leafcfi.S
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -nostdlib -Wl,--build-id $< -o $@
 
 $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/libdpcore.a
 	$(call msg,BINARY,$@)
@@ -166,15 +181,17 @@ $(SPEEDSCOPE_SCHEMA):
 
 TEST_ENV = DP_VALIDATE=tests/validate-json.py DP_SPEEDSCOPE_SCHEMA=$(SPEEDSCOPE_SCHEMA)
 
-unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(SPEEDSCOPE_SCHEMA)
-	$(Q)$(TEST_ENV) DP_DEMO=$(OUT)/deferprof-demo $(OUT)/unit-tests --jobs 2
+unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(OUT)/tests/leafcfi.so $(SPEEDSCOPE_SCHEMA)
+	$(Q)$(TEST_ENV) DP_DEMO=$(OUT)/deferprof-demo DP_LEAFCFI=$(OUT)/tests/leafcfi.so $(OUT)/unit-tests --jobs 2
 
 # Unit tests again under AddressSanitizer and UBSan, in their own build folder.
 # Criterion counts a test whose process reports a leak as passed: any
 # sanitizer report in the output fails the run.
 asan-test: $(SPEEDSCOPE_SCHEMA)
-	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/asan SAN=1 $(OUT)/asan/unit-tests $(OUT)/asan/deferprof-demo
-	$(Q)set -o pipefail; $(TEST_ENV) DP_DEMO=$(OUT)/asan/deferprof-demo $(OUT)/asan/unit-tests --jobs 2 2>&1 | \
+	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/asan SAN=1 $(OUT)/asan/unit-tests $(OUT)/asan/deferprof-demo \
+		$(OUT)/asan/tests/leafcfi.so
+	$(Q)set -o pipefail; $(TEST_ENV) DP_DEMO=$(OUT)/asan/deferprof-demo DP_LEAFCFI=$(OUT)/asan/tests/leafcfi.so \
+		$(OUT)/asan/unit-tests --jobs 2 2>&1 | \
 		tee $(OUT)/asan/unit-tests.log
 	$(Q)if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" $(OUT)/asan/unit-tests.log; then \
 		echo "asan-test: sanitizer reports above" >&2; exit 1; fi
@@ -183,6 +200,7 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/vm/vmtest.sh $(OUT)

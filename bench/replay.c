@@ -146,8 +146,14 @@ int main(int argc, char **argv)
 	len = (size_t)ftell(f);
 	rewind(f);
 	buf = malloc(len + 1);
-	if (!buf || fread(buf, 1, len, f) != len || len < 8 || memcmp(buf, DP_REC_MAGIC, 8)) {
+	if (!buf || fread(buf, 1, len, f) != len || len < 8 ||
+	    memcmp(buf, DP_REC_MAGIC_PREFIX, strlen(DP_REC_MAGIC_PREFIX))) {
 		fprintf(stderr, "dp-replay: %s is not a deferprof recording\n", path);
+		return 1;
+	}
+	if (memcmp(buf, DP_REC_MAGIC, 8)) {
+		fprintf(stderr, "dp-replay: %s is a recording of another deferprof version (%.8s, this one reads %s): record it again\n",
+			path, buf, DP_REC_MAGIC);
 		return 1;
 	}
 	fclose(f);
@@ -188,7 +194,8 @@ int main(int argc, char **argv)
 				if (plen < sizeof(rs))
 					break;
 				memcpy(&rs, p, sizeof(rs));
-				if (plen != sizeof(rs) + ((size_t)rs.knr + rs.unr) * 8)
+				if (plen != sizeof(rs) + ((size_t)rs.knr + rs.unr) * 8 +
+					    (rs.leaf ? sizeof(struct dp_leaf) : 0))
 					break;
 				nsample += loop == 0;
 				memset(&js, 0, sizeof(js));
@@ -201,6 +208,9 @@ int main(int argc, char **argv)
 				js.count = rs.count;
 				js.kips = (const uint64_t *)(const void *)(p + sizeof(rs));
 				js.uips = js.kips + rs.knr;
+				/* The evidence rides along; without a symbolizer nothing is repaired. */
+				js.leaf = rs.leaf ? (const struct dp_leaf *)(const void *)(js.uips + rs.unr) :
+					  NULL;
 				rerr = dp_ingest__sample(in, &js, last_ns + (uint64_t)loop * span);
 			} else if (type == DP_REC_ROUND) {
 				uint64_t ns;

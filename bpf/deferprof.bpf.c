@@ -40,6 +40,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 pass_samples = 0;
 const volatile __u32 want_kernel = 1;
 const volatile __u32 want_user = 1;
+/* Log a struct dp_leaf with user chains, for the leaf repair (off: --no-leaf-repair). */
+const volatile __u32 want_leaf = 0;
 /* New entries in the active counts map at which user space is woken to drain it. */
 const volatile __u64 wake_at = 32768;
 
@@ -325,7 +327,11 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
 				       struct dp_log_entry *e, const struct dp_sample_key *key,
 				       __u64 nr, __u64 kfirst, __u64 knr)
 {
-	__u64 bytes = DP_LOG_ENTRY_BYTES(nr), used = log->head + bytes - log->tail;
+	__u64 bytes = DP_LOG_ENTRY_BYTES(nr), used;
+
+	if (key->flags & DP_KEY_LEAF)
+		bytes += sizeof(struct dp_leaf);
+	used = log->head + bytes - log->tail;
 
 	e->pid = key->pid;
 	e->tid = key->tid;
@@ -356,35 +362,90 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
 }
 
 /*
+ * The task's user IP and the top DP_LEAF_WORDS words at its user SP, into
+ * out: the sample's own registers when it was taken in user mode, else
+ * those saved when the task entered the kernel. 0 when there are none (a
+ * kernel thread) or the words cannot be read (counted): bpf_probe_read_user()
+ * does not fault pages in.
+ */
+static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_event_data *ctx,
+					struct dp_leaf *out)
+{
+	__u64 ip, sp;
+
+	/*
+	 * Whole words: the verifier refuses narrower loads of the context's
+	 * registers. The barriers keep clang from merging the loads of both
+	 * branches into one through a selected pointer, which the verifier
+	 * refuses for the context.
+	 */
+	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
+		ip = ctx->regs.ip;
+		sp = ctx->regs.sp;
+		barrier_var(ip);
+		barrier_var(sp);
+	} else {
+		struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		if (!r || (r->cs & 3) != 3)
+			return 0;
+		ip = r->ip;
+		sp = r->sp;
+		barrier_var(ip);
+		barrier_var(sp);
+	}
+	out->ip = ip;
+	if (bpf_probe_read_user(out->words, sizeof(out->words), (const void *)sp)) {
+		st->v[DP_STAT_LEAF_READ_FAIL]++;
+		return 0;
+	}
+	st->v[DP_STAT_LEAF]++;
+	return 1;
+}
+
+/*
  * The fast path of every chain that fits a log entry: the prepared chain is
  * copied straight into the log, where its last two words are checked for
  * the deferred marker and the cookie. One copy, no hashing, no map update.
  * A deferred entry names its kernel part; any other chain (classic or
  * kernel-only) is logged whole, markers included, for user space to split.
- * Returns 1 when the sample is done with (logged, or dropped and counted),
- * 0 when there is no chain to read: the caller counts that.
+ * With want_leaf, a struct dp_leaf follows the chain: with every classic
+ * chain, and with the first deferred sample of a kernel entry on this CPU
+ * (its user registers do not change until the entry returns, and the join
+ * keeps them with the entry). Returns 1 when the sample is done with
+ * (logged, or dropped and counted), 0 when there is no chain to read: the
+ * caller counts that.
  */
-static __always_inline int log_chain(struct dp_stats *st, struct dp_sample_key *key,
+static __always_inline int log_chain(struct dp_stats *st, struct bpf_perf_event_data *ctx,
+				     struct dp_sample_key *key,
 				     const struct perf_callchain_entry *cc, __u64 nr)
 {
 	struct dp_log_entry *e;
 	struct dp_log *log;
-	__u64 n = nr & 0xff, kfirst;
+	__u64 n = nr & 0xff, kfirst, cookie;
 
-	e = log_reserve(st, &log, key->cpu, n);
+	e = log_reserve(st, &log, key->cpu, want_leaf ? n + DP_LEAF_NR : n);
 	if (!e)
 		return 1;
 	if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
 		return 0;
 	if (n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {
 		key->flags |= DP_KEY_CHAIN;
+		if (want_leaf && leaf_capture(st, ctx, (struct dp_leaf *)&e->ips[n]))
+			key->flags |= DP_KEY_LEAF;
 		log_commit(st, log, e, key, n, 0, n);
 		return 1;
 	}
 	kfirst = e->ips[0] == DP_CONTEXT_KERNEL;
-	key->cookie = e->ips[(n - 1) & 0xff];
+	cookie = e->ips[(n - 1) & 0xff];
+	key->cookie = cookie;
 	key->flags |= DP_KEY_DEFERRED;
 	st->v[DP_STAT_DEFERRED]++;
+	if (want_leaf && log->leaf_cookie != cookie) {
+		log->leaf_cookie = cookie;
+		if (leaf_capture(st, ctx, (struct dp_leaf *)&e->ips[n]))
+			key->flags |= DP_KEY_LEAF;
+	}
 	log_commit(st, log, e, key, n, kfirst, want_kernel ? n - 2 - kfirst : 0);
 	return 1;
 }
@@ -615,7 +676,7 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 		sflags = data->sample_flags;
 	if (cc && (sflags & PERF_SAMPLE_CALLCHAIN) && !force_helper_chain) {
 		nr = cc->nr;
-		if (nr <= DP_LOG_MAX_NR && log_chain(st, &key, cc, nr))
+		if (nr <= DP_LOG_MAX_NR && log_chain(st, ctx, &key, cc, nr))
 			return pass_samples ? 1 : 0;
 		s = scratch_buf();
 		if (!s)

@@ -30,6 +30,26 @@
 #define DP_KEY_KTRUNC		0x10	/* kernel part longer than DP_MAX_STACK */
 #define DP_KEY_UTRUNC		0x20	/* user part longer than DP_MAX_STACK */
 #define DP_KEY_CHAIN		0x40	/* kstack_id is the whole chain, context markers included */
+#define DP_KEY_LEAF		0x80	/* a log entry: struct dp_leaf follows ips[nr] */
+
+/*
+ * What the leaf repair needs (user/symbols/leafrepair.c): the user IP and
+ * the top words of the user stack when the sample was taken. A function
+ * that has not set up its frame (a libc syscall wrapper, a gcc leaf, a
+ * prologue or an epilogue) keeps its return address there, at an offset
+ * its call-frame information gives; frame-pointer unwinding skips it.
+ * Six words reach a return address 40 bytes above SP: glibc's
+ * cancellable system-call wrappers (read, write, futex...) in a
+ * multi-threaded process keep a 0x28-byte frame around the call.
+ * Deferred chains carry it once per kernel entry (the first sample of a
+ * cookie on a CPU), classic chains with every sample.
+ */
+#define DP_LEAF_WORDS		6
+struct dp_leaf {
+	__u64 ip;
+	__u64 words[DP_LEAF_WORDS];	/* words[i] = *(u64 *)(sp + 8 * i) */
+};
+#define DP_LEAF_NR		(sizeof(struct dp_leaf) / 8)
 
 /*
  * A sample's key. On the in-kernel path (chains too long for a log entry,
@@ -83,13 +103,14 @@ struct dp_log_entry {
 	__u64 ips[];		/* the callchain as the kernel prepared it */
 };
 
-/* Bytes of an entry with nr chain words (a multiple of 8). */
+/* Bytes of an entry with nr chain words (a multiple of 8), without its struct dp_leaf. */
 #define DP_LOG_ENTRY_BYTES(nr)	(sizeof(struct dp_log_entry) + 8 * (__u64)(nr))
 
 struct dp_log {
 	__u64 head;		/* written by the program */
 	__u64 woken;		/* the program sent the half-full word; user space clears it */
-	__u64 pad0[6];
+	__u64 leaf_cookie;	/* the program's: the last cookie it logged a struct dp_leaf with */
+	__u64 pad0[5];
 	__u64 tail;		/* written by user space */
 	__u64 pad1[7];
 	__u8 data[DP_LOG_BYTES + DP_LOG_SLACK];
@@ -120,6 +141,8 @@ enum dp_stat {
 	DP_STAT_HELPER_CHAIN,		/* callchain taken with bpf_get_stack() */
 	DP_STAT_NEW_STACKS,		/* stacks added to the store */
 	DP_STAT_DROP_LOG_FULL,		/* this CPU's sample log full (reader behind): dropped */
+	DP_STAT_LEAF,			/* samples logged with a struct dp_leaf */
+	DP_STAT_LEAF_READ_FAIL,		/* the user stack's top words could not be read */
 	DP_STAT_MAX,
 };
 

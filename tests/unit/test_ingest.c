@@ -14,6 +14,7 @@
 #include "drain.h"
 #include "perf_abi.h"
 #include "profile.h"
+#include "samplelog.h"
 #include "verify.h"
 
 struct rec {
@@ -441,6 +442,55 @@ Test(ingest, verify_stitches_apart_from_the_join)
 	cr_assert_eq(dp_verify__end_round(v, 10000 + 2000000000ULL), 0);
 	cr_assert_eq(ref.total, 4);
 	cr_assert_neq(dp_stack_table__diff(&table, &ref, NULL, 0), 0, "a difference shows");
+	close_ingest();
+	dp_verify__free(v);
+	dp_stack_table__clear(&ref);
+}
+
+/* The symbols side's answer for the leaf repair, faked: the caller of 0x401010 is 0x402020. */
+static uint64_t fake_leaf_caller(void *ctx, uint32_t pid, const struct dp_leaf *leaf)
+{
+	(void)ctx;
+	(void)pid;
+	return leaf->ip == 0x401010 && leaf->words[0] == 0x402020 ? 0x402020 : 0;
+}
+
+Test(ingest, leaf_repair_on_both_sides_of_verify)
+{
+	static const uint64_t skipped[] = { 0x401010, 0x403030 };	/* the FP walk's record */
+	const struct dp_ingest_sink lsink = { .leaf_caller = fake_leaf_caller };
+	struct dp_ingest_opts o = { .join = { .timeout_ns = 1000000000ULL, .max_pending = 1024 } };
+	struct dp_leaf leaf = { .ip = 0x401010, .words = { 0x402020, 7, 8, 9 } };
+	struct dp_join_sample js = {
+		.pid = 10, .tid = 11, .cookie = 77, .kips = KCH + 1, .knr = 2, .count = 1,
+		.leaf = &leaf,
+	};
+	struct dp_stack_table ref;
+	struct dp_verify *v;
+	struct rec r;
+
+	dp_stack_table__init(&ref);
+	v = dp_verify__new(1000000000ULL, &ref);
+	cr_assert_not_null(v);
+	dp_stack_table__init(&table);
+	comms = dp_comms__new();
+	in = dp_ingest__new(&o, &table, comms, &lsink, v);
+	cr_assert_not_null(in);
+	/* A round: the ring (the record and the raw sample), then the log (the sample, with evidence). */
+	mk_deferred(&r, 10, 11, 77, skipped, 2);
+	feed(&r);
+	mk_sample(&r, 10, 11, KCH, 5);
+	feed(&r);
+	cr_assert_eq(dp_ingest__sample(in, &js, 1000), 0);
+	cr_assert_eq(dp_ingest__end_round(in, 2000), 0);
+	cr_assert_eq(dp_ingest__finish(in), 0);
+	cr_assert_eq(table.total, 1);
+	cr_assert_eq(ref.total, 1);
+	cr_assert_not_null(dp_stack_table__find(&table, &(struct dp_stack_hdr){ .pid = 10, .tid = 11,
+			   .knr = 2, .unr = 3 }, KCH + 1, UIPS), "the caller inserted after the IP");
+	cr_assert_eq(dp_stack_table__diff(&table, &ref, NULL, 0), 0, "the reference repaired alike");
+	cr_assert_eq(dp_ingest__join_stats(in)->leaf_recovered, 1);
+	cr_assert_eq(dp_ingest__stats(in)->leaf_evidence, 1);
 	close_ingest();
 	dp_verify__free(v);
 	dp_stack_table__clear(&ref);

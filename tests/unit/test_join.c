@@ -255,3 +255,55 @@ Test(join, many_records_index_grows_and_retires)
 		     ROUNDS * PER_ROUND);
 	assert_closed();
 }
+
+/* The leaf repair's evidence: the caller after the IP, held for the whole (tid, cookie) entry. */
+static const uint64_t UL[] = { 0x401010, 0x401030 };		/* the FP walk skipped 0x401020 */
+static const uint64_t UL_FIXED[] = { 0x401010, 0x401020, 0x401030 };
+
+Test(join, leaf_evidence_then_record_and_later_samples)
+{
+	struct dp_join_sample a = smp(7, 0x100000001, K1, 2, 1), b = smp(7, 0x100000001, K2, 1, 2);
+
+	a.leaf_ip = 0x401010;
+	a.leaf_ra = 0x401020;	/* b, a later sample of the entry, carries none */
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x100000001, UL, 2), 0);
+	cr_assert_eq(dp_join__add_sample(j, &b, 0), 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, UL_FIXED, 3), 1);
+	cr_assert_eq(count_of(7, 0, K2, 1, UL_FIXED, 3), 2, "the entry's evidence serves its later samples");
+	cr_assert_eq(count_of(7, 0, K1, 2, UL, 2), 0);
+	cr_assert_eq(dp_join__stats(j)->leaf_recovered, 3);
+	assert_closed();
+}
+
+Test(join, leaf_evidence_after_the_record)
+{
+	struct dp_join_sample a = smp(7, 0x200000001, K1, 2, 1);
+
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x200000001, UL, 2), 0);
+	a.leaf_ip = 0x401010;
+	a.leaf_ra = 0x401020;
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, UL_FIXED, 3), 1);
+	assert_closed();
+}
+
+Test(join, leaf_evidence_that_does_not_fit_changes_nothing)
+{
+	struct dp_join_sample a = smp(7, 0x300000001, K1, 2, 1), c = smp(8, 0, K2, 1, 1);
+
+	a.leaf_ip = 0x409999;	/* another IP than the record's first frame */
+	a.leaf_ra = 0x401020;
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x300000001, UL, 2), 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, UL, 2), 1);
+	/* Classic: the caller already next: unchanged. */
+	c.uips = UL_FIXED;
+	c.unr = 3;
+	c.leaf_ip = 0x401010;
+	c.leaf_ra = 0x401020;
+	cr_assert_eq(dp_join__add_sample(j, &c, 0), 0);
+	cr_assert_eq(count_of(8, 0, K2, 1, UL_FIXED, 3), 1);
+	cr_assert_eq(dp_join__stats(j)->leaf_recovered, 0);
+	assert_closed();
+}

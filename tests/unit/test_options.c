@@ -204,3 +204,20 @@ Test(options, nice_of_the_collecting_thread)
 	cr_assert_str_eq(err, "invalid --nice '20': expected -20 to 19, or keep");
 	cr_assert_eq(parse(&o, err, "--nice", "lots", NULL, NULL), -EINVAL);
 }
+
+Test(options, leaf_repair_on_unless_asked_off)
+{
+	struct dp_collect_opts c;
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, NULL, NULL, NULL, NULL), 0);
+	cr_assert_not(o.no_leaf_repair);
+	dp_opts__collect(&o, 0, -1, NULL, 0, &c);
+	cr_assert_not(c.no_leaf_repair);
+	cr_assert_eq(parse(&o, err, "--no-leaf-repair", "-p", "1", NULL), 0);
+	cr_assert(o.no_leaf_repair);
+	dp_opts__collect(&o, 0, -1, NULL, 0, &c);
+	cr_assert(c.no_leaf_repair, "the collection side is told");
+	cr_assert_eq(parse(&o, err, "--no-leaf-repair=yes", NULL, NULL, NULL), -EINVAL);
+}

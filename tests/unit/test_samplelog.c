@@ -177,3 +177,51 @@ Test(samplelog, callback_error_stops_after_that_entry)
 	cr_assert_eq(err, -12);
 	cr_assert_eq(tail, second);
 }
+
+/* An entry with the leaf repair's struct dp_leaf after its chain. */
+static uint64_t put_leaf(uint64_t at, uint32_t tid, uint32_t flags, uint64_t cookie,
+			 const uint64_t *ips, uint16_t nr, uint16_t kfirst, uint16_t knr,
+			 const struct dp_leaf *leaf)
+{
+	struct dp_log_entry *e = (struct dp_log_entry *)(lg->data + (at & (DP_LOG_BYTES - 1)));
+
+	at = put(at, tid, flags | DP_KEY_LEAF, cookie, ips, nr, kfirst, knr);
+	memcpy(&e->ips[nr], leaf, sizeof(*leaf));
+	return at + sizeof(*leaf);
+}
+
+static const struct dp_leaf *gotleaf[8];
+
+static int keep_leaf(const struct dp_join_sample *js, void *ctx)
+{
+	gotleaf[ngot] = js->leaf;
+	return keep(js, ctx);
+}
+
+Test(samplelog, leaf_evidence_follows_the_chain)
+{
+	const struct dp_leaf a = { .ip = 0x401000, .words = { 0x402000, 1, 2, 3 } };
+	const struct dp_leaf b = { .ip = 0x401500, .words = { 4, 0x403000, 5, 6 } };
+	struct dp_samplelog_stats st = { 0 };
+	uint64_t head = 0, tail;
+	int err;
+
+	head = put_leaf(head, 7, DP_KEY_DEFERRED, 0x300000002, DEF, 5, 1, 2, &a);
+	head = put(head, 7, DP_KEY_DEFERRED, 0x300000002, DEF, 5, 1, 2);	/* same entry: none */
+	head = put_leaf(head, 8, DP_KEY_CHAIN, 0, CLS, 6, 0, 6, &b);
+	tail = dp_samplelog__read(lg, 0, head, false, &st, keep_leaf, NULL, &err);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(tail, head);
+	cr_assert_eq(ngot, 3);
+	cr_assert_eq(st.malformed, 0);
+	cr_assert_eq(st.bytes, head, "each entry's size counts its struct dp_leaf");
+	cr_assert(gotleaf[0] && gotleaf[0]->ip == 0x401000 && gotleaf[0]->words[0] == 0x402000);
+	cr_assert_null(gotleaf[1]);
+	cr_assert(gotleaf[2] && gotleaf[2]->ip == 0x401500 && gotleaf[2]->words[1] == 0x403000);
+	cr_assert_eq(got[2].unr, 3, "the classic chain still splits");
+	/* --kernel-only: no user side, no evidence */
+	ngot = 0;
+	tail = dp_samplelog__read(lg, 0, head, true, &st, keep_leaf, NULL, &err);
+	cr_assert_eq(tail, head);
+	cr_assert_null(gotleaf[0]);
+}

@@ -48,7 +48,7 @@ else
 		fail syscall-chain "no main;demo_sys_outer;demo_sys_middle;demo_sys_inner;entry_SYSCALL_64...;vfs_read"
 		show $T/demo.folded 20
 	fi
-	if grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" $T/demo.folded; then
+	if grep -Eq "main;demo_spin_outer;demo_spin_middle;demo_spin_inner(;demo_spin_step)? [0-9]" $T/demo.folded; then
 		pass user-chain
 	else
 		fail user-chain "no main;demo_spin_outer;demo_spin_middle;demo_spin_inner"
@@ -105,7 +105,7 @@ fi
 deferprof -f folded -o $T/cmd.folded -- sh -c 'deferprof-demo -s 2 -l 200; exit 3' 2> $T/cmd.err
 rc=$?
 if [ $rc = 3 ] && grep -q "deferred mode" $T/cmd.err &&
-   grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]" $T/cmd.folded &&
+   grep -Eq "main;demo_spin_outer;demo_spin_middle;demo_spin_inner(;demo_spin_step)? [0-9]" $T/cmd.folded &&
    grep -q "demo_late_thread;demo_late_work [0-9]" $T/cmd.folded; then
 	pass command "exit 3 passed through; the child's chains and its late thread, deferred"
 else
@@ -215,6 +215,72 @@ if command -v tmux >/dev/null; then
 	fi
 else
 	echo "VMTEST top: SKIP: tmux is not in the VM image (install tmux: make deps)"
+fi
+
+# --- 7. the leaf repair on the deferred path (tests/live/leafwork.c): the
+# callers of libc's read() wrapper and of a frameless leaf are back, by name,
+# --verify's reference repaired alike; --no-leaf-repair shows the hole.
+READ='(__libc_read|__GI___libc_read|read)'
+# In read() itself (one frame is recovered, not two: see tests/live/leaf.sh)
+IN_READ="$READ(;__libc_read)?(;entry_SYSCALL[^;]*;| [0-9])"
+deferprof --verify -F 499 -f report -o $T/leaf.txt -f folded -o $T/leaf.folded \
+	-- dp-leaf-work 4 2> $T/leaf.err
+rc=$?
+deferprof -F 499 --no-leaf-repair -f folded -o $T/leafoff.folded -- dp-leaf-work 3 2> $T/leafoff.err
+rc2=$?
+if [ $rc != 0 ] || [ $rc2 != 0 ]; then
+	fail leaf-runs "rc=$rc/$rc2"
+	show $T/leaf.err
+	show $T/leafoff.err
+else
+	if grep -q "mode: *deferred" $T/leaf.txt &&
+	   grep -Eq ";heron_outer;egret_mid;ibis_reader;$READ;" $T/leaf.folded &&
+	   ! grep -Eq ";egret_mid;$IN_READ" $T/leaf.folded; then
+		pass leaf-syscall-caller "deferred: heron_outer;egret_mid;ibis_reader;read in every read() stack"
+	else
+		fail leaf-syscall-caller "no heron_outer;egret_mid;ibis_reader;read, or a read() stack without ibis_reader"
+		grep -E ";egret_mid;$IN_READ" $T/leaf.folded | head -n 10 | sed 's/^/  | without: /'
+		grep -m1 "leaf:" $T/leaf.txt
+		show $T/leaf.folded 20
+	fi
+	if grep -Eq ";heron_outer;kite_worker;kite_leaf( |;)" $T/leaf.folded &&
+	   ! grep -Eq ";heron_outer;kite_leaf( |;)" $T/leaf.folded; then
+		pass leaf-leaf-caller "deferred: every kite_leaf stack is heron_outer;kite_worker;kite_leaf"
+	else
+		fail leaf-leaf-caller "kite_leaf without kite_worker, or never seen"
+		show $T/leaf.folded 20
+	fi
+	if grep -Eq ";heron_outer;plover_loop;wren_tiny( |;)" $T/leaf.folded &&
+	   ! grep -Eq ";heron_outer;wren_tiny( |;)" $T/leaf.folded &&
+	   ! grep -Eq ";plover_loop;wren_nop( |;)" $T/leaf.folded; then
+		pass leaf-prologue-epilogue "deferred: every wren_tiny stack is plover_loop;wren_tiny"
+	else
+		fail leaf-prologue-epilogue "a wren_tiny or wren_nop stack without its caller, or none seen"
+		grep -E "wren" $T/leaf.folded | head -n 10 | sed 's/^/  | /'
+	fi
+	if grep -Eq ";heron_outer;crane_framed( |;)" $T/leaf.folded &&
+	   ! grep -E ";crane_framed( |;)" $T/leaf.folded | grep -Evq ";main;heron_outer;crane_framed( |;)"; then
+		pass leaf-framed-unchanged "crane_framed's stacks: main;heron_outer;crane_framed, nothing inserted"
+	else
+		fail leaf-framed-unchanged "a frame inserted under crane_framed, or it was never seen"
+		show $T/leaf.folded 20
+	fi
+	if grep -q " 0 stacks differ (ok)" $T/leaf.txt && grep -q "leaf: .* [1-9][0-9]* samples with a caller recovered" $T/leaf.txt; then
+		pass leaf-verify "$(grep -m1 'verify:' $T/leaf.txt | tr -s ' '); $(grep -m1 'leaf:' $T/leaf.txt | tr -s ' ')"
+	else
+		fail leaf-verify "the reference and the join differ, or nothing was recovered"
+		show $T/leaf.txt 16
+	fi
+	if grep -Eq ";heron_outer;egret_mid;$READ;" $T/leafoff.folded &&
+	   ! grep -Eq ";ibis_reader;$READ;" $T/leafoff.folded &&
+	   grep -Eq ";heron_outer;kite_leaf( |;)" $T/leafoff.folded &&
+	   ! grep -q ";kite_worker;kite_leaf" $T/leafoff.folded &&
+	   grep -Eq ";heron_outer;wren_tiny( |;)" $T/leafoff.folded; then
+		pass leaf-off "--no-leaf-repair: heron_outer;egret_mid;read, heron_outer;kite_leaf, heron_outer;wren_tiny, as perf -g"
+	else
+		fail leaf-off "--no-leaf-repair: not the frame-pointer stacks"
+		show $T/leafoff.folded 20
+	fi
 fi
 
 exit $fails

@@ -11,7 +11,7 @@
 enum {
 	OPT_KERNEL_ONLY = 256, OPT_USER_ONLY, OPT_MODE, OPT_VERIFY, OPT_PROBE, OPT_DEMO,
 	OPT_RING_PAGES, OPT_MAX_ENTRIES, OPT_MAX_STACKS, OPT_JOIN_TIMEOUT, OPT_DRAIN_MS, OPT_NICE,
-	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP, OPT_NO_INLINE,
+	OPT_TOP, OPT_VERSION, OPT_RAW, OPT_RECORD, OPT_CGROUP, OPT_NO_INLINE, OPT_NO_LEAF_REPAIR,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +33,7 @@ static const struct option long_opts[] = {
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "raw", no_argument, NULL, OPT_RAW },
 	{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
+	{ "no-leaf-repair", no_argument, NULL, OPT_NO_LEAF_REPAIR },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ "demo", no_argument, NULL, OPT_DEMO },
@@ -93,6 +94,8 @@ const char *dp_opts__usage(void)
 "      --top N            stacks shown in the report (default 10)\n"
 "      --no-inline        no inlined functions or source lines from debug info, in every\n"
 "                         format (by default every format shows inlined functions as frames)\n"
+"      --no-leaf-repair   do not recover the caller of a function that has not set up its\n"
+"                         frame (libc syscall wrappers, leaves): stacks as perf -g shows them\n"
 "  -v, --verbose          say what is set up and what it cost; -vv: libbpf's debug messages too\n"
 "\n"
 "Tuning:\n"
@@ -285,6 +288,9 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		case OPT_NO_INLINE:
 			o->no_inline = true;
 			break;
+		case OPT_NO_LEAF_REPAIR:
+			o->no_leaf_repair = true;
+			break;
 		case OPT_RECORD:
 			if (!*optarg)
 				FAIL("empty recording file name");
@@ -399,6 +405,7 @@ void dp_opts__collect(const struct dp_opts *o, pid_t child, int release_fd,
 	c->user_only = o->user_only;
 	c->verify = o->verify;
 	c->raw = o->raw;
+	c->no_leaf_repair = o->no_leaf_repair;
 	c->verbose = o->verbose;
 	c->record = o->record;
 	c->ring_pages = o->ring_pages;

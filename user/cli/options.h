@@ -32,6 +32,7 @@ struct dp_opts {
 	bool kernel_only, user_only, verify;
 	unsigned int verbose;	/* -v: what is set up; -vv: libbpf's debug messages too */
 	bool raw;		/* no BPF aggregation: samples through the ring (for comparison) */
+	bool no_leaf_repair;	/* --no-leaf-repair: user stacks as frame pointers give them */
 	bool no_inline;		/* --no-inline: no debug-info inlines or source lines, in every format */
 	const char *record;	/* --record: what the join was fed, for replay (make bench) */
 	uint32_t ring_pages;	/* data pages per ring buffer, a power of two */

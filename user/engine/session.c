@@ -113,6 +113,16 @@ static void sink_exec(void *ctx, uint32_t pid)
 	dp_usyms__exec(s->res->us, pid);
 }
 
+/* The leaf repair's question, asked by ingest: the process's mappings first if not read yet. */
+static uint64_t sink_leaf(void *ctx, uint32_t pid, const struct dp_leaf *leaf)
+{
+	struct dp_session *s = ctx;
+
+	if (!dp_usyms__known(s->res->us, pid))
+		dp_usyms__snapshot(s->res->us, pid);
+	return dp_usyms__leaf_caller(s->res->us, pid, leaf);
+}
+
 static int on_record(const void *buf, size_t len, void *ctx)
 {
 	struct dp_session *s = ctx;
@@ -244,6 +254,8 @@ static int choose_mode(struct dp_session *s)
 	ri->freq = o->freq;
 	ri->period = o->period;
 	ri->verify = o->verify;
+	/* --raw has no program, so no evidence to repair from. */
+	ri->leaf_repair = !o->no_leaf_repair && !o->kernel_only && !s->raw;
 	ri->raw = s->raw;
 	ri->raw_fallback = s->raw && !o->raw;
 	return 0;
@@ -260,7 +272,10 @@ static int open_ingest(struct dp_session *s)
 		.lookup = s->raw ? NULL : dp_progmaps__lookup_stack,
 		.lookup_ctx = &s->pm,
 	};
-	struct dp_ingest_sink sink = { .mmap = sink_mmap, .exec = sink_exec, .ctx = s };
+	struct dp_ingest_sink sink = {
+		.mmap = sink_mmap, .exec = sink_exec, .ctx = s,
+		.leaf_caller = o->no_leaf_repair || o->kernel_only ? NULL : sink_leaf,
+	};
 
 	if (o->verify) {
 		s->verify = dp_verify__new(io.join.timeout_ns, &s->res->raw);

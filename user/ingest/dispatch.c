@@ -195,10 +195,47 @@ static __attribute__((noinline)) void record_sample(struct dp_ingest *in,
 {
 	struct dp_rec_sample rs = {
 		.pid = js->pid, .tid = js->tid, .cookie = js->cookie, .flags = js->flags,
-		.knr = js->knr, .unr = js->unr, .count = js->count,
+		.knr = js->knr, .unr = js->unr, .count = js->count, .leaf = js->leaf != NULL,
 	};
+	uint64_t ips[2 * DP_MAX_STACK + DP_LEAF_NR];
+	uint32_t n = js->knr + js->unr;
 
-	put_rec(in, DP_REC_SAMPLE, &rs, sizeof(rs), js->kips, js->knr * 8, js->uips, js->unr * 8);
+	if (js->knr > DP_MAX_STACK || js->unr > DP_MAX_STACK) {
+		in->st.rec_errors++;	/* cannot happen: ingest clamps the parts */
+		return;
+	}
+	if (js->knr)
+		memcpy(ips, js->kips, js->knr * 8);
+	if (js->unr)
+		memcpy(ips + js->knr, js->uips, js->unr * 8);
+	if (js->leaf) {
+		memcpy(ips + n, js->leaf, sizeof(*js->leaf));
+		n += DP_LEAF_NR;
+	}
+	put_rec(in, DP_REC_SAMPLE, &rs, sizeof(rs), ips, n * 8, NULL, 0);
+}
+
+/* A sample with leaf evidence: the symbols side decides what it shows, the join inserts it. */
+static __attribute__((noinline)) int leaf_sample(struct dp_ingest *in,
+						 const struct dp_join_sample *js, uint64_t now)
+{
+	struct dp_join_sample s = *js;
+
+	in->st.leaf_evidence++;
+	s.leaf_ip = js->leaf->ip;
+	s.leaf_ra = in->sink.leaf_caller(in->sink.ctx, js->pid, js->leaf);
+	if (s.leaf_ra) {
+		in->st.leaf_callers++;
+		/* --verify's reference repairs its deferred stacks from the same evidence. */
+		if (in->verify && s.cookie) {
+			int err = dp_verify__leaf(in->verify, s.tid, s.cookie, s.leaf_ip, s.leaf_ra,
+						  now);
+
+			if (err)
+				return err;
+		}
+	}
+	return dp_join__add_sample(in->join, &s, now);
 }
 
 int dp_ingest__sample(struct dp_ingest *in, const struct dp_join_sample *js, uint64_t now)
@@ -209,6 +246,8 @@ int dp_ingest__sample(struct dp_ingest *in, const struct dp_join_sample *js, uin
 		return err;
 	if (in->o.rec)
 		record_sample(in, js);
+	if (js->leaf && in->sink.leaf_caller)
+		return leaf_sample(in, js, now);
 	return dp_join__add_sample(in->join, js, now);
 }
 

@@ -31,6 +31,13 @@ struct dp_ingest_sink {
 	int (*mmap)(void *ctx, const struct dp_record *r);
 	/* The process exec'd: its old mappings are gone. */
 	void (*exec)(void *ctx, uint32_t pid);
+	/*
+	 * The leaf repair's decision (user/symbols/leafrepair.h): the caller
+	 * of the function at leaf->ip when that function had not set up its
+	 * frame and the word its call-frame information points at is a
+	 * return address; else 0. NULL: no repair (--no-leaf-repair).
+	 */
+	uint64_t (*leaf_caller)(void *ctx, uint32_t pid, const struct dp_leaf *leaf);
 	void *ctx;
 };
 
@@ -54,6 +61,8 @@ struct dp_ingest_stats {
 	uint64_t raw_samples;		/* PERF_RECORD_SAMPLEs read (--raw, --verify) */
 	uint64_t rec_errors;		/* --record write errors */
 	uint64_t sink_errors;		/* mappings the symbols side could not take */
+	uint64_t leaf_evidence;		/* samples that brought a struct dp_leaf */
+	uint64_t leaf_callers;		/* ... whose innermost frame's caller was found */
 };
 
 struct dp_task {

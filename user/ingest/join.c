@@ -28,6 +28,7 @@ struct pending {
 	struct jkey key;
 	uint32_t pid;
 	uint64_t since_ns;
+	uint64_t leaf_ip, leaf_ra;	/* the entry's leaf evidence, once a sample brought it */
 	struct part *parts;
 };
 
@@ -44,6 +45,7 @@ struct rec {
 	uint32_t matched;
 	uint32_t unr;
 	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) */
+	uint64_t leaf_ip, leaf_ra;	/* the entry's leaf evidence, once a sample brought it */
 	uint64_t uips[];
 };
 
@@ -229,6 +231,7 @@ static struct rec *keep_rec(struct dp_join *j, uint32_t tid, uint64_t cookie, ui
 	r->matched = 0;
 	r->unr = unr;
 	r->uhash = dp_stack__part_hash(uips, unr);
+	r->leaf_ip = r->leaf_ra = 0;
 	if (unr)
 		memcpy(r->uips, uips, unr * sizeof(uint64_t));
 	place(j, tid, cookie, (uint32_t)(g->len + 1) << 2 | gi);
@@ -332,19 +335,41 @@ void dp_join_sample__from_chain(struct dp_join_sample *js, const struct dp_chain
 	}
 }
 
-/* A stack into the table; a part hash of 0 is computed here. */
+uint32_t dp_leaf__insert(const uint64_t *uips, uint32_t unr, uint64_t leaf_ip, uint64_t leaf_ra,
+			 uint64_t *out)
+{
+	if (!leaf_ra || !unr || uips[0] != leaf_ip || unr >= DP_MAX_STACK ||
+	    (unr > 1 && uips[1] == leaf_ra))
+		return 0;
+	out[0] = uips[0];
+	out[1] = leaf_ra;
+	memcpy(out + 2, uips + 1, (unr - 1) * sizeof(uint64_t));
+	return unr + 1;
+}
+
+/* A stack into the table, its user part repaired when the evidence holds; a part hash of 0 is computed here. */
 static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
 		const uint64_t *kips, uint32_t knr, uint64_t khash,
-		const uint64_t *uips, uint32_t unr, uint64_t uhash, uint64_t count)
+		const uint64_t *uips, uint32_t unr, uint64_t uhash, uint64_t count,
+		uint64_t leaf_ip, uint64_t leaf_ra)
 {
 	struct dp_stack_hdr h = {
 		.pid = pid, .tid = tid, .flags = flags,
 		.knr = (uint16_t)knr, .unr = (uint16_t)unr,
 	};
+	uint64_t fixed[DP_MAX_STACK];
+	uint32_t n;
 
 	/* Parts reach here clamped to DP_MAX_STACK by ingest: a longer one is a bug, not a stack. */
 	if (knr > DP_MAX_STACK || unr > DP_MAX_STACK)
 		return -E2BIG;
+	if (leaf_ra && (n = dp_leaf__insert(uips, unr, leaf_ip, leaf_ra, fixed))) {
+		uips = fixed;
+		unr = n;
+		h.unr = (uint16_t)n;
+		uhash = 0;
+		j->st.leaf_recovered += count;
+	}
 	if (!khash)
 		khash = dp_stack__part_hash(kips, knr);
 	if (!uhash)
@@ -353,20 +378,24 @@ static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
 }
 
 /* Resolve a pending group: with its record, or as lost (r == NULL). */
-static int resolve(struct dp_join *j, struct pending *p, const struct rec *r,
+static int resolve(struct dp_join *j, struct pending *p, struct rec *r,
 		   uint64_t *lost_counter)
 {
 	struct part *q;
 	int err = 0;
 
+	if (r && !r->leaf_ra && p->leaf_ra) {	/* later samples of the entry need it too */
+		r->leaf_ip = p->leaf_ip;
+		r->leaf_ra = p->leaf_ra;
+	}
 	for (q = p->parts; q; q = q->next) {
 		uint32_t flags = q->flags | (r ? 0 : DP_STK_USER_LOST);
 
 		if (!err)
 			err = r ? emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
-				       r->uips, r->unr, r->uhash, q->count) :
+				       r->uips, r->unr, r->uhash, q->count, r->leaf_ip, r->leaf_ra) :
 				  emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
-				       NULL, 0, 0, q->count);
+				       NULL, 0, 0, q->count, 0, 0);
 		if (r)
 			j->st.joined += q->count;
 		else
@@ -422,6 +451,10 @@ static int add_pending(struct dp_join *j, const struct dp_join_sample *s, uint64
 		if (j->npending > j->st.pending_peak)
 			j->st.pending_peak = j->npending;
 	}
+	if (s->leaf_ra && !p->leaf_ra) {
+		p->leaf_ip = s->leaf_ip;
+		p->leaf_ra = s->leaf_ra;
+	}
 	for (q = p->parts; q; q = q->next) {
 		if (q->flags == s->flags && q->knr == s->knr &&
 		    !memcmp(q->kips, s->kips, s->knr * sizeof(uint64_t))) {
@@ -454,14 +487,18 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 		else
 			j->st.classic += s->count;
 		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, s->uips,
-			    s->unr, s->uhash, s->count);
+			    s->unr, s->uhash, s->count, s->leaf_ip, s->leaf_ra);
 	}
 	r = find_rec(j, s->tid, s->cookie);
 	if (r) {
 		r->matched = 1;
 		j->st.joined += s->count;
+		if (s->leaf_ra && !r->leaf_ra) {
+			r->leaf_ip = s->leaf_ip;
+			r->leaf_ra = s->leaf_ra;
+		}
 		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, r->uips,
-			    r->unr, r->uhash, s->count);
+			    r->unr, r->uhash, s->count, r->leaf_ip, r->leaf_ra);
 	}
 	return add_pending(j, s, now_ns);
 }

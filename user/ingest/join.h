@@ -43,6 +43,8 @@ struct dp_join_stats {
 	uint64_t records_duplicate;	/* same (tid, cookie) twice */
 	uint64_t records_late;		/* came after their samples timed out */
 	uint64_t pending_peak;		/* most (tid, cookie) groups waiting at once */
+	/* Samples whose user stack got its innermost frame's caller back (leaf repair). */
+	uint64_t leaf_recovered;
 };
 
 struct dp_join;
@@ -58,7 +60,27 @@ struct dp_join_sample {
 	uint32_t unr;
 	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) when known, else 0 */
 	uint64_t count;
+	/* What the program logged for the leaf repair (a log entry's struct dp_leaf), or NULL. */
+	const struct dp_leaf *leaf;
+	/*
+	 * The leaf repair's evidence, decided by the symbols side: the caller
+	 * of the innermost user frame (leaf_ra) when that frame, at leaf_ip,
+	 * had not set up its own. 0: none. The join inserts it after the
+	 * user IP unless the user stack does not start at leaf_ip or already
+	 * has it next (dp_leaf__insert). A deferred sample's evidence holds
+	 * for its whole (tid, cookie) entry.
+	 */
+	uint64_t leaf_ip, leaf_ra;
 };
+
+/*
+ * The user stack uips[0..unr) with leaf_ra inserted after its first frame,
+ * into out (room for DP_MAX_STACK): the new length, or 0 when the stack is
+ * to stay as it is (no evidence, another IP, the caller already next, or
+ * no room).
+ */
+uint32_t dp_leaf__insert(const uint64_t *uips, uint32_t unr, uint64_t leaf_ip, uint64_t leaf_ra,
+			 uint64_t *out);
 
 /*
  * The parts of a split chain as a sample's (not its pid, tid or count):

@@ -5,7 +5,8 @@
  * ring records as they were read, drained samples with their stacks, and
  * the ends of rounds. Little-endian host layout; not a stable format.
  *
- * File: "DPREC002", then entries of { u32 type, u32 len, payload[len] }.
+ * File: "DPREC003", then entries of { u32 type, u32 len, payload[len] }.
+ * A reader refuses other versions (DP_REC_MAGIC_PREFIX names them).
  */
 #ifndef DP_RECORDING_H
 #define DP_RECORDING_H
@@ -13,11 +14,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DP_REC_MAGIC "DPREC002"	/* 002: records without TIME and CPU */
+#define DP_REC_MAGIC "DPREC003"	/* 003: samples carry the leaf repair's struct dp_leaf */
+#define DP_REC_MAGIC_PREFIX "DPREC"
 
 enum dp_rec_type {
 	DP_REC_RING = 1,	/* payload: one perf record, as read from the ring */
-	DP_REC_SAMPLE = 2,	/* payload: struct dp_rec_sample, then knr + unr ips */
+	DP_REC_SAMPLE = 2,	/* payload: struct dp_rec_sample, knr + unr ips, a struct dp_leaf if leaf */
 	DP_REC_ROUND = 3,	/* payload: u64 monotonic ns */
 };
 
@@ -26,7 +28,7 @@ struct dp_rec_sample {
 	uint64_t cookie;
 	uint32_t flags;
 	uint32_t knr, unr;
-	uint32_t pad;
+	uint32_t leaf;		/* 1: the program's struct dp_leaf follows the ips */
 	uint64_t count;
 };
 

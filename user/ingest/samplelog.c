@@ -47,6 +47,8 @@ static uint64_t to_sample(const struct dp_log_entry *e, uint64_t room, bool kern
 	if (room < sizeof(*e))
 		return 0;
 	bytes = DP_LOG_ENTRY_BYTES(e->nr);
+	if (e->flags & DP_KEY_LEAF)
+		bytes += sizeof(struct dp_leaf);
 	if (bytes > room || e->nr > DP_LOG_MAX_NR || (uint32_t)e->kfirst + e->knr > e->nr)
 		return 0;
 	memset(js, 0, sizeof(*js));
@@ -54,6 +56,8 @@ static uint64_t to_sample(const struct dp_log_entry *e, uint64_t room, bool kern
 	js->tid = e->tid;
 	js->count = 1;
 	js->flags = dp_key__stk_flags(e->flags, false);
+	if ((e->flags & DP_KEY_LEAF) && !kernel_only)
+		js->leaf = (const struct dp_leaf *)(ips + e->nr);
 	if (e->flags & DP_KEY_CHAIN) {
 		if (split_chain(ips, e->nr, kernel_only, js))
 			return 0;

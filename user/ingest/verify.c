@@ -34,10 +34,27 @@ struct vthread {
 	uint32_t nr, capr;
 };
 
+/* The leaf repair's evidence of one (tid, cookie). */
+struct vleaf {
+	UT_hash_handle hh;
+	struct { uint32_t tid, pad; uint64_t cookie; } key;
+	uint64_t ip, ra, since_ns;
+};
+
+/* A deferred stack stitched in this round, held until the evidence has come. */
+struct vheld {
+	uint32_t pid, tid, flags, knr, unr;
+	uint64_t cookie;
+	uint64_t *ips;		/* kernel part, then user part */
+};
+
 struct dp_verify {
 	uint64_t timeout_ns, round;
 	struct dp_stack_table *out;
 	struct vthread *threads;
+	struct vleaf *leaves;
+	struct vheld *held;
+	uint32_t nheld, capheld;
 };
 
 struct dp_verify *dp_verify__new(uint64_t timeout_ns, struct dp_stack_table *out)
@@ -68,10 +85,19 @@ void dp_verify__free(struct dp_verify *v)
 
 	if (!v)
 		return;
+	struct vleaf *l, *lt;
+
 	HASH_ITER(hh, v->threads, t, tt) {
 		HASH_DEL(v->threads, t);
 		free_thread(t);
 	}
+	HASH_ITER(hh, v->leaves, l, lt) {
+		HASH_DEL(v->leaves, l);
+		free(l);
+	}
+	for (uint32_t i = 0; i < v->nheld; i++)
+		free(v->held[i].ips);
+	free(v->held);
 	free(v);
 }
 
@@ -98,6 +124,89 @@ static int emit(struct dp_verify *v, uint32_t pid, uint32_t tid, uint32_t flags,
 	};
 
 	return dp_stack_table__add(v->out, &h, kips, uips, 1);
+}
+
+/* A stitched deferred stack, held until the round ends (its leaf evidence may come later). */
+static int hold(struct dp_verify *v, uint32_t pid, uint32_t tid, uint32_t flags, uint64_t cookie,
+		const uint64_t *kips, uint32_t knr, const uint64_t *uips, uint32_t unr)
+{
+	struct vheld *h;
+
+	if (v->nheld == v->capheld) {
+		uint32_t cap = v->capheld ? v->capheld * 2 : 64;
+		struct vheld *n = realloc(v->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		v->held = n;
+		v->capheld = cap;
+	}
+	h = &v->held[v->nheld];
+	*h = (struct vheld){ .pid = pid, .tid = tid, .flags = flags, .knr = knr, .unr = unr,
+			     .cookie = cookie };
+	h->ips = malloc((knr + unr + 1) * sizeof(uint64_t));
+	if (!h->ips)
+		return -ENOMEM;
+	if (knr)
+		memcpy(h->ips, kips, knr * sizeof(uint64_t));
+	if (unr)
+		memcpy(h->ips + knr, uips, unr * sizeof(uint64_t));
+	v->nheld++;
+	return 0;
+}
+
+int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t ip,
+		    uint64_t ra, uint64_t now)
+{
+	struct vleaf *l, k;
+
+	memset(&k, 0, sizeof(k));
+	k.key.tid = tid;
+	k.key.cookie = cookie;
+	HASH_FIND(hh, v->leaves, &k.key, sizeof(k.key), l);
+	if (l)
+		return 0;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->key = k.key;
+	l->ip = ip;
+	l->ra = ra;
+	l->since_ns = now;
+	HASH_ADD(hh, v->leaves, key, sizeof(l->key), l);
+	return 0;
+}
+
+/* Every held stack into the table, with its caller inserted when its entry's evidence says so. */
+static int flush_held(struct dp_verify *v)
+{
+	uint64_t u[DP_MAX_STACK];
+	int err = 0;
+
+	for (uint32_t i = 0; i < v->nheld; i++) {
+		struct vheld *h = &v->held[i];
+		const uint64_t *uips = h->ips + h->knr;
+		uint32_t unr = h->unr;
+		struct vleaf *l, k;
+
+		memset(&k, 0, sizeof(k));
+		k.key.tid = h->tid;
+		k.key.cookie = h->cookie;
+		HASH_FIND(hh, v->leaves, &k.key, sizeof(k.key), l);
+		if (l && unr && unr < DP_MAX_STACK && uips[0] == l->ip &&
+		    (unr == 1 || uips[1] != l->ra)) {
+			u[0] = uips[0];
+			u[1] = l->ra;
+			memcpy(u + 2, uips + 1, (unr - 1) * sizeof(uint64_t));
+			uips = u;
+			unr++;
+		}
+		if (!err)
+			err = emit(v, h->pid, h->tid, h->flags, h->ips, h->knr, uips, unr);
+		free(h->ips);
+	}
+	v->nheld = 0;
+	return err;
 }
 
 static uint64_t *dup_ips(const uint64_t *ips, uint32_t n)
@@ -134,7 +243,8 @@ int dp_verify__sample(struct dp_verify *v, uint32_t pid, uint32_t tid, const str
 	/* Its record may have been read first, from another CPU's buffer. */
 	for (uint32_t i = 0; i < t->nr; i++)
 		if (t->r[i].cookie == ch->cookie)
-			return emit(v, pid, tid, flags, ch->kips, knr, t->r[i].uips, t->r[i].unr);
+			return hold(v, pid, tid, flags, ch->cookie, ch->kips, knr, t->r[i].uips,
+				    t->r[i].unr);
 	if (t->ns == t->caps) {
 		uint32_t cap = t->caps ? t->caps * 2 : 8;
 		struct vsample *n = realloc(t->s, cap * sizeof(*n));
@@ -168,7 +278,8 @@ static int settle(struct dp_verify *v, struct vthread *t, bool (*done)(const str
 			continue;
 		}
 		if (!err)
-			err = r ? emit(v, s->pid, t->tid, s->flags, s->kips, s->knr, r->uips, r->unr) :
+			err = r ? hold(v, s->pid, t->tid, s->flags, s->cookie, s->kips, s->knr,
+				       r->uips, r->unr) :
 				  emit(v, s->pid, t->tid, s->flags | DP_STK_USER_LOST, s->kips,
 				       s->knr, NULL, 0);
 		free(s->kips);
@@ -241,8 +352,15 @@ void dp_verify__exit(struct dp_verify *v, uint32_t tid)
 int dp_verify__end_round(struct dp_verify *v, uint64_t now)
 {
 	struct vthread *t, *tt;
-	int err = 0;
+	struct vleaf *l, *lt;
+	int err = flush_held(v);
 
+	HASH_ITER(hh, v->leaves, l, lt) {
+		if (now - l->since_ns > 4 * v->timeout_ns) {	/* its samples are long settled */
+			HASH_DEL(v->leaves, l);
+			free(l);
+		}
+	}
 	HASH_ITER(hh, v->threads, t, tt) {
 		uint32_t kept = 0;
 
@@ -271,11 +389,12 @@ int dp_verify__end_round(struct dp_verify *v, uint64_t now)
 int dp_verify__finish(struct dp_verify *v)
 {
 	struct vthread *t, *tt;
-	int err = 0;
+	int err = 0, e2;
 
 	HASH_ITER(hh, v->threads, t, tt) {
 		if (!err)
 			err = settle(v, t, always, NULL, NULL);
 	}
-	return err;
+	e2 = flush_held(v);
+	return err ? err : e2;
 }

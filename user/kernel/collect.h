@@ -33,6 +33,7 @@ struct dp_collect_opts {
 	uint64_t freq, period;
 	double duration;		/* seconds, 0 = until stopped */
 	bool kernel_only, user_only, verify, raw;
+	bool no_leaf_repair;		/* no struct dp_leaf logged, no frame recovered */
 	unsigned int verbose;
 	const char *record;		/* --record FILE, or NULL */
 	uint32_t ring_pages, max_entries, max_stacks, drain_ms;

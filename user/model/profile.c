@@ -247,9 +247,12 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	if (unr < h->unr && (err = dp_frames__marker(p, DP_BAD_FRAME, false, &fr[n++])))
 		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
+	/*
+	 * The innermost user address is where the task resumes (its saved
+	 * IP), never a return address, even with a kernel part after it.
+	 */
 	for (uint32_t i = unr; i-- > 0;) {
-		err = dp_frames__for(p, sz, h->pid, uips[i], false,
-				 i == 0 && h->knr == 0, opts, fr, &n);
+		err = dp_frames__for(p, sz, h->pid, uips[i], false, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}

@@ -113,6 +113,7 @@ static json_object *metadata(const struct dp_runinfo *ri, bool running)
 	add(m, "start_unix_ns", jint(ri->start_unix_ns));
 	add(m, "duration_s", jsecs(ri->duration_s));
 	add(m, "end_reason", running || !ri->end_reason ? NULL : jstr(ri->end_reason));
+	add(m, "leaf_repair", json_object_new_boolean(ri->leaf_repair));
 	return m;
 }
 
@@ -126,7 +127,8 @@ static json_object *losses(const struct dp_loss *l)
 }
 
 static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t dropped,
-			   uint64_t user_lost, uint64_t bad_frames, const struct dp_export *x)
+			   uint64_t user_lost, uint64_t bad_frames, uint64_t leaf_recovered,
+			   const struct dp_export *x)
 {
 	json_object *o = json_object_new_object();
 
@@ -137,6 +139,7 @@ static json_object *totals(uint64_t samples, uint64_t bpf_samples, uint64_t drop
 	add(o, "dropped", jint(dropped));
 	add(o, "user_stack_lost", jint(user_lost));
 	add(o, "bad_frame_samples", jint(bad_frames));
+	add(o, "leaf_recovered", jint(leaf_recovered));
 	if (x) {
 		add(o, "stacks", jint(x->nstacks));
 		add(o, "frames", jint(x->nframes));
@@ -235,7 +238,8 @@ int dp_json__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo 
 	if (!err)
 		err = field(f, "totals", totals(p->total, ri->bpf[DP_STAT_SAMPLES],
 						dp_runinfo__dropped(ri), dp_runinfo__user_lost(ri),
-						dp_profile__marker_samples(p, DP_BAD_FRAME), &x),
+						dp_profile__marker_samples(p, DP_BAD_FRAME),
+						ri->join.leaf_recovered, &x),
 			    "\n");
 	if (!err)
 		err = field(f, "losses", losses(l), "\n");
@@ -295,7 +299,8 @@ int dp_ndjson__interval(struct dp_ndjson *n, const struct dp_profile *delta,
 				   ri->bpf[DP_STAT_SAMPLES] - n->prev.bpf[DP_STAT_SAMPLES],
 				   dp_runinfo__dropped(ri) - dp_runinfo__dropped(&n->prev),
 				   dp_runinfo__user_lost(ri) - dp_runinfo__user_lost(&n->prev),
-				   dp_profile__marker_samples(delta, DP_BAD_FRAME), &x),
+				   dp_profile__marker_samples(delta, DP_BAD_FRAME),
+				   ri->join.leaf_recovered - n->prev.join.leaf_recovered, &x),
 			    "");
 	if (!err)
 		err = field(n->f, "losses", losses(now), "");
@@ -321,7 +326,7 @@ int dp_ndjson__summary(struct dp_ndjson *n, const struct dp_runinfo *ri)
 	fprintf(n->f, "{\"type\":\"summary\",\"intervals\":%" PRIu64 ",", n->seq);
 	err = field(n->f, "metadata", metadata(ri, false), "");
 	t = totals(n->total, ri->bpf[DP_STAT_SAMPLES], dp_runinfo__dropped(ri),
-		   dp_runinfo__user_lost(ri), n->bad_frames, NULL);
+		   dp_runinfo__user_lost(ri), n->bad_frames, ri->join.leaf_recovered, NULL);
 	if (!err)
 		err = field(n->f, "totals", t, "");
 	if (!err) {

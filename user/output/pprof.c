@@ -315,8 +315,9 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 			}
 		}
 	}
-	snprintf(comment, sizeof(comment), "deferprof %s, %s mode, %s, %s", DP_VERSION,
-		 ri->mode ? ri->mode : "?", ri->target, ri->kernel);
+	snprintf(comment, sizeof(comment), "deferprof %s, %s mode, %s, %s, leaf repair %s: %" PRIu64
+		 " samples with a recovered caller", DP_VERSION, ri->mode ? ri->mode : "?", ri->target,
+		 ri->kernel, ri->leaf_repair ? "on" : "off", ri->join.leaf_recovered);
 	comments[0] = str(&st, comment);
 	{
 		struct dp_loss l[DP_NLOSSES];

@@ -66,6 +66,12 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF (chains too long for a log"
 		" entry) for %" PRIu64 " samples (capacity %" PRIu64 ")\n",
 		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);
+	if (ri->leaf_repair)
+		fprintf(f, "  leaf:      %" PRIu64 " samples with a caller recovered in frameless code"
+			" (leaf repair; the user stack's top read for %" PRIu64 ", unreadable for %"
+			PRIu64 ")\n", j->leaf_recovered, b[DP_STAT_LEAF], b[DP_STAT_LEAF_READ_FAIL]);
+	else
+		fprintf(f, "  leaf:      repair off: callers of frameless code missing, as with perf -g\n");
 	if (ri->bpf_run_cnt)
 		fprintf(f, "  bpf:       %" PRIu64 " runs, %.0f ns per run (kernel BPF statistics)\n",
 			ri->bpf_run_cnt, (double)ri->bpf_run_ns / (double)ri->bpf_run_cnt);

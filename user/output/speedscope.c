@@ -42,7 +42,7 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 	struct use *uses = NULL;
 	uint32_t *start = NULL, *fill = NULL;
 	uint64_t nuses = 0;
-	char name[256];
+	char name[512];
 	int err = dp_export__build(&x, p);
 
 	if (err)
@@ -72,7 +72,12 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 
 	err = 0;
 	fprintf(f, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n");
-	snprintf(name, sizeof(name), "deferprof: %s (%s mode)", ri->target, ri->mode ? ri->mode : "?");
+	if (ri->leaf_repair)
+		snprintf(name, sizeof(name), "deferprof: %s (%s mode, leaf repair: %" PRIu64 " samples)",
+			 ri->target, ri->mode ? ri->mode : "?", ri->join.leaf_recovered);
+	else
+		snprintf(name, sizeof(name), "deferprof: %s (%s mode, leaf repair off)", ri->target,
+			 ri->mode ? ri->mode : "?");
 	fprintf(f, "\"name\":");
 	err = put(f, jstr(name));
 	fprintf(f, ",\n\"exporter\":\"deferprof %s\",\n\"activeProfileIndex\":0,\n", DP_VERSION);

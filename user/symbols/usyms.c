@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
+#include "deferprof.h"
 #include "addrspace.h"
 #include "demangle.h"
 #include "fpcheck.h"
+#include "leafrepair.h"
 #include "objects.h"
 #include "usyms.h"
 
@@ -16,6 +19,7 @@ struct dp_usyms {
 	struct dp_aspaces spaces;
 	char **pool;		/* demangled names and special region names */
 	size_t npool, cappool;
+	struct dp_leafrepair *leaf;	/* the leaf repair's cache, made on first use */
 };
 
 /* Keep s (malloc'd) until the end; NULL when s is NULL or out of memory. */
@@ -54,6 +58,7 @@ void dp_usyms__free(struct dp_usyms *u)
 {
 	if (!u)
 		return;
+	dp_leafrepair__free(u->leaf);
 	dp_aspaces__free(&u->spaces);
 	dp_objs__free(&u->objs);
 	for (size_t i = 0; i < u->npool; i++)
@@ -343,4 +348,25 @@ int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 	if (!m || !m->obj || !m->obj->mod || map_vaddr(m, addr, &vaddr))
 		return 0;
 	return dp_obj__inlines(m->obj, vaddr, out, max);
+}
+
+uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint32_t pid, const struct dp_leaf *leaf)
+{
+	const struct dp_map *m = find_map(u, pid, leaf->ip), *rm;
+	uint64_t vaddr, ra, ra_vaddr;
+	int slot;
+
+	if (!m || !m->obj || map_vaddr(m, leaf->ip, &vaddr))
+		return 0;
+	if (!u->leaf && !(u->leaf = dp_leafrepair__new()))
+		return 0;
+	slot = dp_leafrepair__slot(u->leaf, m->obj, vaddr, DP_LEAF_WORDS);
+	if (slot < 0)
+		return 0;
+	ra = leaf->words[slot];
+	rm = find_map(u, pid, ra);
+	if (!rm || !rm->obj || map_vaddr(rm, ra, &ra_vaddr) ||
+	    !dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr))
+		return 0;
+	return ra;
 }

@@ -76,6 +76,14 @@ int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uinline *out, int max);
 /* Whether addr is code of pid, from its known executable mappings and JIT map. */
 enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr);
+/*
+ * The leaf repair (leafrepair.h): the caller of the function at leaf->ip
+ * that frame pointers skip, when that function had not set up its frame
+ * and the word its CFI names is a return address into a mapped object;
+ * else 0.
+ */
+struct dp_leaf;
+uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint32_t pid, const struct dp_leaf *leaf);
 int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 		      struct dp_uobj_info *out);
 

@@ -1,0 +1,233 @@
+/*
+ * The leaf repair: the decision on synthetic CFA rules, the call-site test
+ * on instruction bytes, the whole lookup on a shared object whose CFI is
+ * written by hand (tests/fixtures/leafcfi.S), and the insertion the join
+ * makes from the evidence.
+ */
+#include <criterion/criterion.h>
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include "deferprof.h"
+#include "join.h"
+#include "leafrepair.h"
+#include "objects.h"
+#include "usyms.h"
+
+/* CFA = reg + off, as libdw gives a cfa_offset rule. */
+static Dwarf_Op cfa_reg(unsigned int reg, int64_t off)
+{
+	Dwarf_Op op = { .atom = DW_OP_bregx, .number = reg, .number2 = (Dwarf_Word)off };
+
+	return op;
+}
+
+/* The return address saved at CFA - 8, as libdw gives an offset(N) rule. */
+static const Dwarf_Op ra_at_cfa_minus_8[] = {
+	{ .atom = DW_OP_call_frame_cfa },
+	{ .atom = DW_OP_consts, .number = (Dwarf_Word)-8 },
+	{ .atom = DW_OP_plus },
+};
+
+Test(leaf_decision, frameless_function_return_address_at_sp)
+{
+	Dwarf_Op cfa = cfa_reg(DP_DWARF_RSP, 8);
+
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 4), 0);
+}
+
+Test(leaf_decision, prologue_after_push_rbp)
+{
+	Dwarf_Op cfa = cfa_reg(DP_DWARF_RSP, 16);
+
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 4), 1);
+}
+
+Test(leaf_decision, epilogue_after_pop_rbp)
+{
+	Dwarf_Op cfa = { .atom = DW_OP_breg7, .number = 8 };
+
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 4), 0);
+}
+
+Test(leaf_decision, framed_function_inserts_nothing)
+{
+	Dwarf_Op cfa = cfa_reg(6 /* rbp */, 16);
+
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 4), -1);
+}
+
+Test(leaf_decision, return_address_past_the_words_read)
+{
+	Dwarf_Op cfa = cfa_reg(DP_DWARF_RSP, 48);
+
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 4), -1);
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, ra_at_cfa_minus_8, 3, 6), 5);
+}
+
+Test(leaf_decision, unknown_rules_insert_nothing)
+{
+	Dwarf_Op cfa = cfa_reg(DP_DWARF_RSP, 8), expr[2] = {
+		{ .atom = DW_OP_breg7, .number = 8 }, { .atom = DW_OP_deref },
+	};
+	Dwarf_Op value_rule[2] = {
+		{ .atom = DW_OP_call_frame_cfa }, { .atom = DW_OP_stack_value },
+	};
+	Dwarf_Op odd = cfa_reg(DP_DWARF_RSP, 12);
+
+	cr_assert_eq(dp_leaf__ra_slot(expr, 2, ra_at_cfa_minus_8, 3, 4), -1, "a CFA expression");
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, value_rule, 2, 4), -1, "a value, not a location");
+	cr_assert_eq(dp_leaf__ra_slot(&cfa, 1, NULL, 0, 4), -1, "the return address undefined");
+	cr_assert_eq(dp_leaf__ra_slot(&odd, 1, ra_at_cfa_minus_8, 3, 4), -1, "not word aligned");
+}
+
+Test(leaf_decision, call_instruction_forms)
+{
+	static const uint8_t rel32[] = { 0x90, 0x90, 0xe8, 1, 2, 3, 4 };
+	static const uint8_t reg[] = { 0, 0, 0, 0, 0, 0xff, 0xd0 };
+	static const uint8_t rexreg[] = { 0, 0, 0, 0, 0x41, 0xff, 0xd3 };
+	static const uint8_t sib8[] = { 0, 0, 0, 0xff, 0x54, 0x24, 0x08 };
+	static const uint8_t rip[] = { 0, 0xff, 0x15, 1, 2, 3, 4 };
+	static const uint8_t sib32[] = { 0xff, 0x94, 0xd8, 0, 0x10, 0, 0 };
+	static const uint8_t add[] = { 0, 0, 0, 0, 0x48, 0x01, 0xca };
+	static const uint8_t jmpreg[] = { 0, 0, 0, 0, 0, 0xff, 0xe0 };	/* jmp *%rax: /4 */
+
+	cr_assert(dp_leaf__after_call(rel32, sizeof(rel32)));
+	cr_assert(dp_leaf__after_call(reg, sizeof(reg)));
+	cr_assert(dp_leaf__after_call(rexreg, sizeof(rexreg)));
+	cr_assert(dp_leaf__after_call(sib8, sizeof(sib8)));
+	cr_assert(dp_leaf__after_call(rip, sizeof(rip)));
+	cr_assert(dp_leaf__after_call(sib32, sizeof(sib32)));
+	cr_assert_not(dp_leaf__after_call(add, sizeof(add)));
+	cr_assert_not(dp_leaf__after_call(jmpreg, sizeof(jmpreg)));
+}
+
+Test(leaf_insert, inserted_after_the_ip)
+{
+	const uint64_t u[] = { 0x1010, 0x3000, 0x4000 };
+	uint64_t out[DP_MAX_STACK];
+
+	cr_assert_eq(dp_leaf__insert(u, 3, 0x1010, 0x2000, out), 4);
+	cr_assert_eq(out[0], 0x1010);
+	cr_assert_eq(out[1], 0x2000);
+	cr_assert_eq(out[2], 0x3000);
+	cr_assert_eq(out[3], 0x4000);
+}
+
+Test(leaf_insert, nothing_without_support)
+{
+	const uint64_t u[] = { 0x1010, 0x2000, 0x4000 };
+	uint64_t out[DP_MAX_STACK];
+
+	cr_assert_eq(dp_leaf__insert(u, 3, 0x1010, 0x2000, out), 0, "already the next frame");
+	cr_assert_eq(dp_leaf__insert(u, 3, 0x1020, 0x5000, out), 0, "another IP");
+	cr_assert_eq(dp_leaf__insert(u, 3, 0x1010, 0, out), 0, "no evidence");
+	cr_assert_eq(dp_leaf__insert(u, 0, 0x1010, 0x5000, out), 0, "no user stack");
+}
+
+/* The fixture and its symbols' file addresses. */
+static struct dp_objs objs;
+static struct dp_obj *fixture(void)
+{
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_obj_id id = { .path = path };
+	struct dp_obj *o;
+
+	cr_assert_not_null(path, "DP_LEAFCFI names the built fixture (make unit-test sets it)");
+	memset(&objs, 0, sizeof(objs));
+	o = dp_objs__get(&objs, &id, NULL);
+	cr_assert(o && o->mod, "the fixture %s opens", path);
+	return o;
+}
+
+static uint64_t sym(struct dp_obj *o, const char *name)
+{
+	int n = dwfl_module_getsymtab(o->mod);
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym s;
+		GElf_Addr addr;
+		const char *nm = dwfl_module_getsym_info(o->mod, i, &s, &addr, NULL, NULL, NULL);
+
+		if (nm && !strcmp(nm, name))
+			return addr;
+	}
+	cr_assert_fail("no symbol %s in the fixture", name);
+	return 0;
+}
+
+Test(leaf_object, slots_from_real_cfi)
+{
+	struct dp_obj *o = fixture();
+	struct dp_leafrepair *lr = dp_leafrepair__new();
+
+	cr_assert_not_null(lr);
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_frameless"), 4), 0, "first instruction");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_frameless_body"), 4), 0, "frameless");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed"), 4), 0, "before push %%rbp");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_after_push"), 4), 1, "prologue");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_body"), 4), -1, "framed body");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_after_pop"), 4), 0, "epilogue");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_deep_body"), 4), -1, "out of reach");
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_deep_body"), DP_LEAF_WORDS), 5,
+		     "a 0x28-byte frame (glibc's cancellable wrappers) is within what BPF reads");
+	/* Cached: the same answer again. */
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_body"), 4), -1);
+	cr_assert_eq(dp_leafrepair__slot(lr, o, sym(o, "lf_framed_after_push"), 4), 1);
+	dp_leafrepair__free(lr);
+	dp_objs__free(&objs);
+}
+
+Test(leaf_object, return_addresses_from_real_code)
+{
+	struct dp_obj *o = fixture();
+	struct dp_leafrepair *lr = dp_leafrepair__new();
+	static const char *const calls[] = {
+		"lf_after_call_rel", "lf_after_call_reg", "lf_after_call_rex",
+		"lf_after_call_sib8", "lf_after_call_rip", "lf_after_call_sib32",
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		cr_assert(dp_leafrepair__is_return(lr, o, sym(o, calls[i])), "%s", calls[i]);
+	cr_assert_not(dp_leafrepair__is_return(lr, o, sym(o, "lf_after_add")),
+		      "after an add: not a return address");
+	cr_assert_not(dp_leafrepair__is_return(lr, o, sym(o, "lf_framed_body")),
+		      "after a mov: not a return address");
+	cr_assert_not(dp_leafrepair__is_return(lr, o, 0x40000000), "outside the object");
+	dp_leafrepair__free(lr);
+	dp_objs__free(&objs);
+}
+
+/*
+ * The symbols side's whole answer (usyms): a process mapping the fixture's
+ * code at BASE + its file address, the leaf's IP and words in its terms.
+ */
+#define BASE 0x7f0000000000ULL
+
+Test(leaf_object, caller_of_a_mapped_process)
+{
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	uint64_t ret = BASE + sym(o, "lf_after_call_rel"), add = BASE + sym(o, "lf_after_add");
+	struct dp_leaf frameless = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { ret } };
+	struct dp_leaf prologue = { .ip = BASE + sym(o, "lf_framed_after_push"), .words = { 5, ret } };
+	struct dp_leaf framed = { .ip = BASE + sym(o, "lf_framed_body"), .words = { ret, ret } };
+	struct dp_leaf data = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { add } };
+	struct dp_leaf unmapped = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { 0x1234 } };
+	struct dp_leaf elsewhere = { .ip = 0x1000, .words = { ret } };
+
+	cr_assert_not_null(u);
+	/* The fixture's code segment: file offset 0x1000 at file address 0x1000. */
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &frameless), ret, "frameless: words[0]");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &prologue), ret, "prologue: words[1]");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &framed), 0, "a frame is set up: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &data), 0, "not after a call: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &unmapped), 0, "not in a mapping: nothing");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &elsewhere), 0, "an IP in no mapping");
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4243, &frameless), 0, "another process");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
+}
