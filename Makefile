@@ -59,7 +59,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 	bench bench-smoke
 
 all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
-	$(OUT)/dp-live-work-stripped $(OUT)/dp-leaf-work
+	$(OUT)/dp-live-work-stripped $(OUT)/dp-leaf-work $(OUT)/dp-live-liba.so $(OUT)/dp-live-libb.so
 
 # Installs every build and test dependency from Debian's archive (idempotent).
 deps:
@@ -112,6 +112,19 @@ $(OUT)/dp-live-work: tests/live/workload.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -Wall -Wextra $(WERROR) \
 		-pthread $< -o $@
+
+# Two libraries of the same size, dlopen'd in turn at the same address (run.sh).
+$(OUT)/dp-live-liba.so: tests/live/dlib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fPIC -shared -fno-omit-frame-pointer -DDL_NAME=dl_alpha_work -DDL_SALT=3 \
+		-Wall -Wextra $(WERROR) $< -o $@
+
+$(OUT)/dp-live-libb.so: tests/live/dlib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fPIC -shared -fno-omit-frame-pointer -DDL_NAME=dl_beta_work -DDL_SALT=5 \
+		-Wall -Wextra $(WERROR) $< -o $@
 
 # The same, without a symbol table: its functions are known by their FDEs only.
 $(OUT)/dp-live-work-stripped: $(OUT)/dp-live-work
@@ -200,6 +213,7 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/addrspace.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)

@@ -11,7 +11,18 @@
  *   dp-live-work threads N SECS    N threads in live_thread_spin for SECS s
  *   dp-live-work badframe SECS     live_bf_leaf under live_bf_break, whose saved
  *                                  frame pointer is overwritten with text for SECS s
+ *   dp-live-work dlopen SECS DIR   DIR/dp-live-liba.so's dl_alpha_work under
+ *                                  live_dl_phase_a for SECS s, dlclose, then
+ *                                  DIR/dp-live-libb.so's dl_beta_work under
+ *                                  live_dl_phase_b; prints "reused 1" when libb
+ *                                  was mapped where liba was, else "reused 0"
+ *   dp-live-work exec SECS         live_pre_exec for SECS s, then exec's itself
+ *                                  as "a SECS" (live_proc_a)
+ *   dp-live-work forks N MS        N children in turn, each in live_child_work
+ *                                  for MS ms, then exits; the parent waits
  */
+#define _GNU_SOURCE	/* dladdr */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 static volatile unsigned long sink;
 
@@ -74,6 +86,78 @@ __attribute__((noinline)) static void live_bf_outer(double secs)
 
 	live_bf_break(secs, text);
 	__asm__ volatile("" ::: "memory");
+}
+
+SPIN_FN(live_pre_exec, 10)
+SPIN_FN(live_child_work, 11)
+
+typedef void (*dl_work_fn)(double);
+
+/* name from DIR/file, run for secs under a caller of our own; its text address into *base. */
+__attribute__((noinline)) static int live_dl_run(const char *dir, const char *file, const char *name,
+						 double secs, void (*phase)(dl_work_fn, double),
+						 unsigned long *base)
+{
+	char path[4096];
+	void *h;
+	dl_work_fn fn;
+	Dl_info info;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fprintf(stderr, "dp-live-work: %s\n", dlerror());
+		return 1;
+	}
+	fn = (dl_work_fn)dlsym(h, name);
+	if (!fn || !dladdr((void *)fn, &info)) {
+		fprintf(stderr, "dp-live-work: no %s in %s\n", name, path);
+		return 1;
+	}
+	*base = (unsigned long)info.dli_fbase;
+	phase(fn, secs);
+	return dlclose(h) ? 1 : 0;
+}
+
+__attribute__((noinline)) static void live_dl_phase_a(dl_work_fn fn, double secs)
+{
+	fn(secs);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void live_dl_phase_b(dl_work_fn fn, double secs)
+{
+	fn(secs);
+	__asm__ volatile("" ::: "memory");
+}
+
+static int dl_reuse(double secs, const char *dir)
+{
+	unsigned long a = 0, b = 0;
+
+	if (live_dl_run(dir, "dp-live-liba.so", "dl_alpha_work", secs, live_dl_phase_a, &a) ||
+	    live_dl_run(dir, "dp-live-libb.so", "dl_beta_work", secs, live_dl_phase_b, &b))
+		return 1;
+	printf("reused %d (liba at %#lx, libb at %#lx)\n", a == b, a, b);
+	return 0;
+}
+
+static int forks(int n, double ms)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t c = fork();
+		int st;
+
+		if (c < 0)
+			return 1;
+		if (!c) {
+			live_child_work(ms / 1000);
+			_exit(0);
+		}
+		if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+			return 1;
+	}
+	return 0;
 }
 
 static double thread_end;
@@ -150,12 +234,22 @@ int main(int argc, char **argv)
 		live_short_spin(v / 1000);
 		return 0;
 	}
+	if (!strcmp(m, "dlopen") && argc > 3)
+		return dl_reuse(v, argv[3]);
+	if (!strcmp(m, "exec")) {
+		live_pre_exec(v);
+		execl("/proc/self/exe", argv[0], "a", argv[2], (char *)NULL);
+		perror("dp-live-work: exec");
+		return 1;
+	}
+	if (!strcmp(m, "forks") && argc > 3)
+		return forks((int)v, atof(argv[3]));
 	if (!strcmp(m, "badframe")) {
 		live_bf_outer(v);
 		return 0;
 	}
 	if (!strcmp(m, "threads") && argc > 3)
 		return threads((int)v, atof(argv[3]));
-	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS\n");
+	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS | dlopen SECS DIR | exec SECS | forks N MS\n");
 	return 2;
 }

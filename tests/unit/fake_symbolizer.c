@@ -30,12 +30,12 @@ static const struct dp_ksym *fake_kernel(void *ctx, uint64_t addr)
 	return &f->last;
 }
 
-static void fake_user(void *ctx, uint32_t pid, uint64_t addr, bool want_src, struct dp_usym *out)
+static void fake_user(void *ctx, uint64_t space, uint64_t addr, bool want_src, struct dp_usym *out)
 {
 	struct dp_fake_symbolizer *f = ctx;
 	const struct dp_fake_sym *s = find(f, false, addr);
 
-	(void)pid;
+	(void)space;
 	f->user_calls++;
 	memset(out, 0, sizeof(*out));
 	out->module = "[unmapped]";
@@ -54,22 +54,22 @@ static void fake_user(void *ctx, uint32_t pid, uint64_t addr, bool want_src, str
 	}
 }
 
-static int fake_inlines(void *ctx, uint32_t pid, uint64_t addr, struct dp_uinline *out, int max)
+static int fake_inlines(void *ctx, uint64_t space, uint64_t addr, struct dp_uinline *out, int max)
 {
 	const struct dp_fake_sym *s = find(ctx, false, addr);
 	int n = 0;
 
-	(void)pid;
+	(void)space;
 	for (; s && n < s->ninl && n < max; n++)
 		out[n] = s->inl[n];
 	return n;
 }
 
-static int fake_fp_info(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_info *out)
+static int fake_fp_info(void *ctx, uint64_t space, uint64_t addr, struct dp_uobj_info *out)
 {
 	const struct dp_fake_sym *s = find(ctx, false, addr);
 
-	(void)pid;
+	(void)space;
 	memset(out, 0, sizeof(*out));
 	if (!s || !s->funcs_checked)
 		return -ENOENT;
@@ -80,9 +80,9 @@ static int fake_fp_info(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_i
 }
 
 /* Known for pids below 1000: code where a user symbol is, nowhere elsewhere. */
-static enum dp_uwhere fake_where(void *ctx, uint32_t pid, uint64_t addr)
+static enum dp_uwhere fake_where(void *ctx, uint64_t space, uint64_t addr)
 {
-	if (pid >= 1000)
+	if (dp_space__pid(space) >= 1000)
 		return DP_UWHERE_UNKNOWN;
 	return find(ctx, false, addr) ? DP_UWHERE_CODE : DP_UWHERE_NOWHERE;
 }

@@ -90,6 +90,19 @@ static void learn_new_tasks(struct dp_session *s)
 	} while (n == 64);
 }
 
+/*
+ * Before an address space changes under earlier samples (an exec, a library
+ * where another was): every sample logged so far, into the tables while the
+ * old mappings are still the current generation. Samples are logged when
+ * taken, so all from before the change are there; classic ones otherwise
+ * wait for the end of the round.
+ */
+static void take_logged_samples(struct dp_session *s)
+{
+	if (!s->raw && s->drain.logs && dp_drain__logs(&s->drain, s->in, mono_ns()))
+		s->drain_soon = true;
+}
+
 static int sink_mmap(void *ctx, const struct dp_record *r)
 {
 	struct dp_session *s = ctx;
@@ -102,6 +115,8 @@ static int sink_mmap(void *ctx, const struct dp_record *r)
 
 	if (!dp_usyms__known(s->res->us, r->mmap.pid))
 		dp_usyms__snapshot(s->res->us, r->mmap.pid);
+	if (dp_usyms__replaces(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len, f.filename))
+		take_logged_samples(s);
 	return dp_usyms__add_mmap2(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len,
 				   r->mmap.pgoff, &f);
 }
@@ -110,7 +125,23 @@ static void sink_exec(void *ctx, uint32_t pid)
 {
 	struct dp_session *s = ctx;
 
-	dp_usyms__exec(s->res->us, pid);
+	take_logged_samples(s);
+	if (dp_usyms__exec(s->res->us, pid))
+		dp_say("out of memory keeping the mappings of process %u from before its exec", pid);
+}
+
+static void sink_fork(void *ctx, uint32_t ppid, uint32_t pid)
+{
+	struct dp_session *s = ctx;
+
+	if (dp_usyms__fork(s->res->us, ppid, pid))
+		dp_say("out of memory copying process %u's mappings to its child %u", ppid, pid);
+}
+
+/* The stack tables stamp each stack with its process's address-space generation. */
+static uint32_t table_generation(void *ctx, uint32_t pid)
+{
+	return dp_usyms__generation(ctx, pid);
 }
 
 /* The leaf repair's question, asked by ingest: the process's mappings first if not read yet. */
@@ -273,7 +304,7 @@ static int open_ingest(struct dp_session *s)
 		.lookup_ctx = &s->pm,
 	};
 	struct dp_ingest_sink sink = {
-		.mmap = sink_mmap, .exec = sink_exec, .ctx = s,
+		.mmap = sink_mmap, .exec = sink_exec, .fork = sink_fork, .ctx = s,
 		.leaf_caller = o->no_leaf_repair || o->kernel_only ? NULL : sink_leaf,
 	};
 
@@ -358,6 +389,8 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	s->o = o;
 	s->pr = pr;
 	s->hooks = hooks;
+	res->table.generation = res->raw.generation = table_generation;
+	res->table.generation_ctx = res->raw.generation_ctx = res->us;
 	s->res = res;
 	s->epfd = -1;
 	s->pidfd = -1;

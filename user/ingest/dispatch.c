@@ -434,6 +434,8 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 		return err;
 	case PERF_RECORD_FORK:
 		on_fork(in, &r);
+		if (r.task.pid != r.task.ppid && in->sink.fork)
+			in->sink.fork(in->sink.ctx, r.task.ppid, r.task.pid);
 		return note_task(in, r.task.pid, r.task.tid);
 	case PERF_RECORD_EXIT:
 		dp_join__task_exit(in->join, r.task.tid);

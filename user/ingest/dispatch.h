@@ -29,8 +29,10 @@ struct dp_comms;
 struct dp_ingest_sink {
 	/* An executable mapping (PERF_RECORD_MMAP2 with PROT_EXEC). */
 	int (*mmap)(void *ctx, const struct dp_record *r);
-	/* The process exec'd: its old mappings are gone. */
+	/* The process exec'd: a new address space (the old one kept for earlier stacks). */
 	void (*exec)(void *ctx, uint32_t pid);
+	/* A process forked (PERF_RECORD_FORK with pid != ppid): the child's space is a copy. */
+	void (*fork)(void *ctx, uint32_t ppid, uint32_t pid);
 	/*
 	 * The leaf repair's decision (user/symbols/leafrepair.h): the caller
 	 * of the function at leaf->ip when that function had not set up its

@@ -54,6 +54,14 @@ static void perf_attr(const struct dp_events *ev, struct perf_event_attr *a, boo
 	a->task = 1;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(o->ring_pages * (uint32_t)sysconf(_SC_PAGESIZE) / 4);
+	/*
+	 * Classic mode with the program: only side-band records use the ring,
+	 * and they are few. Each wakes the reader, so that a mapping that
+	 * replaces another, or an exec, is seen while the samples logged
+	 * before it can still be told from those after (session.c).
+	 */
+	if (!ev->deferred && ev->prog && !o->verify)
+		a->wakeup_watermark = 1;
 	if (o->kernel_only)
 		a->exclude_callchain_user = 1;
 	if (o->user_only)

@@ -111,7 +111,7 @@ static int kernel_frame(struct dp_profile *p, const struct dp_symbolizer *sz, ui
 	return dp_frames__intern(p, &d, &ae->fr[0]);
 }
 
-static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t space,
 		      uint64_t ip, bool leaf, const struct dp_profile_opts *opts, struct addr_ent *ae)
 {
 	struct dp_uinline inl[MAX_INLINE];
@@ -121,7 +121,7 @@ static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint
 	char buf[512];
 	int ninl = 0, err;
 
-	dp_symbolizer__user(sz, pid, at, opts->want_src, &sym);
+	dp_symbolizer__user(sz, space, at, opts->want_src, &sym);
 	d.module = sym.module;
 	d.addr = sym.offset;
 	d.build_id = sym.build_id;
@@ -134,7 +134,7 @@ static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint
 		d.name = buf;
 	}
 	if (opts->want_src && sym.name)
-		ninl = dp_symbolizer__inlines(sz, pid, at, inl, MAX_INLINE);
+		ninl = dp_symbolizer__inlines(sz, space, at, inl, MAX_INLINE);
 	/*
 	 * The real function comes first (outermost). Its line is where the
 	 * outermost inlined call sits; each inlined function's line is the next
@@ -157,7 +157,7 @@ static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint
 }
 
 /* The frames of one address, outermost first, appended at out[*n]. */
-int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t space,
 		      uint64_t ip, bool kernel, bool leaf,
 		      const struct dp_profile_opts *opts, uint32_t *out, uint32_t *n)
 {
@@ -166,7 +166,7 @@ int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_
 	int err;
 
 	memset(&probe.key, 0, sizeof(probe.key));
-	probe.key.pid = kernel ? 0 : pid;
+	probe.key.space = kernel ? 0 : space;
 	probe.key.kernel = kernel | (leaf ? 2 : 0);
 	probe.key.addr = ip;
 	HASH_FIND(hh, ix->addrs, &probe.key, sizeof(probe.key), ae);
@@ -175,7 +175,7 @@ int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_
 		if (!ae)
 			return -ENOMEM;
 		ae->key = probe.key;
-		err = kernel ? kernel_frame(p, sz, ip, ae) : user_frame(p, sz, pid, ip, leaf, opts, ae);
+		err = kernel ? kernel_frame(p, sz, ip, ae) : user_frame(p, sz, space, ip, leaf, opts, ae);
 		if (err) {
 			free(ae);
 			return err;
@@ -188,7 +188,7 @@ int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_
 }
 
 /* Remember objects where user stacks stop early and that lack frame pointers. */
-int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t space,
 			  uint64_t ip, const char *name, uint64_t count)
 {
 	struct index *ix = p->index;
@@ -204,7 +204,7 @@ int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		if (!strcmp(name, roots[i]))
 			return 0;
-	if (dp_symbolizer__fp_info(sz, pid, ip, &info) || info.funcs_checked < 8 ||
+	if (dp_symbolizer__fp_info(sz, space, ip, &info) || info.funcs_checked < 8 ||
 	    info.funcs_with_fp * 2 >= info.funcs_checked)
 		return 0;
 	HASH_FIND_STR(ix->objs, info.module, oe);

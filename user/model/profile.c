@@ -203,7 +203,7 @@ static int count_frames(struct dp_profile *p, uint32_t thread, const uint32_t *f
  * chain broken there reads on into data: every frame from it out is
  * garbage. Returns unr when the chain holds.
  */
-static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint32_t pid, const uint64_t *uips,
+static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint64_t space, const uint64_t *uips,
 			     uint32_t unr)
 {
 	bool code_seen = false;
@@ -213,7 +213,7 @@ static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint32_t pid, const
 
 		if (i && (uips[i] >= 1ULL << 56 || uips[i] < 4096))
 			return i;
-		w = dp_symbolizer__where(sz, pid, uips[i]);
+		w = dp_symbolizer__where(sz, space, uips[i]);
 		if (w == DP_UWHERE_CODE)
 			code_seen = true;
 		else if (i && w == DP_UWHERE_NOWHERE && code_seen)
@@ -227,6 +227,8 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 		     const struct dp_profile_opts *opts)
 {
 	const struct dp_stack_hdr *h = &e->hdr;
+	/* The mappings of the stack's time: its address-space generation. */
+	uint64_t space = dp_space(h->pid, dp_stk__gen(h->flags));
 	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 6, outer, thread, unr;
 	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
 	uint32_t *fr;
@@ -243,7 +245,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	if ((h->flags & DP_STK_UTRUNC) && (err = dp_frames__marker(p, "[truncated]", false, &fr[n++])))
 		goto out;
 	/* A broken chain is cut where it broke, under one marker, counted. */
-	unr = bad_frame_at(sz, h->pid, uips, h->unr);
+	unr = bad_frame_at(sz, space, uips, h->unr);
 	if (unr < h->unr && (err = dp_frames__marker(p, DP_BAD_FRAME, false, &fr[n++])))
 		goto out;
 	outer = n;	/* the outermost user frame, when there is a user part */
@@ -252,7 +254,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	 * IP), never a return address, even with a kernel part after it.
 	 */
 	for (uint32_t i = unr; i-- > 0;) {
-		err = dp_frames__for(p, sz, h->pid, uips[i], false, i == 0, opts, fr, &n);
+		err = dp_frames__for(p, sz, space, uips[i], false, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
@@ -268,14 +270,14 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	    (err = dp_frames__marker(p, "[kernel stack not stored]", true, &fr[n++])))
 		goto out;
 	for (uint32_t i = h->knr; i-- > 0;) {
-		err = dp_frames__for(p, sz, h->pid, kips[i], true, i == 0, opts, fr, &n);
+		err = dp_frames__for(p, sz, space, kips[i], true, i == 0, opts, fr, &n);
 		if (err)
 			goto out;
 	}
 	if (!n && (err = dp_frames__marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
 	if (opts->check_fp && unr && unr == h->unr && unr < 4 &&
-	    (err = dp_frames__note_outermost(p, sz, h->pid, uips[unr - 1],
+	    (err = dp_frames__note_outermost(p, sz, space, uips[unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
 	if (!(err = thread_for(p, comms, h->pid, h->tid, &thread)))

@@ -19,9 +19,9 @@ struct dp_symbolizer;
 /* Lookup tables used while building. */
 #define MAX_INLINE 7
 
-struct addr_ent {	/* (pid, addr) -> frames (an inlined chain: outer first) */
+struct addr_ent {	/* (space, addr) -> frames (an inlined chain: outer first) */
 	UT_hash_handle hh;
-	struct { uint32_t pid; uint32_t kernel; uint64_t addr; } key;
+	struct { uint64_t space; uint64_t kernel; uint64_t addr; } key;	/* space: dp_space() */
 	uint32_t nfr;
 	uint32_t fr[MAX_INLINE + 1];
 };
@@ -94,11 +94,11 @@ int dp_frames__marker(struct dp_profile *p, const char *name, bool kernel, uint3
  * The frames of one address (an inlined chain with want_src), outermost
  * first, appended at out[*n]; leaf: the address is the stack's innermost.
  */
-int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint32_t pid,
+int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t space,
 		   uint64_t ip, bool kernel, bool leaf, const struct dp_profile_opts *opts,
 		   uint32_t *out, uint32_t *n);
 /* Objects where user stacks stop early and that lack frame pointers (the report's note). */
 int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *sz,
-			      uint32_t pid, uint64_t ip, const char *name, uint64_t count);
+			      uint64_t space, uint64_t ip, const char *name, uint64_t count);
 
 #endif

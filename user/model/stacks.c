@@ -25,7 +25,14 @@ void dp_stack_table__clear(struct dp_stack_table *t)
 	free(t->marks);
 	free(t->slots);
 	free(t->recent);
-	dp_stack_table__init(t);
+	{
+		uint32_t (*gen)(void *, uint32_t) = t->generation;
+		void *ctx = t->generation_ctx;
+
+		dp_stack_table__init(t);
+		t->generation = gen;	/* the table is emptied, not its owner's settings */
+		t->generation_ctx = ctx;
+	}
 }
 
 /* Three words, one multiply each: this runs for every sample. */
@@ -107,10 +114,19 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 			       const uint64_t *kips, uint64_t khash,
 			       const uint64_t *uips, uint64_t uhash, uint64_t count)
 {
+	struct dp_stack_hdr stamped;
 	struct dp_stack_entry *e;
 	uint32_t kpart, upart, i, r;
 	int err;
 
+	if (t->generation && hdr->unr) {
+		uint32_t g = t->generation(t->generation_ctx, hdr->pid);
+
+		stamped = *hdr;
+		stamped.flags = (stamped.flags & ((1U << DP_STK_GEN_SHIFT) - 1)) |
+				(g < DP_STK_GEN_MAX ? g : DP_STK_GEN_MAX) << DP_STK_GEN_SHIFT;
+		hdr = &stamped;
+	}
 	if (!t->parts && !(t->parts = dp_parts__new()))
 		return -ENOMEM;
 	if (!t->parts->memo)	/* dp_stack_table__drop_index() */

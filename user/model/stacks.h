@@ -22,6 +22,19 @@
 #define DP_STK_UTRUNC		0x8
 #define DP_STK_NO_USER		0x10	/* a kernel thread, or user part not asked for */
 #define DP_STK_USER_NOT_STORED	0x20	/* the classic user part did not fit the BPF store */
+/*
+ * The high half: the generation of the process's address space when the
+ * stack was taken (symbols/addrspace.h), so that a stack from before a
+ * dlopen over a dlclose'd library, or before an exec, is named with the
+ * mappings of its time. Part of the stack's identity.
+ */
+#define DP_STK_GEN_SHIFT	16
+#define DP_STK_GEN_MAX		0xffffU
+
+static inline uint32_t dp_stk__gen(uint32_t flags)
+{
+	return flags >> DP_STK_GEN_SHIFT;
+}
 
 struct dp_stack_hdr {
 	uint32_t pid;
@@ -55,6 +68,12 @@ struct dp_stack_table {
 	struct dp_parts *parts;
 	uint64_t total;		/* samples */
 	uint64_t entries;
+	/*
+	 * When set, each stack added is stamped with its process's address-space
+	 * generation as it is now (the engine's, from the symbols side).
+	 */
+	uint32_t (*generation)(void *ctx, uint32_t pid);
+	void *generation_ctx;
 };
 
 void dp_stack_table__init(struct dp_stack_table *t);

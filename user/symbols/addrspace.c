@@ -23,17 +23,8 @@ static void free_aspace(struct dp_aspace *as)
 {
 	dp_jitmap__free(&as->jit);
 	free(as->maps);
+	free(as->old);
 	free(as);
-}
-
-void dp_aspaces__drop(struct dp_aspaces *t, uint32_t pid)
-{
-	struct dp_aspace *as = dp_aspaces__get(t, pid, false);
-
-	if (!as)
-		return;
-	HASH_DEL(t->head, as);
-	free_aspace(as);
 }
 
 void dp_aspaces__free(struct dp_aspaces *t)
@@ -62,26 +53,129 @@ static size_t lower_bound(const struct dp_aspace *as, uint64_t start)
 	return lo;
 }
 
-int dp_aspace__put(struct dp_aspace *as, const struct dp_map *m)
+/* Room for one more in *arr (n used of *cap). */
+static int room(struct dp_map **arr, size_t n, size_t *cap)
 {
-	size_t i = lower_bound(as, m->start);
+	size_t c;
+	struct dp_map *a;
 
-	if (i < as->nmaps && as->maps[i].start == m->start) {
-		as->maps[i] = *m;
+	if (n < *cap)
 		return 0;
-	}
-	if (as->nmaps == as->cap) {
-		size_t cap = as->cap ? as->cap * 2 : 64;
-		struct dp_map *n = realloc(as->maps, cap * sizeof(*n));
+	c = *cap ? *cap * 2 : 64;
+	a = realloc(*arr, c * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	*cap = c;
+	return 0;
+}
 
-		if (!n)
-			return -ENOMEM;
-		as->maps = n;
-		as->cap = cap;
-	}
+/* m live at index i. */
+static int insert_live(struct dp_aspace *as, size_t i, const struct dp_map *m)
+{
+	if (room(&as->maps, as->nmaps, &as->cap))
+		return -ENOMEM;
 	memmove(&as->maps[i + 1], &as->maps[i], (as->nmaps - i) * sizeof(*as->maps));
 	as->maps[i] = *m;
 	as->nmaps++;
+	return 0;
+}
+
+static void remove_live(struct dp_aspace *as, size_t i)
+{
+	memmove(&as->maps[i], &as->maps[i + 1], (as->nmaps - i - 1) * sizeof(*as->maps));
+	as->nmaps--;
+}
+
+/* m was live until now: kept for the generations before this one. */
+static int retire(struct dp_aspace *as, const struct dp_map *m)
+{
+	if (room(&as->old, as->nold, &as->capold))
+		return -ENOMEM;
+	as->old[as->nold] = *m;
+	as->old[as->nold].gen_to = as->gen;
+	as->nold++;
+	return 0;
+}
+
+/* The same mapping again (a snapshot after its MMAP2, or the other way round). */
+static bool same(const struct dp_map *a, const struct dp_map *b)
+{
+	return a->start == b->start && a->end == b->end && a->pgoff == b->pgoff && a->obj == b->obj &&
+	       (a->obj || a->name == b->name || (a->name && b->name && !strcmp(a->name, b->name)));
+}
+
+int dp_aspace__put(struct dp_aspace *as, const struct dp_map *in)
+{
+	struct dp_map m = *in;
+	size_t i = lower_bound(as, m.start), first, last;
+	bool replaces = false;
+
+	/* The live mappings m overlaps: [first, last). */
+	first = i && as->maps[i - 1].end > m.start ? i - 1 : i;
+	for (last = first; last < as->nmaps && as->maps[last].start < m.end; last++) {
+		if (same(&as->maps[last], &m))
+			return 0;
+		/* Code of another object where m goes: names of earlier samples change. */
+		replaces |= as->maps[last].obj != m.obj || (m.obj && as->maps[last].pgoff -
+			    as->maps[last].start != m.pgoff - m.start);
+	}
+	if (replaces && as->gen < DP_ASPACE_MAX_GEN) {
+		as->gen++;
+		for (size_t k = first; k < last; k++)
+			if (retire(as, &as->maps[k]))
+				return -ENOMEM;
+	}
+	/* What stays live of each: the part below m and the part above it. */
+	while (last > first) {
+		struct dp_map o = as->maps[--last];
+
+		remove_live(as, last);
+		if (o.end > m.end) {
+			struct dp_map hi = o;
+
+			hi.pgoff += m.end - o.start;
+			hi.start = m.end;
+			if (insert_live(as, last, &hi))
+				return -ENOMEM;
+		}
+		if (o.start < m.start) {
+			o.end = m.start;
+			if (insert_live(as, last, &o))
+				return -ENOMEM;
+		}
+	}
+	m.gen_from = as->gen;
+	return insert_live(as, lower_bound(as, m.start), &m);
+}
+
+int dp_aspace__exec(struct dp_aspace *as)
+{
+	if (as->gen >= DP_ASPACE_MAX_GEN) {
+		as->nmaps = 0;
+		return 0;
+	}
+	as->gen++;
+	for (size_t i = 0; i < as->nmaps; i++)
+		if (retire(as, &as->maps[i]))
+			return -ENOMEM;
+	as->nmaps = 0;
+	/* The new program has its own JIT map, if any. */
+	dp_jitmap__free(&as->jit);
+	memset(&as->jit, 0, sizeof(as->jit));
+	as->jit_loaded = false;
+	return 0;
+}
+
+int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src)
+{
+	for (size_t i = 0; i < src->nmaps; i++) {
+		struct dp_map m = src->maps[i];
+
+		m.gen_from = dst->gen;
+		if (insert_live(dst, dst->nmaps, &m))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -98,6 +192,22 @@ const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr)
 			lo = mid + 1;
 		else
 			return &as->maps[mid];
+	}
+	return NULL;
+}
+
+const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr)
+{
+	const struct dp_map *m = dp_aspace__find(as, addr);
+
+	if (m && m->gen_from <= gen)
+		return m;
+	/* Retired: the latest that held addr in gen (few; kept in order). */
+	for (size_t i = as->nold; i-- > 0;) {
+		const struct dp_map *o = &as->old[i];
+
+		if (addr >= o->start && addr < o->end && o->gen_from <= gen && gen < o->gen_to)
+			return o;
 	}
 	return NULL;
 }

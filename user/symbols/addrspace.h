@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Address spaces: each process's executable mappings, from a snapshot of
- * /proc/PID/maps and from MMAP2 records, and its JIT map. A mapping points at
- * a shared object (objects.h) or names a special region. Today an exec drops
- * the whole space; the mapping array is the place to keep history (when each
- * mapping was live) so that samples from before an exec or dlopen resolve
- * against the mappings of their time.
+ * /proc/PID/maps and from MMAP2/FORK/EXEC records, and its JIT map. A
+ * mapping points at a shared object (objects.h) or names a special region.
+ *
+ * Spaces have a history, counted in generations: a mapping that replaces
+ * another object's (a library dlopen'd where a dlclose'd one was) or an exec
+ * starts a new generation, and what it replaced is kept, valid over the
+ * generations it was live in. A stack is stamped with its process's
+ * generation when ingest takes it (DP_STK_GEN), and symbolized against the
+ * mappings of that generation. New mappings where nothing was, and the same
+ * mapping seen again (a snapshot after its MMAP2), start none: generations
+ * stay few, and so do the stacks they split.
  */
 #ifndef DP_ADDRSPACE_H
 #define DP_ADDRSPACE_H
@@ -22,7 +28,12 @@ struct dp_map {
 	uint64_t start, end, pgoff;
 	struct dp_obj *obj;	/* NULL: anonymous or special */
 	const char *name;	/* "[vdso]", "[anon]", or the object's path */
+	uint32_t gen_from;	/* the first generation it was live in */
+	uint32_t gen_to;	/* retired: the first it was not (live maps: unused) */
 };
+
+/* Generations stop at this: later changes replace without history. */
+#define DP_ASPACE_MAX_GEN 0xffffU
 
 /* How far the snapshot of /proc/PID/maps got. */
 enum dp_snap_state {
@@ -34,8 +45,11 @@ enum dp_snap_state {
 struct dp_aspace {
 	UT_hash_handle hh;
 	uint32_t pid;
-	struct dp_map *maps;	/* sorted by start, not overlapping a same start */
+	struct dp_map *maps;	/* live: sorted by start, not overlapping */
 	size_t nmaps, cap;
+	struct dp_map *old;	/* retired, in order of retirement */
+	size_t nold, capold;
+	uint32_t gen;		/* the current generation */
 	enum dp_snap_state snap;
 	int snap_tries;
 	bool jit_loaded;
@@ -48,13 +62,21 @@ struct dp_aspaces {
 
 /* pid's space; with create, a new empty one when there is none (NULL: no memory). */
 struct dp_aspace *dp_aspaces__get(struct dp_aspaces *t, uint32_t pid, bool create);
-/* Forget pid's space (an exec replaced it). */
-void dp_aspaces__drop(struct dp_aspaces *t, uint32_t pid);
 void dp_aspaces__free(struct dp_aspaces *t);
 
-/* Insert m, or replace the mapping with the same start. 0 or -ENOMEM. */
+/*
+ * Map m from now on. Live mappings it overlaps end here (what is outside m
+ * stays live); when one held another object, a new generation starts and
+ * they are kept for the earlier ones. 0 or -ENOMEM.
+ */
 int dp_aspace__put(struct dp_aspace *as, const struct dp_map *m);
-/* The mapping holding addr, or NULL. */
+/* An exec: a new generation with no mappings; the old ones are kept. 0 or -ENOMEM. */
+int dp_aspace__exec(struct dp_aspace *as);
+/* A forked child's space: its parent's live mappings (dst must be empty). 0 or -ENOMEM. */
+int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src);
+/* The mapping holding addr now, or NULL. */
 const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr);
+/* The mapping that held addr in generation gen, or NULL. */
+const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr);
 
 #endif

@@ -11,7 +11,7 @@ static const struct dp_ksym *real_kernel(void *ctx, uint64_t addr)
 	return s->ks ? dp_ksyms__find(s->ks, addr) : NULL;
 }
 
-static void real_user(void *ctx, uint32_t pid, uint64_t addr, bool want_src, struct dp_usym *out)
+static void real_user(void *ctx, uint64_t space, uint64_t addr, bool want_src, struct dp_usym *out)
 {
 	struct dp_symbols *s = ctx;
 
@@ -19,28 +19,28 @@ static void real_user(void *ctx, uint32_t pid, uint64_t addr, bool want_src, str
 		*out = (struct dp_usym){ .module = "[unmapped]", .offset = addr };
 		return;
 	}
-	dp_usyms__resolve(s->us, pid, addr, want_src, out);
+	dp_usyms__resolve(s->us, space, addr, want_src, out);
 }
 
-static int real_inlines(void *ctx, uint32_t pid, uint64_t addr, struct dp_uinline *out, int max)
+static int real_inlines(void *ctx, uint64_t space, uint64_t addr, struct dp_uinline *out, int max)
 {
 	struct dp_symbols *s = ctx;
 
-	return s->us ? dp_usyms__inlines(s->us, pid, addr, out, max) : 0;
+	return s->us ? dp_usyms__inlines(s->us, space, addr, out, max) : 0;
 }
 
-static int real_fp_info(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_info *out)
+static int real_fp_info(void *ctx, uint64_t space, uint64_t addr, struct dp_uobj_info *out)
 {
 	struct dp_symbols *s = ctx;
 
-	return s->us ? dp_usyms__fp_info(s->us, pid, addr, out) : -ENOENT;
+	return s->us ? dp_usyms__fp_info(s->us, space, addr, out) : -ENOENT;
 }
 
-static enum dp_uwhere real_where(void *ctx, uint32_t pid, uint64_t addr)
+static enum dp_uwhere real_where(void *ctx, uint64_t space, uint64_t addr)
 {
 	struct dp_symbols *s = ctx;
 
-	return s->us ? dp_usyms__where(s->us, pid, addr) : DP_UWHERE_UNKNOWN;
+	return s->us ? dp_usyms__where(s->us, space, addr) : DP_UWHERE_UNKNOWN;
 }
 
 static const struct dp_symbolizer_ops real_ops = {

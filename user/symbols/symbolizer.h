@@ -48,6 +48,32 @@ struct dp_uobj_info {
 	int funcs_with_fp;
 };
 
+/*
+ * A process's address space as the symbolizer is asked about it: the pid in
+ * the low half; in the high half, the generation + 1 of the mappings to use
+ * (a stack's, DP_STK_GEN), or 0 for the mappings as they are now. A plain pid
+ * is a space: now.
+ */
+static inline uint64_t dp_space(uint32_t pid, uint32_t gen)
+{
+	return (uint64_t)(gen + 1) << 32 | pid;
+}
+
+static inline uint32_t dp_space__pid(uint64_t space)
+{
+	return (uint32_t)space;
+}
+
+static inline bool dp_space__now(uint64_t space)
+{
+	return !(space >> 32);
+}
+
+static inline uint32_t dp_space__gen(uint64_t space)
+{
+	return (uint32_t)(space >> 32) - 1;
+}
+
 /* Where a user address lies, for telling a real return address from garbage. */
 enum dp_uwhere {
 	DP_UWHERE_UNKNOWN,	/* the process's mappings are not known */
@@ -63,14 +89,14 @@ enum dp_uwhere {
 struct dp_symbolizer_ops {
 	/* The kernel function containing addr, or NULL; valid until the next call. */
 	const struct dp_ksym *(*kernel)(void *ctx, uint64_t addr);
-	/* Resolve a user address of pid. Always fills out (module+offset at worst). */
-	void (*user)(void *ctx, uint32_t pid, uint64_t addr, bool want_src, struct dp_usym *out);
+	/* Resolve a user address in space (dp_space()). Always fills out (module+offset at worst). */
+	void (*user)(void *ctx, uint64_t space, uint64_t addr, bool want_src, struct dp_usym *out);
 	/* Functions inlined at addr, innermost first, at most max; returns how many. */
-	int (*inlines)(void *ctx, uint32_t pid, uint64_t addr, struct dp_uinline *out, int max);
+	int (*inlines)(void *ctx, uint64_t space, uint64_t addr, struct dp_uinline *out, int max);
 	/* Frame-pointer check of the object mapped at addr: 0 or -ENOENT. */
-	int (*fp_info)(void *ctx, uint32_t pid, uint64_t addr, struct dp_uobj_info *out);
+	int (*fp_info)(void *ctx, uint64_t space, uint64_t addr, struct dp_uobj_info *out);
 	/* Whether addr is code of pid. */
-	enum dp_uwhere (*where)(void *ctx, uint32_t pid, uint64_t addr);
+	enum dp_uwhere (*where)(void *ctx, uint64_t space, uint64_t addr);
 };
 
 struct dp_symbolizer {
@@ -85,33 +111,33 @@ static inline const struct dp_ksym *dp_symbolizer__kernel(const struct dp_symbol
 	return s && s->ops->kernel ? s->ops->kernel(s->ctx, addr) : NULL;
 }
 
-static inline void dp_symbolizer__user(const struct dp_symbolizer *s, uint32_t pid, uint64_t addr,
+static inline void dp_symbolizer__user(const struct dp_symbolizer *s, uint64_t space, uint64_t addr,
 				       bool want_src, struct dp_usym *out)
 {
 	if (s && s->ops->user) {
-		s->ops->user(s->ctx, pid, addr, want_src, out);
+		s->ops->user(s->ctx, space, addr, want_src, out);
 		return;
 	}
 	*out = (struct dp_usym){ .module = "[unmapped]", .offset = addr };
 }
 
-static inline int dp_symbolizer__inlines(const struct dp_symbolizer *s, uint32_t pid,
+static inline int dp_symbolizer__inlines(const struct dp_symbolizer *s, uint64_t space,
 					 uint64_t addr, struct dp_uinline *out, int max)
 {
-	return s && s->ops->inlines ? s->ops->inlines(s->ctx, pid, addr, out, max) : 0;
+	return s && s->ops->inlines ? s->ops->inlines(s->ctx, space, addr, out, max) : 0;
 }
 
-static inline enum dp_uwhere dp_symbolizer__where(const struct dp_symbolizer *s, uint32_t pid,
+static inline enum dp_uwhere dp_symbolizer__where(const struct dp_symbolizer *s, uint64_t space,
 						  uint64_t addr)
 {
-	return s && s->ops->where ? s->ops->where(s->ctx, pid, addr) : DP_UWHERE_UNKNOWN;
+	return s && s->ops->where ? s->ops->where(s->ctx, space, addr) : DP_UWHERE_UNKNOWN;
 }
 
-static inline int dp_symbolizer__fp_info(const struct dp_symbolizer *s, uint32_t pid,
+static inline int dp_symbolizer__fp_info(const struct dp_symbolizer *s, uint64_t space,
 					 uint64_t addr, struct dp_uobj_info *out)
 {
 	if (s && s->ops->fp_info)
-		return s->ops->fp_info(s->ctx, pid, addr, out);
+		return s->ops->fp_info(s->ctx, space, addr, out);
 	return -ENOENT;
 }
 

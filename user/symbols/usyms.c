@@ -20,6 +20,7 @@ struct dp_usyms {
 	char **pool;		/* demangled names and special region names */
 	size_t npool, cappool;
 	struct dp_leafrepair *leaf;	/* the leaf repair's cache, made on first use */
+	uint64_t new_generations;	/* in any process: none, and every stack's is 0 */
 };
 
 /* Keep s (malloc'd) until the end; NULL when s is NULL or out of memory. */
@@ -100,6 +101,7 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 	struct dp_obj_id clean = *id;
 	char *open_path = NULL, *path = NULL;
 	size_t n = strlen(id->path);
+	uint32_t gen;
 	int err;
 
 	if ((err = special_name(u, id->path, &m.name)))
@@ -124,7 +126,10 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 			return -ENOMEM;
 		m.name = m.obj->path;
 	}
-	return dp_aspace__put(as, &m);
+	gen = as->gen;
+	err = dp_aspace__put(as, &m);
+	u->new_generations += as->gen != gen;
+	return err;
 }
 
 /* One line of /proc/PID/maps; executable file mappings go into as. */
@@ -220,21 +225,85 @@ int dp_usyms__add_mmap(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_
 	return dp_usyms__add_mmap2(u, pid, start, len, pgoff, &file);
 }
 
-void dp_usyms__exec(struct dp_usyms *u, uint32_t pid)
+int dp_usyms__exec(struct dp_usyms *u, uint32_t pid)
 {
-	dp_aspaces__drop(&u->spaces, pid);
+	struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, true);
+
+	if (!as)
+		return -ENOMEM;
+	/* The new program's mappings come as MMAP2 records; /proc is read again for the rest. */
+	as->snap = DP_SNAP_NONE;
+	as->snap_tries = 0;
+	u->new_generations++;
+	return dp_aspace__exec(as);
 }
 
-static const struct dp_map *find_map(struct dp_usyms *u, uint32_t pid, uint64_t addr)
+int dp_usyms__fork(struct dp_usyms *u, uint32_t ppid, uint32_t pid)
+{
+	struct dp_aspace *parent, *child;
+
+	if (ppid == pid)
+		return 0;	/* a thread: the same space */
+	child = dp_aspaces__get(&u->spaces, pid, true);
+	if (!child)
+		return -ENOMEM;
+	if (child->nmaps || child->snap != DP_SNAP_NONE)
+		return 0;	/* already read from /proc */
+	if (!dp_usyms__known(u, ppid))
+		dp_usyms__snapshot(u, ppid);
+	parent = dp_aspaces__get(&u->spaces, ppid, false);
+	if (!parent || parent->snap != DP_SNAP_DONE)
+		return 0;	/* nothing known to copy: the child is read from /proc */
+	/* As the kernel does: the child starts with its parent's mappings. */
+	if (dp_aspace__copy(child, parent))
+		return -ENOMEM;
+	child->snap = DP_SNAP_DONE;
+	return 0;
+}
+
+bool dp_usyms__replaces(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_t len,
+			const char *filename)
 {
 	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, false);
 
-	return as ? dp_aspace__find(as, addr) : NULL;
+	if (!as)
+		return false;
+	for (size_t i = 0; i < as->nmaps; i++) {
+		const struct dp_map *m = &as->maps[i];
+
+		if (m->start >= start + len || m->end <= start || !m->obj)
+			continue;
+		if (m->start != start || m->end != start + len || strcmp(m->obj->path, filename))
+			return true;
+	}
+	return false;
+}
+
+uint32_t dp_usyms__generation(struct dp_usyms *u, uint32_t pid)
+{
+	const struct dp_aspace *as;
+
+	if (!u->new_generations)	/* the usual case, on every stack added: no lookup */
+		return 0;
+	as = dp_aspaces__get(&u->spaces, pid, false);
+
+	return as ? as->gen : 0;
+}
+
+static const struct dp_map *find_map(struct dp_usyms *u, uint64_t space, uint64_t addr)
+{
+	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, dp_space__pid(space), false);
+
+	if (!as)
+		return NULL;
+	return dp_space__now(space) ? dp_aspace__find(as, addr) :
+				      dp_aspace__find_at(as, dp_space__gen(space), addr);
 }
 
 /* A JIT perf map's symbol at addr, reading the map on first need. */
-static const struct dp_jit_sym *find_jit(struct dp_usyms *u, uint32_t pid, uint64_t addr)
+static const struct dp_jit_sym *find_jit(struct dp_usyms *u, uint64_t space, uint64_t addr)
 {
+	uint32_t pid = dp_space__pid(space);
 	struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, false);
 	char *path = NULL;
 
@@ -256,10 +325,10 @@ static int map_vaddr(const struct dp_map *m, uint64_t addr, uint64_t *vaddr)
 	return dp_obj__vaddr(m->obj, addr - m->start + m->pgoff, vaddr);
 }
 
-void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool want_src,
+void dp_usyms__resolve(struct dp_usyms *u, uint64_t space, uint64_t addr, bool want_src,
 		       struct dp_usym *out)
 {
-	const struct dp_map *m = find_map(u, pid, addr);
+	const struct dp_map *m = find_map(u, space, addr);
 	const struct dp_jit_sym *js;
 	const char *name;
 	uint64_t vaddr, start;
@@ -268,7 +337,7 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	out->module = "[unmapped]";
 	out->offset = addr;
 	if (!m || !m->obj || !m->obj->mod) {
-		js = find_jit(u, pid, addr);
+		js = find_jit(u, space, addr);
 		if (js) {
 			out->name = js->name;
 			out->module = "[jit]";
@@ -311,21 +380,21 @@ void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool wan
 	}
 }
 
-enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr)
+enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint64_t space, uint64_t addr)
 {
-	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, pid, false);
+	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, dp_space__pid(space), false);
 
 	if (!as || as->snap != DP_SNAP_DONE || !as->nmaps)
 		return DP_UWHERE_UNKNOWN;
-	if (dp_aspace__find(as, addr) || find_jit(u, pid, addr))
+	if (find_map(u, space, addr) || find_jit(u, space, addr))
 		return DP_UWHERE_CODE;
 	return DP_UWHERE_NOWHERE;
 }
 
-int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+int dp_usyms__fp_info(struct dp_usyms *u, uint64_t space, uint64_t addr,
 		      struct dp_uobj_info *out)
 {
-	const struct dp_map *m = find_map(u, pid, addr);
+	const struct dp_map *m = find_map(u, space, addr);
 
 	memset(out, 0, sizeof(*out));
 	if (!m || !m->obj)
@@ -339,10 +408,10 @@ int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 	return 0;
 }
 
-int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+int dp_usyms__inlines(struct dp_usyms *u, uint64_t space, uint64_t addr,
 		      struct dp_uinline *out, int max)
 {
-	const struct dp_map *m = find_map(u, pid, addr);
+	const struct dp_map *m = find_map(u, space, addr);
 	uint64_t vaddr;
 
 	if (!m || !m->obj || !m->obj->mod || map_vaddr(m, addr, &vaddr))
@@ -350,9 +419,9 @@ int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
 	return dp_obj__inlines(m->obj, vaddr, out, max);
 }
 
-uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint32_t pid, const struct dp_leaf *leaf)
+uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf)
 {
-	const struct dp_map *m = find_map(u, pid, leaf->ip), *rm;
+	const struct dp_map *m = find_map(u, space, leaf->ip), *rm;
 	uint64_t vaddr, ra, ra_vaddr;
 	int slot;
 
@@ -364,7 +433,7 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint32_t pid, const struct dp
 	if (slot < 0)
 		return 0;
 	ra = leaf->words[slot];
-	rm = find_map(u, pid, ra);
+	rm = find_map(u, space, ra);
 	if (!rm || !rm->obj || map_vaddr(rm, ra, &ra_vaddr) ||
 	    !dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr))
 		return 0;

@@ -65,17 +65,29 @@ struct dp_mmap_file {
 int dp_usyms__add_mmap2(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_t len,
 			uint64_t pgoff, const struct dp_mmap_file *file);
 /* The process exec'd: its old mappings are gone. */
-void dp_usyms__exec(struct dp_usyms *u, uint32_t pid);
+/* The process exec'd: a new generation, the old mappings kept for earlier stacks. */
+int dp_usyms__exec(struct dp_usyms *u, uint32_t pid);
+/* A process forked (ppid != pid): the child starts with the parent's mappings. */
+int dp_usyms__fork(struct dp_usyms *u, uint32_t ppid, uint32_t pid);
+/*
+ * Whether a new mapping (a MMAP2 record's) would take the place of code of
+ * another object, so that earlier stacks need the mappings of before: the
+ * engine then takes in every sample logged so far first.
+ */
+bool dp_usyms__replaces(struct dp_usyms *u, uint32_t pid, uint64_t start, uint64_t len,
+			const char *filename);
+/* The generation of pid's address space now (addrspace.h), stamped on its stacks. */
+uint32_t dp_usyms__generation(struct dp_usyms *u, uint32_t pid);
 /* Objects opened so far (each once, however many processes map it). */
 size_t dp_usyms__objects(const struct dp_usyms *u);
 
 /* The lookups behind the real symbolizer (symbolizer.h says what each returns). */
-void dp_usyms__resolve(struct dp_usyms *u, uint32_t pid, uint64_t addr, bool want_src,
+void dp_usyms__resolve(struct dp_usyms *u, uint64_t space, uint64_t addr, bool want_src,
 		       struct dp_usym *out);
-int dp_usyms__inlines(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+int dp_usyms__inlines(struct dp_usyms *u, uint64_t space, uint64_t addr,
 		      struct dp_uinline *out, int max);
 /* Whether addr is code of pid, from its known executable mappings and JIT map. */
-enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr);
+enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint64_t space, uint64_t addr);
 /*
  * The leaf repair (leafrepair.h): the caller of the function at leaf->ip
  * that frame pointers skip, when that function had not set up its frame
@@ -83,8 +95,8 @@ enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint32_t pid, uint64_t addr);
  * else 0.
  */
 struct dp_leaf;
-uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint32_t pid, const struct dp_leaf *leaf);
-int dp_usyms__fp_info(struct dp_usyms *u, uint32_t pid, uint64_t addr,
+uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf);
+int dp_usyms__fp_info(struct dp_usyms *u, uint64_t space, uint64_t addr,
 		      struct dp_uobj_info *out);
 
 #endif
