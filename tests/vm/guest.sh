@@ -283,4 +283,54 @@ else
 	fi
 fi
 
+# --- 8. address spaces over time on the deferred path (tests/live/addrspace.sh on
+# the host): a library dlopen'd where a dlclose'd one was, an exec mid-profile,
+# short-lived forked children under -p PARENT; each named, nothing [unmapped]
+sum() { grep -E "$1" "$2" | awk '{ n += $NF } END { print n + 0 }'; }
+deferprof -F 999 -f folded -o $T/dl.folded -- dp-live-work dlopen 1 /dp > $T/dl.out 2> $T/dl.err
+rc=$?
+if ! grep -q "^reused 1" $T/dl.out; then
+	echo "VMTEST aspace-dlopen-reuse: SKIP libb not mapped where liba was: $(cat $T/dl.out)"
+else
+	a=$(sum "live_dl_phase_a;dl_alpha_work " $T/dl.folded)
+	b=$(sum "live_dl_phase_b;dl_beta_work " $T/dl.folded)
+	bad=$(sum "live_dl_phase_a;dl_beta_work |live_dl_phase_b;dl_alpha_work " $T/dl.folded)
+	all=$(sum . $T/dl.folded)
+	if [ $rc = 0 ] && [ "$a" -gt $((all * 35 / 100)) ] && [ "$b" -gt $((all * 35 / 100)) ] &&
+	   [ "$bad" -le $((all / 50)) ]; then
+		pass aspace-dlopen-reuse "of $all: dl_alpha_work $a, dl_beta_work $b, misnamed $bad"
+	else
+		fail aspace-dlopen-reuse "rc=$rc: alpha $a, beta $b, misnamed $bad of $all"
+		show $T/dl.folded 20
+		show $T/dl.err 10
+	fi
+fi
+deferprof -F 999 -f folded -o $T/ex.folded -- dp-live-work exec 1 > /dev/null 2> $T/ex.err
+rc=$?
+pre=$(sum ";main;live_pre_exec" $T/ex.folded)
+post=$(sum ";main;live_proc_a" $T/ex.folded)
+unm=$(sum "unmapped" $T/ex.folded)
+all=$(sum . $T/ex.folded)
+if [ $rc = 0 ] && [ "$pre" -gt $((all * 35 / 100)) ] && [ "$post" -gt $((all * 35 / 100)) ] && [ "$unm" = 0 ]; then
+	pass aspace-exec "of $all: live_pre_exec $pre, live_proc_a $post, 0 [unmapped]"
+else
+	fail aspace-exec "rc=$rc: before $pre, after $post, unmapped $unm of $all"
+	show $T/ex.folded 20
+	show $T/ex.err 10
+fi
+dp-live-work forks 40 25 & fk=$!
+deferprof -p $fk -F 999 -f folded -o $T/fk.folded 2> $T/fk.err
+rc=$?
+wait $fk
+named=$(sum ";main;forks;live_child_work" $T/fk.folded)
+unm=$(sum "unmapped" $T/fk.folded)
+all=$(sum . $T/fk.folded)
+if [ $rc = 0 ] && [ "$all" -gt 50 ] && [ "$named" -ge $((all * 9 / 10)) ] && [ "$unm" = 0 ]; then
+	pass aspace-fork-children "of $all: $named in main;forks;live_child_work, 0 [unmapped]"
+else
+	fail aspace-fork-children "rc=$rc: $named named, $unm unmapped of $all"
+	show $T/fk.folded 20
+	show $T/fk.err 10
+fi
+
 exit $fails

@@ -40,7 +40,8 @@ echo "vmtest: kernel $kernel"
 root=$work/root
 mkdir -p "$root"/{bin,dp,tests,proc,sys,dev,tmp}
 cp "$busybox" "$root/bin/busybox"
-cp "$bin_dir/deferprof" "$bin_dir/deferprof-demo" "$bin_dir/dp-leaf-work" "$root/dp/"
+cp "$bin_dir/deferprof" "$bin_dir/deferprof-demo" "$bin_dir/dp-leaf-work" "$bin_dir/dp-live-work" \
+	"$bin_dir/dp-live-liba.so" "$bin_dir/dp-live-libb.so" "$root/dp/"
 # DP_VM_SCRIPT runs another guest script (make bench); DP_VM_EXTRA: more binaries.
 cp "${DP_VM_SCRIPT:-$here/guest.sh}" "$root/tests/guest.sh"
 for x in ${DP_VM_EXTRA:-}; do cp "$x" "$root/dp/"; done
@@ -64,7 +65,7 @@ if [ -n "$tmux_bin" ]; then
 		done
 	done
 fi
-for bin in "$bin_dir/deferprof" "$bin_dir/deferprof-demo" "$bin_dir/dp-leaf-work" ${tmux_bin:+"$tmux_bin"} ${DP_VM_EXTRA:-}; do
+for bin in "$bin_dir/deferprof" "$bin_dir/deferprof-demo" "$bin_dir/dp-leaf-work" "$bin_dir/dp-live-work" ${tmux_bin:+"$tmux_bin"} ${DP_VM_EXTRA:-}; do
 	ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
