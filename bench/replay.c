@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 		struct dp_comms *comms = dp_comms__new();
 		struct dp_symbols syms;
 		const struct dp_symbolizer *sz = dp_symbols__init(&syms, ks, us);
-		struct dp_profile_opts po = { .want_src = true };
+		struct dp_profile_opts po = { .want_inline = true, .want_src = true };
 		struct dp_runinfo ri = { .mode = "replay", .event = "cpu-clock", .freq = 999 };
 		struct rusage ru;
 		double tb;

@@ -72,7 +72,7 @@ static void add_all(struct fx *f, bool reverse)
 
 static void build(struct fx *f, bool reverse)
 {
-	struct dp_profile_opts po = { .want_src = true };
+	struct dp_profile_opts po = { .want_inline = true, .want_src = true };
 	uint32_t pid = (uint32_t)getpid();
 
 	memset(f, 0, sizeof(*f));

@@ -228,7 +228,7 @@ Test(topmodel, absorbed_intervals_equal_added_ones)
 	struct dp_stack_table t;
 	struct dp_topmodel m2;
 	struct dp_profile d;
-	struct dp_profile_opts po = { .want_src = true };
+	struct dp_profile_opts po = { .want_inline = true, .want_src = true };
 	uint64_t before[16];
 
 	cr_assert_leq(m.prof.nframes, 16);

@@ -33,6 +33,8 @@ Test(writers, file_names_pick_the_longest_suffix)
 	cr_assert_eq(dp_writer__for_path("json")->format, DP_FMT_FOLDED);
 	cr_assert(dp_writer__get(DP_FMT_PPROF)->binary);
 	cr_assert(!dp_writer__get(DP_FMT_JSON)->binary);
+	cr_assert(dp_writer__get(DP_FMT_JSON)->src_lines);
+	cr_assert(!dp_writer__get(DP_FMT_FOLDED)->src_lines, "folded has no place for lines");
 }
 
 /*

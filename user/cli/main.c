@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 	verbose = o.verbose;
 	ropts = (struct dp_report_opts){ .top_stacks = o.top };
 	/* Decided once for the run: every format shows the same frames. */
-	popts.want_src = !o.no_inline;
+	popts.want_inline = !o.no_inline;
 	libbpf_set_print(libbpf_print);
 	/* Before the probe: a target gone later exited during the start-up. */
 	dp_opts__collect(&o, 0, -1, &dp_stop, o.launch_ns, &co);
@@ -220,6 +220,8 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < o.nouts; i++) {
 		const struct dp_writer *w = dp_writer__get(o.outs[i].format);
 
+		/* Source lines: the formats that carry them read them; no frame changes. */
+		popts.want_src |= w->src_lines && !o.no_inline;
 		if (w->binary && !o.outs[i].path && isatty(STDOUT_FILENO)) {
 			fprintf(stderr, "deferprof: %s output is binary (gzip): give -o FILE or redirect stdout\n", w->name);
 			return 2;

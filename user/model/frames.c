@@ -133,8 +133,11 @@ static int user_frame(struct dp_profile *p, const struct dp_symbolizer *sz, uint
 			 leaf || !ip ? sym.offset : sym.offset + 1);
 		d.name = buf;
 	}
-	if (opts->want_src && sym.name)
+	if (opts->want_inline && sym.name)
 		ninl = dp_symbolizer__inlines(sz, space, at, inl, MAX_INLINE);
+	if (!opts->want_src)	/* lines are the exports' only: frames are the same without */
+		for (int i = 0; i < ninl; i++)
+			inl[i].call_file = NULL, inl[i].call_line = 0;
 	/*
 	 * The real function comes first (outermost). Its line is where the
 	 * outermost inlined call sits; each inlined function's line is the next

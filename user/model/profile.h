@@ -24,7 +24,7 @@ struct dp_frame {
 	uint64_t addr;		/* lowest address seen (object offset for user frames) */
 	bool kernel;
 	bool marker;		/* [user stack lost] and the like */
-	bool inlined;		/* a function inlined into its caller (with want_src) */
+	bool inlined;		/* a function inlined into its caller (with want_inline) */
 	uint64_t self, total;	/* samples: leaf of a stack / anywhere in it */
 };
 
@@ -82,7 +82,8 @@ struct dp_profile {
 uint64_t dp_profile__marker_samples(const struct dp_profile *p, const char *name);
 
 struct dp_profile_opts {
-	bool want_src;		/* source file:line and inlined functions (exports) */
+	bool want_inline;	/* inlined functions as frames: every format, decided once per run */
+	bool want_src;		/* source file:line: for the formats that carry it (exports) */
 	bool check_fp;		/* look for objects without frame pointers */
 };
 

@@ -91,7 +91,7 @@ int dp_frames__intern(struct dp_profile *p, const struct frame_desc *d, uint32_t
 /* A [marker] frame ("[user stack lost]" ...). */
 int dp_frames__marker(struct dp_profile *p, const char *name, bool kernel, uint32_t *idx);
 /*
- * The frames of one address (an inlined chain with want_src), outermost
+ * The frames of one address (an inlined chain with want_inline), outermost
  * first, appended at out[*n]; leaf: the address is the stack's innermost.
  */
 int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_t space,

@@ -40,15 +40,15 @@ static int write_speedscope(FILE *f, const struct dp_profile *p, const struct dp
 }
 
 static const struct dp_writer writers[DP_FMT_COUNT] = {
-	[DP_FMT_REPORT] = { DP_FMT_REPORT, "report", { NULL }, false, write_report },
-	[DP_FMT_FOLDED] = { DP_FMT_FOLDED, "folded", { ".folded", NULL }, false,
+	[DP_FMT_REPORT] = { DP_FMT_REPORT, "report", { NULL }, false, false, write_report },
+	[DP_FMT_FOLDED] = { DP_FMT_FOLDED, "folded", { ".folded", NULL }, false, false,
 			    write_folded },
-	[DP_FMT_JSON] = { DP_FMT_JSON, "json", { ".json", NULL }, false, write_json },
-	[DP_FMT_NDJSON] = { DP_FMT_NDJSON, "ndjson", { NULL }, false, NULL },
-	[DP_FMT_PPROF] = { DP_FMT_PPROF, "pprof", { ".pb.gz", ".pprof", NULL }, true,
+	[DP_FMT_JSON] = { DP_FMT_JSON, "json", { ".json", NULL }, true, false, write_json },
+	[DP_FMT_NDJSON] = { DP_FMT_NDJSON, "ndjson", { NULL }, true, false, NULL },
+	[DP_FMT_PPROF] = { DP_FMT_PPROF, "pprof", { ".pb.gz", ".pprof", NULL }, true, true,
 			   write_pprof },
 	[DP_FMT_SPEEDSCOPE] = { DP_FMT_SPEEDSCOPE, "speedscope", { ".speedscope.json", NULL },
-				false, write_speedscope },
+				true, false, write_speedscope },
 };
 
 const struct dp_writer *dp_writer__get(enum dp_format f)

@@ -23,6 +23,7 @@ struct dp_writer {
 	enum dp_format format;
 	const char *name;		/* "folded" */
 	const char *suffixes[3];	/* file names top writes in this format; NULL-ended */
+	bool src_lines;			/* carries source file:line (frames are the same without) */
 	bool binary;			/* not for a terminal */
 	/*
 	 * Writes a whole profile; 0 or -errno. ropts: the report's, NULL for

@@ -45,6 +45,25 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Whether elf holds its own .debug_info (by section name: nothing is read or decompressed). */
+static bool has_debug_info(Elf *elf)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) && !strcmp(name, ".debug_info"))
+			return true;
+	}
+	return false;
+}
+
 /* Read the ELF side of o from fd (which o then owns). Failures leave o->mod NULL. */
 static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
 {
@@ -86,6 +105,7 @@ static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
 		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
 			o->loads[o->nloads++] = ph;
 	}
+	o->own_dwarf = has_debug_info(elf);
 	n = dwfl_module_build_id(o->mod, &bits, &bid_vaddr);
 	if (n > 0) {
 		o->build_id = bits;
@@ -257,7 +277,12 @@ int dp_obj__inlines(const struct dp_obj *o, uint64_t vaddr, struct dp_uinline *o
 	Dwarf_Addr bias = 0;
 	int n, k = 0;
 
-	if (!o->mod)
+	/*
+	 * Inlined functions are frames in every format, so they come only from
+	 * debug info in the object itself: a separate debug file (libc6-dbg's)
+	 * would be decompressed whole into memory for them (14 MiB for libc).
+	 */
+	if (!o->mod || !o->own_dwarf)
 		return 0;
 	cu = dwfl_module_addrdie(o->mod, vaddr, &bias);
 	if (!cu)

@@ -40,6 +40,7 @@ struct dp_obj {
 	const unsigned char *build_id;	/* owned by dwfl */
 	int build_id_len;
 	int fp_checked, fp_funcs, fp_with;	/* fpcheck's cache */
+	bool own_dwarf;			/* .debug_info in the object itself, not a separate file */
 	struct dp_cfifuncs cfi_funcs;	/* FDE starts, read on first need */
 	int cfi_funcs_read;
 };

@@ -238,7 +238,8 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 	t->child.release_fd = t->child.err_fd = -1;
 	t->filt.thread = -1;
 	/* Decided once, as for a report: the same frames whatever is saved. */
-	t->popts.want_src = !t->o->no_inline;
+	t->popts.want_inline = !t->o->no_inline;
+	t->popts.want_src = !t->o->no_inline;	/* saved files are exports too */
 	pthread_mutex_init(&t->mb.mu, NULL);
 	if (pipe2(t->mb.wake, O_CLOEXEC | O_NONBLOCK) || dp_topmodel__init(&t->m, 0.75)) {
 		fprintf(stderr, "deferprof: cannot set up: %s\n", strerror(errno));
