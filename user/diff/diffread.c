@@ -207,9 +207,13 @@ static int read_json(struct reader *r, const char *buf, size_t len)
 		return nomem(r);
 	doc = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!doc || json_tokener_get_error(tok) != json_tokener_success) {
-		err = fail(r, "not valid JSON (%s near byte %zu)",
-			   json_tokener_error_desc(json_tokener_get_error(tok)),
-			   json_tokener_get_parse_end(tok));
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		if (e == json_tokener_continue)
+			err = fail(r, "not valid JSON (it ends at byte %zu, before the document does)", len);
+		else
+			err = fail(r, "not valid JSON (%s near byte %zu)", json_tokener_error_desc(e),
+				   json_tokener_get_parse_end(tok));
 		json_tokener_free(tok);
 		json_object_put(doc);
 		return err;
@@ -357,5 +361,5 @@ int dp_diff__read(struct dp_diff *d, enum dp_diff_side s, const char *label, con
 		i++;
 	if (i == len)
 		return fail(&r, "is empty: nothing to compare");
-	return buf[i] == '{' ? read_json(&r, buf, len) : read_folded(&r, buf, len);
+	return buf[i] == '{' || buf[i] == '[' ? read_json(&r, buf, len) : read_folded(&r, buf, len);
 }
