@@ -87,6 +87,15 @@ if [ $? = 0 ] && [ -s "$dir/demo.html" ]; then
 		--expect main,demo_spin_outer,demo_spin_middle,demo_spin_inner,demo_late_work \
 		--search demo_sys --zoom demo_spin_outer --thread demo-late:demo_late_work:demo_spin_inner \
 		--screenshot "$dir/flamegraph.png"
+	# 100,000 distinct stacks in the same page: how big, how soon drawn (frames under
+	# a pixel pruned from the drawing, not the data), a search and a zoom.
+	if python3 tests/browser/big-page.py "$dir/demo.html" 100000 "$dir/big.html"; then
+		pass big-page "100000 stacks: $(($(stat -c %s "$dir/big.html") / 1024)) KiB"
+		page_checks big --page "$dir/big.html" --kind big --expect main --search fn_01 \
+			--zoom main --screenshot "$dir/big.png" --limit-ms 30000
+	else
+		fail big-page "tests/browser/big-page.py failed"
+	fi
 else
 	fail profile-demo "deferprof --demo -f html failed" "$dir/demo.err"
 fi

@@ -259,7 +259,7 @@ Test(html, in_the_writer_table)
 
 	cr_assert_not_null(w);
 	cr_assert_eq(w->format, DP_FMT_HTML);
-	cr_assert(w->want_src, "tooltips show file:line");
+	cr_assert(!w->binary, "a page a terminal can take");
 	cr_assert_eq(dp_writer__for_path("cpu.html"), w);
 	cr_assert_eq(dp_writer__for_path("cpu.htm"), w);
 }

@@ -269,17 +269,13 @@
 		.setDetailsElement(details)
 		.label((d) => d.data.name + " (" + (isDiff ? "NEW " : "") + d.data.value + " samples, " +
 		       pct(d.data.value, root.value) + ")")
-		.setSearchMatch((d, term) => {
-			const t = term.toLowerCase(), f = d.data.frame;
-			return d.data.name.toLowerCase().includes(t) ||
-			       !!(f && f.module && f.module.toLowerCase().includes(t));
-		})
-		.setSearchHandler((results, sum, total) => {
-			const term = search.value.trim();
-			found.textContent = term ? "search \u201c" + term + "\u201d: " +
-				plural(results.length, "frame matches", "frames match") + ", covering " + sum + " of " +
-				total + " samples (" + pct(sum, total) + ")" : "";
-		});
+		;
+	const matches = (d, t) => {
+		const f = d.data.frame;
+
+		return d.data.name.toLowerCase().includes(t) ||
+		       !!(f && f.module && f.module.toLowerCase().includes(t));
+	};
 	if (isDiff)
 		chart.setColorMapper(fg.colorMapper.differentialColorMapper);
 	else
@@ -291,14 +287,33 @@
 		runSearch();
 	}
 
+	/*
+	 * The search walks the drawn tree itself, parents before children, with
+	 * no recursion and no spread of the results: d3-flame-graph's own search
+	 * spreads every match into one call's arguments, which overflows the
+	 * stack past about 100,000 matches. Samples are counted once, at the
+	 * outermost match of each path.
+	 */
 	function runSearch() {
-		const term = search.value.trim();
-		if (term)
-			chart.search(term);
-		else {
-			chart.clear();
-			found.textContent = "";
-		}
+		const term = search.value.trim().toLowerCase();
+		const h = d3.select(chartDiv).datum();
+		let n = 0, sum = 0;
+
+		if (!h || typeof h.eachBefore !== "function")
+			return;
+		h.eachBefore((d) => {
+			d.highlight = !!term && matches(d, term);
+			d.underMatch = !!d.parent && (d.parent.highlight || d.parent.underMatch);
+			if (d.highlight) {
+				n++;
+				if (!d.underMatch)
+					sum += d.data.value;
+			}
+		});
+		found.textContent = term ? "search \u201c" + search.value.trim() + "\u201d: " +
+			plural(n, "frame matches", "frames match") + ", covering " + sum + " of " +
+			h.data.value + " samples (" + pct(sum, h.data.value) + ")" : "";
+		chart.update();
 	}
 
 	if (!root.value) {
@@ -306,7 +321,12 @@
 	} else {
 		draw();
 	}
-	search.addEventListener("input", runSearch);
+	/* Typing: one walk when the typing pauses, not one per key (big profiles). */
+	let searchTimer = null;
+	search.addEventListener("input", () => {
+		clearTimeout(searchTimer);
+		searchTimer = setTimeout(runSearch, 150);
+	});
 	document.getElementById("dp-reset").addEventListener("click", () => chart.resetZoom());
 	for (const r of document.querySelectorAll("input[name=dp-view]")) {
 		r.addEventListener("change", () => {
