@@ -16,7 +16,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # user/ in folders by pipeline stage (README: Layout; docs/architecture.md).
-USER_DIRS := kernel engine ingest model symbols output tui cli
+USER_DIRS := kernel engine ingest model symbols output diff tui cli
 
 WERROR ?= $(if $(CI),-Werror,)
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -42,12 +42,13 @@ CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/sample
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
 	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs \
 	symbols/leafrepair symbols/demangle \
-	output/report output/folded output/json output/pprof output/speedscope output/writers \
-	tui/topmodel cli/options kernel/target
+	output/report output/folded output/json output/pprof output/speedscope output/html \
+	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target
 # Modules that talk to the kernel.
 SYS_SRCS := kernel/probe kernel/bpfload kernel/launch kernel/say kernel/procfs kernel/events kernel/progmaps \
-	engine/session engine/watch tui/top tui/screen tui/keys output/outfile cli/signals cli/main
-CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o
+	engine/session engine/watch tui/top tui/screen tui/keys output/outfile cli/signals cli/diffcmd \
+	cli/main
+CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o $(OUT)/user/output/htmlassets.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)
 
 TEST_SRCS := $(wildcard tests/unit/*.c)
@@ -56,7 +57,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build \
-	bench bench-smoke
+	bench bench-smoke browser-test
 
 all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
 	$(OUT)/dp-live-work-stripped $(OUT)/dp-leaf-work $(OUT)/dp-live-liba.so $(OUT)/dp-live-libb.so
@@ -98,6 +99,39 @@ $(OUT)/libdpcore.a: $(CORE_OBJS)
 $(OUT)/deferprof: $(SYS_OBJS) $(OUT)/libdpcore.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS_BPF) $(LIBS_TUI) $(LIBS_CORE) -o $@
+
+# The HTML page's libraries (-f html, deferprof diff): d3 and d3-flame-graph
+# from their npm packages, pinned and checked by SHA-256, embedded into the
+# binary with the page's own script and style (user/output/htmlassets.S).
+D3_VERSION := 7.9.2
+D3_SHA256 := f0c1d2c2479907a6e3265370d0fd715f7aef0f561cdd2b415df385ba7df9d1aa
+FLAMEGRAPH_VERSION := 5.0.0
+FLAMEGRAPH_SHA256 := f12f7540b6e6e787277908d70b7169da7ced5be8737bcff2bd27f3fe4b9961c9
+WEB ?= $(OUT)/web
+D3_DIR := $(WEB)/d3-$(D3_VERSION)
+FG_DIR := $(WEB)/d3-flame-graph-$(FLAMEGRAPH_VERSION)
+$(D3_DIR)/dist/d3.min.js $(D3_DIR)/LICENSE &:
+	$(call msg,NPM,d3@$(D3_VERSION))
+	$(Q)mkdir -p $(WEB) && scripts/npm-asset.sh $(WEB) d3 $(D3_VERSION) $(D3_SHA256)
+$(FG_DIR)/dist/d3-flamegraph.umd.min.js $(FG_DIR)/dist/d3-flamegraph.css $(FG_DIR)/LICENSE &:
+	$(call msg,NPM,d3-flame-graph@$(FLAMEGRAPH_VERSION))
+	$(Q)mkdir -p $(WEB) && scripts/npm-asset.sh $(WEB) d3-flame-graph $(FLAMEGRAPH_VERSION) \
+		$(FLAMEGRAPH_SHA256)
+HTML_ASSET_DEFS := \
+	DP_ASSET_D3_JS=$(D3_DIR)/dist/d3.min.js \
+	DP_ASSET_D3_LICENSE=$(D3_DIR)/LICENSE \
+	DP_ASSET_FLAMEGRAPH_JS=$(FG_DIR)/dist/d3-flamegraph.umd.min.js \
+	DP_ASSET_FLAMEGRAPH_CSS=$(FG_DIR)/dist/d3-flamegraph.css \
+	DP_ASSET_FLAMEGRAPH_LICENSE=$(FG_DIR)/LICENSE \
+	DP_ASSET_PAGE_JS=user/output/html/page.js \
+	DP_ASSET_PAGE_CSS=user/output/html/page.css
+HTML_ASSETS := $(foreach d,$(HTML_ASSET_DEFS),$(word 2,$(subst =, ,$(d))))
+
+$(OUT)/user/output/htmlassets.o: user/output/htmlassets.S $(HTML_ASSETS)
+	$(call msg,ASSETS,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(foreach d,$(HTML_ASSET_DEFS),-D$(firstword $(subst =, ,$(d)))='"$(word 2,$(subst =, ,$(d)))"') \
+		-c $< -o $@
 
 # The demo workload: named noinline functions, frame pointers, no sibling calls.
 $(OUT)/deferprof-demo: user/demo/demo.c
@@ -166,7 +200,7 @@ $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/libdpcore.a
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 
 # Everything the README's test command runs.
-test: all unit-test asan-test live-test bench-smoke vmtest
+test: all unit-test asan-test live-test browser-test bench-smoke vmtest
 
 # Benchmarks (bench/run.py): results under bench/results/. Not part of test;
 # bench-smoke runs the same harness with tiny sizes and no thresholds.
@@ -201,7 +235,7 @@ unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(OUT)/tests/leafcfi.so $(SPE
 # Criterion counts a test whose process reports a leak as passed: any
 # sanitizer report in the output fails the run.
 asan-test: $(SPEEDSCOPE_SCHEMA)
-	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/asan SAN=1 $(OUT)/asan/unit-tests $(OUT)/asan/deferprof-demo \
+	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/asan WEB=$(WEB) SAN=1 $(OUT)/asan/unit-tests $(OUT)/asan/deferprof-demo \
 		$(OUT)/asan/tests/leafcfi.so
 	$(Q)set -o pipefail; $(TEST_ENV) DP_DEMO=$(OUT)/asan/deferprof-demo DP_LEAFCFI=$(OUT)/asan/tests/leafcfi.so \
 		$(OUT)/asan/unit-tests --jobs 2 2>&1 | \
@@ -215,6 +249,18 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/addrspace.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
+
+# The pages in Debian's chromium, driven by puppeteer-core (pinned with its
+# dependencies by tests/browser/package-lock.json, installed here by npm ci).
+BROWSER_DEPS := $(OUT)/browser-test/node_modules/puppeteer-core/package.json
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	$(call msg,NPM,puppeteer-core (tests/browser/package-lock.json))
+	$(Q)rm -rf $(OUT)/browser-test && mkdir -p $(OUT)/browser-test
+	$(Q)cp tests/browser/package.json tests/browser/package-lock.json $(OUT)/browser-test/
+	$(Q)cd $(OUT)/browser-test && npm ci --silent --no-audit --no-fund --ignore-scripts
+
+browser-test: all $(BROWSER_DEPS)
+	$(Q)tests/browser/run.sh $(OUT)
 
 vmtest: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/vm/vmtest.sh $(OUT)

@@ -10,11 +10,13 @@ pkgs=(
 	libjson-c-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
 	libncurses-dev
 	libcriterion-dev protobuf-compiler python3 python3-jsonschema tmux
+	chromium fonts-dejavu-core
 	qemu-system-x86 busybox-static cpio gzip file
 	bpfcc-tools bpftrace valgrind
 )
-# npm fetches speedscope's published schema for the tests: the machine's own
-# Node.js when there is one, else Debian's.
+# npm fetches speedscope's published schema for the tests, d3 and
+# d3-flame-graph for the html page (build time), and puppeteer-core for the
+# browser test: the machine's own Node.js when there is one, else Debian's.
 command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do

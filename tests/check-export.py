@@ -2,11 +2,12 @@
 """Check the exports of one profiling run against each other.
 
 Usage: check-export.py --chain a,b,c [--json F] [--pprof F [--pprof-first-mapping M]] [--speedscope F]
-                       [--folded F] [--ndjson F] [--schema S] [--speedscope-schema S]
+                       [--folded F] [--ndjson F] [--html F] [--schema S] [--speedscope-schema S]
 
 Each given file is validated (json and ndjson lines against deferprof's
 schema, speedscope against speedscope's, pprof decoded by protoc against
-user/output/proto/profile.proto), the named chain (root first, contiguous) must be
+user/output/proto/profile.proto, html as HTML by check-html.py and its data
+block against deferprof's schema), the named chain (root first, contiguous) must be
 in a stack of each, and the sample totals must be the same in all of them.
 Exit 1 with the reason on the first failure.
 """
@@ -123,6 +124,7 @@ def main():
     ap.add_argument("--speedscope")
     ap.add_argument("--pprof-first-mapping", help="the module pprof's first mapping must name")
     ap.add_argument("--folded")
+    ap.add_argument("--html")
     ap.add_argument("--schema", default=os.path.join(ROOT, "user/output/schema/deferprof.schema.json"))
     ap.add_argument("--speedscope-schema")
     a = ap.parse_args()
@@ -179,6 +181,18 @@ def main():
         if not found:
             fail(f"folded: no stack holds {chain}")
         totals["folded"] = total
+    if a.html:
+        r = subprocess.run([sys.executable, os.path.join(HERE, "check-html.py"), a.html],
+                           capture_output=True, text=True)
+        if r.returncode:
+            fail(f"html: {r.stdout.strip()} {r.stderr.strip()}")
+        text = open(a.html, encoding="utf-8").read()
+        start = text.index('<script type="application/json" id="dp-data">') + 46
+        doc = json.loads(text[start:text.index("</script>", start)])
+        validate(a.schema, doc, "html's data")
+        totals["html"], found = check_doc(doc, chain, "html")
+        if not found:
+            fail(f"html: no stack holds {chain}")
     if len(set(totals.values())) != 1:
         fail(f"totals differ: {totals}")
     print(f"check-export: {next(iter(totals.values()))} samples in each of "

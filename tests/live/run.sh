@@ -159,12 +159,13 @@ fi
 schema_ss=${DP_SPEEDSCOPE_SCHEMA:-}
 start_demo -l -1
 "$dp" -p "$demo_pid" -d 2 -f json -o "$tmp/x.json" -f pprof -o "$tmp/x.pb.gz" \
-	-f speedscope -o "$tmp/x.speedscope.json" -f folded -o "$tmp/x.folded" 2> "$tmp/x.err"; rc=$?
+	-f speedscope -o "$tmp/x.speedscope.json" -f folded -o "$tmp/x.folded" -f html -o "$tmp/x.html" \
+	2> "$tmp/x.err"; rc=$?
 stop_demo
 if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer,demo_spin_middle,demo_spin_inner,demo_spin_step \
 	--json "$tmp/x.json" --pprof "$tmp/x.pb.gz" --pprof-first-mapping deferprof-demo \
-	--speedscope "$tmp/x.speedscope.json" \
-	--folded "$tmp/x.folded" ${schema_ss:+--speedscope-schema "$schema_ss"} > "$tmp/x.chk" 2>&1; then
+	--speedscope "$tmp/x.speedscope.json" --folded "$tmp/x.folded" --html "$tmp/x.html" \
+	${schema_ss:+--speedscope-schema "$schema_ss"} > "$tmp/x.chk" 2>&1; then
 	pass exports-agree "$(cat "$tmp/x.chk")"
 else
 	cat "$tmp/x.err" >> "$tmp/x.chk"

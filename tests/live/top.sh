@@ -179,9 +179,12 @@ fi
 # --- write: folded and json of the current aggregate
 keys w; keys C-u; keys "$tmp/top.folded" Enter; screen saved
 keys w; keys C-u; keys "$tmp/top.json" Enter
+keys w; keys C-u; keys "$tmp/top.html" Enter
 if grep -q "wrote [0-9]* samples to $tmp/top.folded (folded)" "$tmp/saved" &&
+   wait_for "wrote [0-9]* samples to $tmp/top.html (html)" saved-html &&
    grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner" "$tmp/top.folded" &&
-   tests/check-export.py --chain main,demo_sys_outer,demo_sys_middle,demo_sys_inner --json "$tmp/top.json" > "$tmp/chk" 2>&1; then
+   tests/check-export.py --chain main,demo_sys_outer,demo_sys_middle,demo_sys_inner --json "$tmp/top.json" > "$tmp/chk" 2>&1 &&
+   tests/check-export.py --chain main,demo_sys_outer,demo_sys_middle,demo_sys_inner --html "$tmp/top.html" >> "$tmp/chk" 2>&1; then
 	pass write "$(grep -o 'wrote [0-9]* samples' "$tmp/saved"); json: $(cat "$tmp/chk")"
 else
 	fail write "w" "$tmp/saved"

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
+#include "diffcmd.h"
 #include "export.h"
 #include "ksyms.h"
 #include "symbolizer.h"
@@ -180,6 +181,8 @@ int main(int argc, char **argv)
 	uint64_t table_total = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return dp_diffcmd__main(argc - 1, argv + 1);	/* files only: no kernel, no privileges */
 	if (dp_opts__parse(&o, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "deferprof: %s\n", err);
 		return 2;

@@ -58,6 +58,8 @@ const char *dp_opts__usage(void)
 "       deferprof top [OPTIONS]        live, top-style view (keys: press h in it)\n"
 "       deferprof top [OPTIONS] -- COMMAND [ARGS...]\n"
 "       deferprof --probe [-v]         show what this kernel offers deferprof\n"
+"       deferprof diff BASE NEW [-f report|folded|html] [-o FILE] [--top N]\n"
+"                                      compare two profiles (json or folded files)\n"
 "\n"
 "Target (one of):\n"
 "  -p, --pid PID[,PID..]  every thread of these processes, also threads and child\n"
@@ -87,7 +89,8 @@ const char *dp_opts__usage(void)
 "  -f, --format FMT       report (default); folded (flamegraph.pl, inferno); json\n"
 "                         (deferprof's schema); ndjson (one line per interval);\n"
 "                         pprof (gzipped profile.proto: pprof, Pyroscope, Parca,\n"
-"                         Grafana); speedscope (speedscope.app)\n"
+"                         Grafana); speedscope (speedscope.app); html (one page,\n"
+"                         interactive flame and icicle graphs, opens offline)\n"
 "  -o, --output FILE      write there instead of stdout (atomically); repeat -f FMT -o FILE\n"
 "                         to write several formats of the same profile\n"
 "  -i, --interval SECS    ndjson: one line every SECS (default 1); top: refresh (default 1)\n"
@@ -118,7 +121,9 @@ const char *dp_opts__usage(void)
 "  sudo deferprof -p 1234 -f ndjson -i 5 -o live.ndjson\n"
 "  sudo deferprof top -p 1234               live view, refreshed every second\n"
 "  sudo deferprof -a -d 5 --kernel-only     system-wide kernel hot spots\n"
-"  sudo deferprof --probe                   deferred callchains supported here?\n";
+"  sudo deferprof --probe                   deferred callchains supported here?\n"
+"  sudo deferprof -p 1234 -d 10 -f html -o cpu.html   a flame graph to open in a browser\n"
+"  deferprof diff before.json after.json -f html -o diff.html\n";
 }
 
 static int num(const char *s, long long lo, long long hi, long long *v)
@@ -217,7 +222,7 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 		case 'f':
 			f = dp_format__parse(optarg);
 			if (f < 0)
-				FAIL("unknown format '%s': expected report, folded, json, ndjson, pprof or speedscope",
+				FAIL("unknown format '%s': expected report, folded, json, ndjson, pprof, speedscope or html",
 				     optarg);
 			o->format = (enum dp_format)f;
 			have_format = true;

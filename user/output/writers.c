@@ -2,6 +2,7 @@
 /* The writer table (writers.h): format names, file suffixes and writers. */
 #include <string.h>
 #include "export.h"
+#include "html.h"
 #include "writers.h"
 
 static int write_report(FILE *f, const struct dp_profile *p, const struct dp_runinfo *ri,
@@ -39,6 +40,13 @@ static int write_speedscope(FILE *f, const struct dp_profile *p, const struct dp
 	return dp_speedscope__write(f, p, ri);
 }
 
+static int write_html(FILE *f, const struct dp_profile *p, const struct dp_runinfo *ri,
+		      const struct dp_report_opts *ropts)
+{
+	(void)ropts;
+	return dp_html__write(f, p, ri);
+}
+
 static const struct dp_writer writers[DP_FMT_COUNT] = {
 	[DP_FMT_REPORT] = { DP_FMT_REPORT, "report", { NULL }, false, false, write_report },
 	[DP_FMT_FOLDED] = { DP_FMT_FOLDED, "folded", { ".folded", NULL }, false, false,
@@ -49,6 +57,8 @@ static const struct dp_writer writers[DP_FMT_COUNT] = {
 			   write_pprof },
 	[DP_FMT_SPEEDSCOPE] = { DP_FMT_SPEEDSCOPE, "speedscope", { ".speedscope.json", NULL },
 				true, false, write_speedscope },
+	/* Its tooltips show file:line. */
+	[DP_FMT_HTML] = { DP_FMT_HTML, "html", { ".html", ".htm", NULL }, true, false, write_html },
 };
 
 const struct dp_writer *dp_writer__get(enum dp_format f)

@@ -249,8 +249,8 @@ static const char *const help_lines[] = {
 	"  T                             threads: per-thread samples; Enter shows only that thread",
 	"  /                             search function names (empty: clear)",
 	"  f or Space                    freeze the display (collection goes on)",
-	"  w                             write the whole profile to a file: .folded (default),",
-	"                                .json, .pb.gz (pprof) or .speedscope.json",
+	"  w                             write the profile to a file: .folded (default), .json,",
+	"                                .pb.gz (pprof), .speedscope.json or .html",
 	"  h or ?                        this help (any key returns)",
 	"  q                             quit",
 };

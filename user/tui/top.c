@@ -182,7 +182,7 @@ static void release_stderr(struct top *t)
 static int check_tty(void)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "deferprof: top needs a terminal; to write to a file or pipe, use the report command: deferprof -p PID -f report|folded|json|ndjson|pprof|speedscope\n");
+		fprintf(stderr, "deferprof: top needs a terminal; to write to a file or pipe, use the report command: deferprof -p PID -f report|folded|json|ndjson|pprof|speedscope|html\n");
 		return -ENOTTY;
 	}
 	return 0;
