@@ -65,6 +65,9 @@ def parse_report(rep):
         "distinct_stacks": field(rep, r"Top stacks \((\d+) distinct"),
         "user_lost": field(rep, r"\+ (\d+) user stack lost"),
         "mode": field(rep, r"mode:\s+(\w+)", str),
+        "bpf_ns": field(rep, r"bpf:\s+\d+ runs, (\d+) ns per run"),
+        "log_samples": field(rep, r"logs:\s+(\d+) samples"),
+        "log_bytes": field(rep, r"logs:\s+\d+ samples, (\d+) bytes"),
     }
 
 
@@ -97,6 +100,33 @@ class Host:
         s["cpu_s"] = round(ru.ru_utime + ru.ru_stime, 4)
         s["max_rss_kib"] = ru.ru_maxrss
         return s
+
+    def leaf_cost(self, hz, secs, reps):
+        """The leaf repair's price in the program: BPF ns and log bytes per sample, with it
+        and with --no-leaf-repair, interleaved on the same busy target (2 threads)."""
+        old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+        out = {}
+        try:
+            open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+            for wl in ("spin", "sysdeep"):
+                w = self.start_work(wl, threads=2)
+                time.sleep(0.2)
+                runs = {"on": [], "off": []}
+                for _ in range(reps):
+                    for v, extra in (("on", ("-v",)), ("off", ("-v", "--no-leaf-repair"))):
+                        runs[v].append(self.profile(w.pid, hz, secs, extra))
+                w.terminate()
+                w.wait()
+                out[wl] = {}
+                for v, rs in runs.items():
+                    ns = [r["bpf_ns"] for r in rs if r.get("bpf_ns")]
+                    bps = [r["log_bytes"] / r["log_samples"] for r in rs if r.get("log_samples")]
+                    out[wl][v] = {"bpf_ns": statistics.median(ns) if ns else None,
+                                  "log_bytes_per_sample": round(statistics.median(bps), 1) if bps else None,
+                                  "runs": len(rs)}
+        finally:
+            open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
+        return out
 
     def traffic(self, modes, hz, secs):
         res = {}
@@ -427,6 +457,14 @@ def write_md(results, targets, path):
             if k == "fixed":
                 continue
             L.append(f"| {k} | {s.get('distinct_stacks')} | {s.get('seen')} | {s.get('cpu_s')} | {s.get('cpu_ms_per_1000_samples')} | {s['max_rss_kib'] / 1024:.1f} | {s.get('bytes_per_stack', '')} |")
+    lc = results.get("leaf_cost")
+    if lc:
+        L.append("\n## Leaf repair's cost, host (classic, 4999 Hz, 2 busy threads; medians, interleaved)\n")
+        L.append("| workload | BPF ns/sample, repair on | off (--no-leaf-repair) | log bytes/sample on | off |")
+        L.append("| --- | --- | --- | --- | --- |")
+        for wl, v in lc.items():
+            L.append(f"| {wl} | {v['on']['bpf_ns']} | {v['off']['bpf_ns']} | "
+                     f"{v['on']['log_bytes_per_sample']} | {v['off']['log_bytes_per_sample']} |")
     ex = results.get("export")
     if ex:
         L.append("\n## Export time (issue 5)\n")
@@ -519,6 +557,8 @@ def main():
                             1 if small else 3)
     log("host: peers")
     R["peers"] = h.peers(999, 1 if small else 4)
+    log("host: the leaf repair's cost per sample")
+    R["leaf_cost"] = h.leaf_cost(4999, 1, 1 if small else 5)
     log("host: export of a profile with ~100,000 distinct stacks")
     bits = 6 if small else 17
     w = h.start_work("paths", threads=2, bits=bits)
