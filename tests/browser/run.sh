@@ -9,7 +9,7 @@
 # Also checks deferprof diff's one-line errors on bad input.
 #   tests/browser/run.sh OUT
 set -uo pipefail
-out=${1:?usage: run.sh OUT}
+out=$(realpath "${1:?usage: run.sh OUT}")	# absolute: node resolves modules from it
 suite=browser-test prefix=browser/
 cd "$(dirname "$0")/../.."
 # shellcheck source=tests/live/lib.sh
