@@ -99,7 +99,14 @@ static void learn_new_tasks(struct dp_session *s)
  */
 static void take_logged_samples(struct dp_session *s)
 {
-	if (!s->raw && s->drain.logs && dp_drain__logs(&s->drain, s->in, mono_ns()))
+	/*
+	 * Classic mode only: there side-band records wake the reader at once
+	 * (events.c), so the logs hold little from after the change. In
+	 * deferred mode user stacks come as ring records, in order with the
+	 * change on their CPU; the rings are read late, and the logs would hold
+	 * samples from after it, their leaf evidence judged with the old space.
+	 */
+	if (!s->deferred && !s->raw && s->drain.logs && dp_drain__logs(&s->drain, s->in, mono_ns()))
 		s->drain_soon = true;
 }
 

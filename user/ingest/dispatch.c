@@ -377,6 +377,9 @@ static void on_fork(struct dp_ingest *in, const struct dp_record *r)
 {
 	const char *c = dp_comms__get(in->comms, r->task.ptid);
 
+	if (!c)	/* the parent thread's name not learned yet: its process's */
+		c = dp_comms__get(in->comms, r->task.ppid);
+
 	/*
 	 * A new task starts with its parent's name, unless its own COMM record
 	 * (a rename, read from another CPU's buffer) came first.
@@ -409,7 +412,7 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 			err = dp_join__add_record(in->join, r.id.pid, r.id.tid, r.deferred.cookie,
 						  r.deferred.ips, nr);
 		if (!err && in->verify)
-			err = dp_verify__record(in->verify, r.id.tid, r.deferred.cookie,
+			err = dp_verify__record(in->verify, r.id.pid, r.id.tid, r.deferred.cookie,
 						r.deferred.ips, nr, now);
 		return err;
 	}

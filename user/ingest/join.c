@@ -46,6 +46,7 @@ struct rec {
 	uint32_t unr;
 	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) */
 	uint64_t leaf_ip, leaf_ra;	/* the entry's leaf evidence, once a sample brought it */
+	uint32_t gen_flags;	/* the address-space generation when it came (stacks.h), stamped */
 	uint64_t uips[];
 };
 
@@ -226,6 +227,13 @@ static struct rec *keep_rec(struct dp_join *j, uint32_t tid, uint64_t cookie, ui
 	}
 	r = (struct rec *)(g->arena + g->len);
 	r->pid = pid;
+	/*
+	 * A deferred stack's "when" is its record's place among the ring's
+	 * records (an exec or a dlopen on that CPU comes before or after it),
+	 * not the later moment its samples come out of the logs.
+	 */
+	r->gen_flags = j->out->generation ? DP_STK_GEN_SET | dp_stk__gen_bits(
+			j->out->generation(j->out->generation_ctx, pid)) : 0;
 	r->tid = tid;
 	r->cookie = cookie;
 	r->matched = 0;
@@ -392,7 +400,7 @@ static int resolve(struct dp_join *j, struct pending *p, struct rec *r,
 		uint32_t flags = q->flags | (r ? 0 : DP_STK_USER_LOST);
 
 		if (!err)
-			err = r ? emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
+			err = r ? emit(j, p->pid, p->key.tid, flags | r->gen_flags, q->kips, q->knr, q->khash,
 				       r->uips, r->unr, r->uhash, q->count, r->leaf_ip, r->leaf_ra) :
 				  emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
 				       NULL, 0, 0, q->count, 0, 0);
@@ -497,8 +505,8 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 			r->leaf_ip = s->leaf_ip;
 			r->leaf_ra = s->leaf_ra;
 		}
-		return emit(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, r->uips,
-			    r->unr, r->uhash, s->count, r->leaf_ip, r->leaf_ra);
+		return emit(j, s->pid, s->tid, s->flags | r->gen_flags, s->kips, s->knr, s->khash,
+			    r->uips, r->unr, r->uhash, s->count, r->leaf_ip, r->leaf_ra);
 	}
 	return add_pending(j, s, now_ns);
 }

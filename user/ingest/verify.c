@@ -20,6 +20,7 @@ struct vsample {
 struct vrecord {
 	uint64_t cookie, round;
 	uint32_t unr;
+	uint32_t gen_flags;	/* the address-space generation when it came, as the join stamps it */
 	uint64_t *uips;
 };
 
@@ -243,7 +244,7 @@ int dp_verify__sample(struct dp_verify *v, uint32_t pid, uint32_t tid, const str
 	/* Its record may have been read first, from another CPU's buffer. */
 	for (uint32_t i = 0; i < t->nr; i++)
 		if (t->r[i].cookie == ch->cookie)
-			return hold(v, pid, tid, flags, ch->cookie, ch->kips, knr, t->r[i].uips,
+			return hold(v, pid, tid, flags | t->r[i].gen_flags, ch->cookie, ch->kips, knr, t->r[i].uips,
 				    t->r[i].unr);
 	if (t->ns == t->caps) {
 		uint32_t cap = t->caps ? t->caps * 2 : 8;
@@ -278,7 +279,7 @@ static int settle(struct dp_verify *v, struct vthread *t, bool (*done)(const str
 			continue;
 		}
 		if (!err)
-			err = r ? hold(v, s->pid, t->tid, s->flags, s->cookie, s->kips, s->knr,
+			err = r ? hold(v, s->pid, t->tid, s->flags | r->gen_flags, s->cookie, s->kips, s->knr,
 				       r->uips, r->unr) :
 				  emit(v, s->pid, t->tid, s->flags | DP_STK_USER_LOST, s->kips,
 				       s->knr, NULL, 0);
@@ -307,11 +308,16 @@ static bool always(const struct dp_verify *v, const struct vsample *s, const voi
 	return true;
 }
 
-int dp_verify__record(struct dp_verify *v, uint32_t tid, uint64_t cookie, const uint64_t *uips,
-		      uint32_t unr, uint64_t now)
+int dp_verify__record(struct dp_verify *v, uint32_t pid, uint32_t tid, uint64_t cookie,
+		      const uint64_t *uips, uint32_t unr, uint64_t now)
 {
 	struct vthread *t = thread(v, tid);
 	struct vrecord r = { .cookie = cookie, .round = v->round, .unr = unr };
+
+	/* A deferred stack's "when" is its record's place in the ring (join.c does the same). */
+	if (v->out->generation)
+		r.gen_flags = DP_STK_GEN_SET |
+			      dp_stk__gen_bits(v->out->generation(v->out->generation_ctx, pid));
 	int err;
 
 	(void)now;

@@ -32,7 +32,8 @@ void dp_verify__free(struct dp_verify *v);
 /* A raw sample's chain, split into its parts. */
 int dp_verify__sample(struct dp_verify *v, uint32_t pid, uint32_t tid, const struct dp_chain *ch,
 		      uint64_t now);
-int dp_verify__record(struct dp_verify *v, uint32_t tid, uint64_t cookie, const uint64_t *uips,
+int dp_verify__record(struct dp_verify *v, uint32_t pid, uint32_t tid, uint64_t cookie,
+		      const uint64_t *uips,
 		      uint32_t unr, uint64_t now);
 /* The leaf repair's evidence for (tid, cookie): ra goes after ip (see dp_join_sample). */
 int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t ip,

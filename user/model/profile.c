@@ -222,13 +222,29 @@ static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint64_t space, con
 	return unr;
 }
 
+/*
+ * The space of a stack's generation, or of a later one when its innermost
+ * address is code only there: a deferred record read from one CPU's ring
+ * before another CPU's exec record was stamped too early (the rings are read
+ * one after the other). Samples of the same addresses before and after a
+ * change (a dlopen where another library was) keep their own generation.
+ */
+static uint64_t space_of(const struct dp_symbolizer *sz, uint32_t pid, uint32_t gen, uint64_t ip)
+{
+	if (dp_symbolizer__where(sz, dp_space(pid, gen), ip) == DP_UWHERE_CODE)
+		return dp_space(pid, gen);
+	for (uint32_t g = gen + 1; g <= gen + 16 && g <= DP_STK_GEN_MAX; g++)
+		if (dp_symbolizer__where(sz, dp_space(pid, g), ip) == DP_UWHERE_CODE)
+			return dp_space(pid, g);
+	return dp_space(pid, gen);
+}
+
 static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 		     const struct dp_stack_entry *e, const struct dp_symbolizer *sz, const struct dp_comms *comms,
 		     const struct dp_profile_opts *opts)
 {
 	const struct dp_stack_hdr *h = &e->hdr;
-	/* The mappings of the stack's time: its address-space generation. */
-	uint64_t space = dp_space(h->pid, dp_stk__gen(h->flags));
+	uint64_t space;
 	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 6, outer, thread, unr;
 	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
 	uint32_t *fr;
@@ -238,6 +254,8 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	if (dp_stack_table__part(t, e->kpart, kips) != h->knr ||
 	    dp_stack_table__part(t, e->upart, uips) != h->unr)
 		return -EINVAL;
+	/* The mappings of the stack's time: its address-space generation. */
+	space = space_of(sz, h->pid, dp_stk__gen(h->flags), h->unr ? uips[0] : 0);
 	fr = malloc(max * sizeof(*fr));
 	if (!fr)
 		return -ENOMEM;

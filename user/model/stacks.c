@@ -119,12 +119,14 @@ int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_h
 	uint32_t kpart, upart, i, r;
 	int err;
 
-	if (t->generation && hdr->unr) {
-		uint32_t g = t->generation(t->generation_ctx, hdr->pid);
-
+	if (hdr->flags & DP_STK_GEN_SET) {
+		stamped = *hdr;
+		stamped.flags &= ~(uint32_t)DP_STK_GEN_SET;
+		hdr = &stamped;
+	} else if (t->generation && hdr->unr) {
 		stamped = *hdr;
 		stamped.flags = (stamped.flags & ((1U << DP_STK_GEN_SHIFT) - 1)) |
-				(g < DP_STK_GEN_MAX ? g : DP_STK_GEN_MAX) << DP_STK_GEN_SHIFT;
+				dp_stk__gen_bits(t->generation(t->generation_ctx, hdr->pid));
 		hdr = &stamped;
 	}
 	if (!t->parts && !(t->parts = dp_parts__new()))

@@ -30,10 +30,18 @@
  */
 #define DP_STK_GEN_SHIFT	16
 #define DP_STK_GEN_MAX		0xffffU
+/* Given to dp_stack_table__add*: the generation is already stamped (never stored). */
+#define DP_STK_GEN_SET		0x8000
 
 static inline uint32_t dp_stk__gen(uint32_t flags)
 {
 	return flags >> DP_STK_GEN_SHIFT;
+}
+
+/* A generation as flag bits (saturated). */
+static inline uint32_t dp_stk__gen_bits(uint32_t gen)
+{
+	return (gen < DP_STK_GEN_MAX ? gen : DP_STK_GEN_MAX) << DP_STK_GEN_SHIFT;
 }
 
 struct dp_stack_hdr {

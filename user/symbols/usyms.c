@@ -247,13 +247,13 @@ int dp_usyms__fork(struct dp_usyms *u, uint32_t ppid, uint32_t pid)
 	child = dp_aspaces__get(&u->spaces, pid, true);
 	if (!child)
 		return -ENOMEM;
-	if (child->nmaps || child->snap != DP_SNAP_NONE)
+	if (child->nmaps)
 		return 0;	/* already read from /proc */
 	if (!dp_usyms__known(u, ppid))
 		dp_usyms__snapshot(u, ppid);
 	parent = dp_aspaces__get(&u->spaces, ppid, false);
 	if (!parent || parent->snap != DP_SNAP_DONE)
-		return 0;	/* nothing known to copy: the child is read from /proc */
+		return 0;	/* nothing known to copy: the child is read from /proc if still there */
 	/* As the kernel does: the child starts with its parent's mappings. */
 	if (dp_aspace__copy(child, parent))
 		return -ENOMEM;
@@ -384,11 +384,12 @@ enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint64_t space, uint64_t addr
 {
 	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, dp_space__pid(space), false);
 
-	if (!as || as->snap != DP_SNAP_DONE || !as->nmaps)
+	if (!as)
 		return DP_UWHERE_UNKNOWN;
 	if (find_map(u, space, addr) || find_jit(u, space, addr))
 		return DP_UWHERE_CODE;
-	return DP_UWHERE_NOWHERE;
+	/* Nowhere only when the whole space is known (MMAP2 alone misses what came before). */
+	return as->snap == DP_SNAP_DONE && as->nmaps ? DP_UWHERE_NOWHERE : DP_UWHERE_UNKNOWN;
 }
 
 int dp_usyms__fp_info(struct dp_usyms *u, uint64_t space, uint64_t addr,
