@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
+#include "safeopen.h"
 #include "signals.h"
 
 volatile sig_atomic_t dp_stop, dp_stop_signal;
@@ -8,6 +9,7 @@ static void on_signal(int sig)
 {
 	dp_stop_signal = sig;
 	dp_stop = 1;
+	dp_read_signals++;	/* a long read of an untrusted file under way ends too */
 }
 
 void dp_signals__install(void)
