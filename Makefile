@@ -250,6 +250,7 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/addrspace.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/hostile.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
 
 # The pages in Debian's chromium, driven by puppeteer-core (pinned with its
 # dependencies by tests/browser/package-lock.json, installed here by npm ci).
