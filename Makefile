@@ -40,7 +40,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/jitmap symbols/fpcheck symbols/cfifuncs \
+	symbols/addrspace symbols/objects symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
 	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/html \
 	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target
@@ -249,6 +249,8 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/addrspace.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/hostile.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
 
 # The pages in Debian's chromium, driven by puppeteer-core (pinned with its
 # dependencies by tests/browser/package-lock.json, installed here by npm ci).

@@ -202,12 +202,14 @@ fi
 # --- ndjson: one complete line per interval, flushed as written, then a summary
 start_demo -l -1
 "$dp" -p "$demo_pid" -d 4 -f ndjson -i 0.5 -o "$tmp/x.ndjson" 2> "$tmp/nd.err" & prof=$!
-# Lines reach the (temporary) file while deferprof still runs.
+# Lines reach the file, nameless until the end (O_TMPFILE: read through
+# deferprof's descriptor) or a named temporary, while deferprof still runs.
 lines_midway=0
 for _ in $(seq 40); do
 	sleep 0.1
 	kill -0 $prof 2>/dev/null || break
-	lines_midway=$(cat "$tmp"/x.ndjson.* 2>/dev/null | wc -l)
+	lines_midway=$({ cat "$tmp"/x.ndjson.*
+		find "/proc/$prof/fd" -lname "$tmp/#*" -exec cat {} +; } 2>/dev/null | wc -l)
 	[ "$lines_midway" -ge 2 ] && break
 done
 wait $prof; rc=$?

@@ -20,6 +20,9 @@
  *                                  as "a SECS" (live_proc_a)
  *   dp-live-work forks N MS        N children in turn, each in live_child_work
  *                                  for MS ms, then exits; the parent waits
+ *   dp-live-work jit SECS          half its time in code it wrote to an anonymous
+ *                                  executable mapping (printed: "jit START SIZE",
+ *                                  for a perf map), half in live_jit_host_spin
  */
 #define _GNU_SOURCE	/* dladdr */
 #include <dlfcn.h>
@@ -31,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 
 static volatile unsigned long sink;
 
@@ -60,6 +64,7 @@ SPIN_FN(live_proc_a, 5)
 SPIN_FN(live_proc_b, 6)
 SPIN_FN(live_short_spin, 7)
 SPIN_FN(live_thread_spin, 8)
+SPIN_FN(live_jit_host_spin, 12)
 
 SPIN_FN(live_bf_leaf, 9)
 
@@ -208,6 +213,37 @@ static int threads(int n, double secs)
 	return started == n ? 0 : 1;
 }
 
+/* x86-64: mov rcx, rdi; 1: dec rcx; jnz 1b; ret. A leaf no ELF file names. */
+static const unsigned char jit_loop[] = { 0x48, 0x89, 0xf9, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3 };
+
+__attribute__((noinline)) static void live_jit_caller(void (*code)(unsigned long), double secs)
+{
+	double end = now_s() + secs;
+
+	while (now_s() < end) {
+		code(2000000);
+		live_jit_host_spin(0.001);
+	}
+	__asm__ volatile("" ::: "memory");
+}
+
+static int jit(double secs)
+{
+	size_t size = 4096;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("dp-live-work: mmap");
+		return 1;
+	}
+	memcpy(p, jit_loop, sizeof(jit_loop));
+	printf("jit %lx %zx\n", (unsigned long)p, sizeof(jit_loop));
+	fflush(stdout);
+	live_jit_caller((void (*)(unsigned long))p, secs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 2 ? argv[1] : "";
@@ -251,5 +287,10 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "threads") && argc > 3)
 		return threads((int)v, atof(argv[3]));
 	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS | dlopen SECS DIR | exec SECS | forks N MS\n");
+	if (!strcmp(m, "jit"))
+		return jit(v);
+	if (!strcmp(m, "threads") && argc > 3)
+		return threads((int)v, atof(argv[3]));
+	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | jit SECS\n");
 	return 2;
 }

@@ -221,3 +221,61 @@ Test(options, leaf_repair_on_unless_asked_off)
 	cr_assert(c.no_leaf_repair, "the collection side is told");
 	cr_assert_eq(parse(&o, err, "--no-leaf-repair=yes", NULL, NULL, NULL), -EINVAL);
 }
+
+Test(options, dash_output_is_stdout)
+{
+	char *a1[] = { "deferprof", "-f", "json", "-o", "-", "-f", "folded", "-o", "x.folded", NULL };
+	char *a2[] = { "deferprof", "-o", "-", "-o", "-", NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parsev(&o, err, 9, a1), 0, "%s", err);
+	cr_assert_eq(o.nouts, 2);
+	cr_assert_null(o.outs[0].path);
+	cr_assert_eq(o.outs[0].format, DP_FMT_JSON);
+	cr_assert_str_eq(o.outs[1].path, "x.folded");
+	cr_assert_eq(parsev(&o, err, 5, a2), -EINVAL);
+	cr_assert(strstr(err, "output file '-' given twice"), "%s", err);
+}
+
+Test(options, two_formats_for_stdout_refused)
+{
+	char *a1[] = { "deferprof", "-f", "folded", "-f", "json", NULL };
+	char *a2[] = { "deferprof", "-f", "folded", "-f", "json", "-o", "x.json", NULL };
+	char *a3[] = { "deferprof", "-f", "folded", "-o", "x.folded", "-f", "json", "-o", "x.json",
+		       NULL };
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parsev(&o, err, 5, a1), -EINVAL);
+	cr_assert_str_eq(err, "-f folded and -f json would both go to standard output: give each format but one its -o FILE");
+	cr_assert_eq(parsev(&o, err, 7, a2), -EINVAL);
+	cr_assert(strstr(err, "-f folded and -f json"), "%s", err);
+	cr_assert_eq(parsev(&o, err, 9, a3), 0, "%s", err);
+}
+
+Test(options, rate_and_period_exclude_each_other)
+{
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, "-c", "100000", "-F", "99"), -EINVAL);
+	cr_assert(strstr(err, "-F (samples per second) and -c (one sample every N events) exclude each other"),
+		  "%s", err);
+	cr_assert_eq(parse(&o, err, "-F", "99", "-c", "1000"), -EINVAL);
+	cr_assert_eq(parse(&o, err, "-F", "99", "-F", "999"), 0, "%s", err);
+	cr_assert_eq(o.freq, 999);
+}
+
+Test(options, duration_bounds_said)
+{
+	struct dp_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, "-d", "1e9", NULL, NULL), -EINVAL);
+	cr_assert(strstr(err, "invalid duration '1e9': at most 31536000 seconds (a year)"), "%s", err);
+	cr_assert_eq(parse(&o, err, "-d", "0", NULL, NULL), -EINVAL);
+	cr_assert(strstr(err, "expected seconds, more than 0"), "%s", err);
+	cr_assert_eq(parse(&o, err, "-d", "1e3", NULL, NULL), 0, "%s", err);
+	cr_assert_float_eq(o.duration, 1000.0, 1e-9);
+}

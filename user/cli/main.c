@@ -181,12 +181,15 @@ int main(int argc, char **argv)
 	uint64_t table_total = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
+	dp_outfile__guard_std();
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return dp_diffcmd__main(argc - 1, argv + 1);	/* files only: no kernel, no privileges */
 	if (dp_opts__parse(&o, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "deferprof: %s\n", err);
 		return 2;
 	}
+	/* From the start: a signal during set-up ends the profile at once, never lost. */
+	dp_signals__install();
 	o.launch_ns = (uint64_t)launch.tv_sec * 1000000000ULL + (uint64_t)launch.tv_nsec;
 	if (o.cmd == DP_CMD_HELP) {
 		fputs(dp_opts__usage(), stdout);

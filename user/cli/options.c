@@ -143,7 +143,8 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 {
 	int c, ntargets = 0, f, n;
 	bool have_format = false, have_output = false, have_interval = false;
-	bool format_after_output = false;
+	bool format_after_output = false, have_freq = false, have_period = false;
+	const char *stdout_format = NULL;	/* a -f that no -o has taken yet */
 	long long v;
 	char *end;
 
@@ -205,25 +206,33 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 				FAIL("invalid frequency '%s': expected 1 to 100000 Hz", optarg);
 			o->freq = (uint64_t)v;
 			o->period = 0;
+			have_freq = true;
 			break;
 		case 'c':
 			if (num(optarg, 1, LLONG_MAX, &v))
 				FAIL("invalid period '%s': expected a positive event count", optarg);
 			o->period = (uint64_t)v;
 			o->freq = 0;
+			have_period = true;
 			break;
 		case 'd':
 			errno = 0;
 			o->duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->duration > 0) ||
-			    o->duration > 31536000)
+			if (errno || end == optarg || *end || !(o->duration > 0))
 				FAIL("invalid duration '%s': expected seconds, more than 0", optarg);
+			if (o->duration > 31536000)
+				FAIL("invalid duration '%s': at most 31536000 seconds (a year); without -d, the profile runs until Ctrl-C",
+				     optarg);
 			break;
 		case 'f':
 			f = dp_format__parse(optarg);
 			if (f < 0)
 				FAIL("unknown format '%s': expected report, folded, json, ndjson, pprof, speedscope or html",
 				     optarg);
+			if (stdout_format && o->cmd != DP_CMD_TOP)
+				FAIL("-f %s and -f %s would both go to standard output: give each format but one its -o FILE",
+				     stdout_format, optarg);
+			stdout_format = optarg;
 			o->format = (enum dp_format)f;
 			have_format = true;
 			format_after_output = have_output;
@@ -234,11 +243,13 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 			if (o->nouts == DP_MAX_OUTPUTS)
 				FAIL("at most %d output files", DP_MAX_OUTPUTS);
 			for (uint32_t i = 0; i < o->nouts; i++)
-				if (!strcmp(o->outs[i].path, optarg))
+				if (!strcmp(o->outs[i].path ? o->outs[i].path : "-", optarg))
 					FAIL("output file '%s' given twice", optarg);
-			if (!o->nouts)
+			/* "-": standard output, as for most tools. */
+			if (!o->nouts && strcmp(optarg, "-"))
 				o->output = optarg;
-			o->outs[o->nouts].path = optarg;
+			o->outs[o->nouts].path = strcmp(optarg, "-") ? optarg : NULL;
+			stdout_format = NULL;
 			o->outs[o->nouts++].format = o->format;
 			have_output = true;
 			format_after_output = false;
@@ -360,6 +371,8 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	}
 	if (ntargets > 1)
 		FAIL("choose one target: -p, -t, -a, --cgroup, --demo or -- COMMAND");
+	if (have_freq && have_period)
+		FAIL("-F (samples per second) and -c (one sample every N events) exclude each other: give one");
 	if (o->raw && o->verify)
 		FAIL("--raw and --verify exclude each other: --verify already compares with raw samples");
 	if (o->kernel_only && o->user_only)

@@ -9,7 +9,10 @@
 extern volatile sig_atomic_t dp_stop;
 /* The signal that set dp_stop, or 0 (dp_stop set by the program itself). */
 extern volatile sig_atomic_t dp_stop_signal;
-/* SIGINT, SIGTERM and SIGHUP set dp_stop; SIGPIPE is ignored. */
+/*
+ * SIGINT, SIGTERM and SIGHUP set dp_stop (and are unblocked), whatever
+ * disposition was inherited, even "ignored"; SIGPIPE is ignored.
+ */
 void dp_signals__install(void);
 
 #endif

@@ -228,8 +228,12 @@ static void line(FILE *f, bool ok, const char *what, const char *detail)
 	fprintf(f, "  %-4s %-34s %s\n", ok ? "yes" : "no", what, detail);
 }
 
+/* Without privileges a program cannot load on any kernel: that is what a "no" means then. */
+#define UNPRIV_BPF "not known: loading a BPF program needs root or CAP_BPF (run with sudo)"
+
 void dp_probe__print(const struct dp_probe *p, FILE *f)
 {
+	bool priv = p->root || (p->cap_bpf && p->cap_perfmon);
 	char d[256];
 
 	fprintf(f, "deferprof feature probe, kernel %s\n", p->kernel);
@@ -241,8 +245,10 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	snprintf(d, sizeof(d), "kernel.perf_event_paranoid=%d%s", p->paranoid,
 		 p->paranoid > 2 && !p->root ? " (above 2 blocks users without CAP_PERFMON)" : "");
 	line(f, p->paranoid != -99, "perf_event_paranoid", d);
-	snprintf(d, sizeof(d), "%s", p->perf_sw ? "cpu-clock sampling event opens" :
-		 strerror(p->perf_sw_err));
+	snprintf(d, sizeof(d), "%s%s", p->perf_sw ? "cpu-clock sampling event opens" :
+		 strerror(p->perf_sw_err), !p->perf_sw && !priv &&
+		 (p->perf_sw_err == EACCES || p->perf_sw_err == EPERM) ?
+		 ": a permission problem (run with sudo), not the kernel's" : "");
 	line(f, p->perf_sw, "perf events (software)", d);
 	line(f, p->perf_hw, "perf events (hardware cycles)",
 	     p->perf_hw ? "-e cycles available" : "no PMU here (VM?): -e cpu-clock is used");
@@ -250,20 +256,24 @@ void dp_probe__print(const struct dp_probe *p, FILE *f)
 	     "missing: needs CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.4)");
 	if (p->full) {
 		line(f, p->prog_perf_event, "BPF perf_event programs", p->prog_perf_event ?
-		     "BPF_PROG_TYPE_PERF_EVENT loads" : "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
+		     "BPF_PROG_TYPE_PERF_EVENT loads" : !priv ? UNPRIV_BPF :
+		     "needs Linux >= 4.9 with CONFIG_BPF_SYSCALL");
 		snprintf(d, sizeof(d), "%s", p->kctx ? "kfunc in the kernel's BTF: the program reads the prepared callchain" :
 			 "missing: needs Linux >= 6.2; falling back to bpf_get_stack()");
 		line(f, p->kctx, "bpf_cast_to_kern_ctx", d);
 		line(f, p->helper_prog, "bpf_get_stack", p->helper_prog ?
-		     "helper available to perf_event programs" : "missing: needs Linux >= 4.18");
+		     "helper available to perf_event programs" : !priv ? UNPRIV_BPF :
+		     "missing: needs Linux >= 4.18");
 	}
 	line(f, p->bpf_loop, "bpf_loop", p->bpf_loop ?
-	     "helper available: loops verified once" :
+	     "helper available: loops verified once" : !priv ? UNPRIV_BPF :
 	     "missing (needs Linux >= 5.17): no BPF program; every sample is stitched in user space");
 	if (!p->full)
 		fprintf(f, "  (BPF program types, kfunc and helpers: found by loading; --probe checks each)\n");
 	snprintf(d, sizeof(d), "%s", p->defer_open ? "perf_event_attr bits accepted" :
 		 p->defer_err == EINVAL ? "rejected (EINVAL): needs Linux >= 6.19; classic mode is used" :
+		 p->defer_err == EACCES || p->defer_err == EPERM ?
+		 "not known: opening the event was not permitted (run with sudo)" :
 		 strerror(p->defer_err));
 	line(f, p->defer_open, "defer_callchain/defer_output", d);
 	if (p->defer_open && p->full) {	/* the live check runs for --probe only */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "jitmap.h"
 
 static int cmp_jit(const void *a, const void *b)
@@ -34,34 +35,56 @@ static int add_sym(struct dp_jitmap *j, uint64_t start, uint64_t size, const cha
 
 int dp_jitmap__load(struct dp_jitmap *j, const char *path)
 {
-	char *line = NULL;
-	size_t linecap = 0;
-	ssize_t len;
-	FILE *f;
-	int err = 0;
+	struct dp_lines r;
+	const char *why = NULL;
+	size_t len, nlong;
+	char *line;
+	int fd, n = 0, err = 0;
 
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* getline: a long name (Java signatures) stays one line, never two. */
-	while ((len = getline(&line, &linecap, f)) > 0) {
+	fd = dp_safe_open(path, &j->owner, &why);
+	if (fd < 0) {
+		if (why)
+			fprintf(stderr, "deferprof: warning: ignoring %s: %s\n", path, why);
+		return fd;
+	}
+	err = dp_lines__init(&r, fd, DP_JITMAP_MAX_BYTES, DP_JITMAP_MAX_LINE);
+	/* A long name (Java signatures) stays one line, never two. */
+	while (!err && (n = dp_lines__next(&r, &line, &len)) > 0) {
 		unsigned long long s, z;
 		int pos = 0;
 
-		if (line[len - 1] == '\n')
-			line[len - 1] = 0;
 		if (sscanf(line, "%llx %llx %n", &s, &z, &pos) < 2 || !pos || !line[pos]) {
 			j->nbad++;
 			continue;
 		}
-		err = add_sym(j, s, z, line + pos);
-		if (err)
+		if (j->n >= DP_JITMAP_MAX_SYMS) {
+			err = -EFBIG;
 			break;
+		}
+		err = add_sym(j, s, z, line + pos);
 	}
-	if (!err && !feof(f))
-		err = -(errno ? errno : EIO);
-	free(line);
-	fclose(f);
+	if (!err && n < 0)
+		err = n;
+	nlong = r.nlong;
+	j->nbad += nlong;
+	if (!err && r.truncated)
+		err = -EFBIG;
+	else if (!err && r.aborted)
+		err = -EINTR;
+	/* One line, the first thing that went wrong. */
+	if (err == -EFBIG && j->n >= DP_JITMAP_MAX_SYMS)
+		fprintf(stderr, "deferprof: warning: %s: kept its first %u symbols only\n",
+			path, DP_JITMAP_MAX_SYMS);
+	else if (err == -EFBIG)
+		fprintf(stderr, "deferprof: warning: %s: read its first %llu MiB only\n", path,
+			DP_JITMAP_MAX_BYTES >> 20);
+	else if (err == -EINTR)
+		fprintf(stderr, "deferprof: warning: %s: reading stopped by a signal\n", path);
+	else if (nlong)
+		fprintf(stderr, "deferprof: warning: %s: %zu lines longer than %d bytes or with NUL bytes skipped\n",
+			path, nlong, DP_JITMAP_MAX_LINE);
+	dp_lines__free(&r);
+	close(fd);
 	qsort(j->syms, j->n, sizeof(*j->syms), cmp_jit);
 	return err;
 }

@@ -8,13 +8,92 @@
 #include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <zlib.h>
 #include "objects.h"
+#include "safeopen.h"
+
+/* The CRC-32 of fd's whole content (what a .gnu_debuglink records), or -1. */
+static int64_t file_crc(int fd)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0, Z_NULL, 0);
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		crc = crc32(crc, buf, (uInt)n);
+	}
+	return (int64_t)(crc & 0xffffffffu);
+}
+
+/*
+ * Separate debug files. By build-id: under /usr/lib/debug, root's. By
+ * debuglink: the name comes from the binary and the places from the
+ * binary's directory, both the target's to choose, so each candidate is
+ * opened by dp_safe_open (no symlink, no FIFO or device: libdwfl's own
+ * search would block on a FIFO, retrying through signals) and kept only if
+ * its CRC is the one the link records. No ".debug" guess without a link.
+ */
+static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata, const char *modname,
+			       Dwarf_Addr base, const char *file_name, const char *debuglink,
+			       GElf_Word crc, char **debuginfo_file_name)
+{
+	static const char *const forms[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+	const char *slash;
+	int fd;
+
+	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+					  crc, debuginfo_file_name);
+	if (fd >= 0 || !file_name || !debuglink || !debuglink[0] || strchr(debuglink, '/'))
+		return fd >= 0 ? fd : -1;
+	slash = strrchr(file_name, '/');
+	if (!slash)
+		return -1;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char *path = NULL;
+
+		if (asprintf(&path, forms[i], (int)(slash - file_name), file_name, debuglink) < 0)
+			return -1;
+		fd = dp_safe_open(path, NULL, NULL);
+		if (fd >= 0 && file_crc(fd) == (int64_t)crc && lseek(fd, 0, SEEK_SET) == 0) {
+			*debuginfo_file_name = path;
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	return -1;
+}
 
 static const Dwfl_Callbacks dwfl_cbs = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo_safe,
 	.section_address = dwfl_offline_section_address,
 };
+
+/*
+ * The object's file: the process's map_files link (the kernel's own handle
+ * on what is mapped, so followed), else the path. Either way a regular file,
+ * opened without blocking; the path's last component is not followed. Any
+ * owner: many users map the same library.
+ */
+static int open_object(const char *open_path, const char *path)
+{
+	int fd = -1;
+
+	if (open_path) {
+		fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && dp_safe_check_fd(fd, NULL, NULL)) {
+			close(fd);
+			return -1;	/* a device or shared memory: nothing to read as ELF */
+		}
+	}
+	return fd >= 0 ? fd : dp_safe_open(path, NULL, NULL);
+}
 
 /* The key of id, malloc'd: never a prefix, so two paths cannot collide. */
 static char *make_key(const struct dp_obj_id *id)
@@ -164,9 +243,7 @@ struct dp_obj *dp_objs__get(struct dp_objs *t, const struct dp_obj_id *id, const
 		return NULL;
 	}
 	o->module = base_name(o->path);
-	fd = open_path ? open(open_path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		fd = open(o->path, O_RDONLY | O_CLOEXEC);
+	fd = open_object(open_path, o->path);
 	if (fd >= 0 && read_elf(t, o, fd)) {
 		if (o->build_id_len > 0)
 			HASH_DELETE(hh_bid, t->by_bid, o);

@@ -172,6 +172,7 @@ int dp_usyms__snapshot(struct dp_usyms *u, uint32_t pid)
 		return -ENOMEM;
 	if (asprintf(&path, "%s/%" PRIu32 "/maps", u->opts.proc_root, pid) < 0)
 		return -ENOMEM;
+	dp_owner__of_pid(&as->jit.owner, u->opts.proc_root, pid);	/* its perf map's owner */
 	f = fopen(path, "re");
 	free(path);
 	if (!f) {
@@ -311,6 +312,8 @@ static const struct dp_jit_sym *find_jit(struct dp_usyms *u, uint64_t space, uin
 		return NULL;
 	if (!as->jit_loaded) {
 		as->jit_loaded = true;
+		if (!as->jit.owner.n)	/* not snapshot: only root's map unless the process says */
+			dp_owner__of_pid(&as->jit.owner, u->opts.proc_root, pid);
 		/* No map (-ENOENT) is the usual case; a partial read keeps what it got. */
 		if (asprintf(&path, "%s/perf-%" PRIu32 ".map", u->opts.perfmap_dir, pid) >= 0)
 			dp_jitmap__load(&as->jit, path);
