@@ -6,7 +6,7 @@
 # contradict each other. Each against the demo workload's named functions.
 set -uo pipefail
 out=${1:-build}
-dp=$out/deferprof
+dp=$(realpath "$out/deferprof")
 demo=$out/deferprof-demo
 tmp=$(mktemp -d /tmp/dp-edges.XXXXXX)
 pids=()
@@ -26,7 +26,7 @@ fi
 
 "$demo" -l 600 & demo_pid=$!; pids+=("$demo_pid")
 wait_until 100 runs "$demo_pid" "$demo"
-chain="main;demo_spin_outer;demo_spin_middle;demo_spin_inner [0-9]"
+chain="main;demo_spin_outer;demo_spin_middle;demo_spin_inner\(;demo_spin_step\)\? [0-9]"
 run() { timeout 60 "$dp" -p "$demo_pid" -d 1 -f folded "$@"; }
 
 # A check that bad input gets one line on stderr and a non-zero exit.

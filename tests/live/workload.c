@@ -284,13 +284,10 @@ int main(int argc, char **argv)
 		live_bf_outer(v);
 		return 0;
 	}
-	if (!strcmp(m, "threads") && argc > 3)
-		return threads((int)v, atof(argv[3]));
-	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS | dlopen SECS DIR | exec SECS | forks N MS\n");
 	if (!strcmp(m, "jit"))
 		return jit(v);
 	if (!strcmp(m, "threads") && argc > 3)
 		return threads((int)v, atof(argv[3]));
-	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | jit SECS\n");
+	fprintf(stderr, "usage: dp-live-work early MS | exit CODE | signal N | a|b SECS | short MS | threads N SECS | badframe SECS | dlopen SECS DIR | exec SECS | forks N MS | jit SECS\n");
 	return 2;
 }
