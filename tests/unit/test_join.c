@@ -307,3 +307,34 @@ Test(join, leaf_evidence_that_does_not_fit_changes_nothing)
 	cr_assert_eq(dp_join__stats(j)->leaf_recovered, 0);
 	assert_closed();
 }
+
+static uint32_t space_gen;
+
+static uint32_t gen_of(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return pid == 100 ? space_gen : 0;
+}
+
+/*
+ * A deferred stack's address-space generation is the one when its record
+ * came, whichever of record and samples comes last: the logs are read after
+ * the rings, so a dlopen read in between must not move earlier stacks.
+ */
+Test(join, a_deferred_stack_takes_its_records_generation)
+{
+	struct dp_join_sample a = smp(7, 0x100000001, K1, 2, 3), b = smp(8, 0x100000002, K1, 2, 4);
+
+	t.generation = gen_of;
+	space_gen = 0;
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	space_gen = 1;	/* the record comes after a change: the stack is of the new space */
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 0x100000001, U1, 3), 0);
+	cr_assert_eq(dp_join__add_record(j, 100, 8, 0x100000002, U1, 3), 0);
+	space_gen = 2;	/* tid 8's samples come out of the logs after another change */
+	cr_assert_eq(dp_join__add_sample(j, &b, 0), 0);
+	cr_assert_eq(count_of(7, dp_stk__gen_bits(1), K1, 2, U1, 3), 3);
+	cr_assert_eq(count_of(8, dp_stk__gen_bits(1), K1, 2, U1, 3), 4, "its record's, not the log's");
+	cr_assert_eq(count_of(8, dp_stk__gen_bits(2), K1, 2, U1, 3), 0);
+	assert_closed();
+}
