@@ -568,8 +568,14 @@ int dp_session__poll(struct dp_session *s)
 		now = mono_ns();
 		if (wake != UINT64_MAX && now > wake && now - wake > s->max_late)
 			s->max_late = now - wake;
-		if (rings && (err = consume_all(s)))
-			break;
+		if (rings) {
+			err = consume_all(s);
+			/* A long read of the rings (new tasks' /proc, objects) counts as a round. */
+			if (mono_ns() - now > s->max_round)
+				s->max_round = mono_ns() - now;
+			if (err)
+				break;
+		}
 		if (s->drain_soon || (s->hooks && now >= s->next_tick) ||
 		    (now >= last_round + round_ns && round_has_work(s))) {
 			/*
