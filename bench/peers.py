@@ -338,9 +338,12 @@ class Tools:
 
     def saturated(self, prof, wl, hz, secs, threads=2, stats=True, post=False):
         """prof on a target that keeps every CPU busy: start-up, BPF time, loss."""
+        # The previous profiler's processes (bcc compiles for 40 s, then tears
+        # down) must not share the CPUs with this run: wait until they idle.
+        quiet = quiesce()
         w = subprocess.Popen([self.work, "-m", wl, "-t", str(threads)], stdout=subprocess.DEVNULL)
         time.sleep(0.5)
-        r = {"kind": "sat", "prof": prof, "wl": wl, "hz": hz, "threads": threads}
+        r = {"kind": "sat", "prof": prof, "wl": wl, "hz": hz, "threads": threads, "quiesce_s": quiet}
         before = set()
         if stats and prof in BPF_PROFILERS:
             p = subprocess.run([self.bpftool, "-j", "prog", "show"], capture_output=True, text=True)
@@ -368,6 +371,25 @@ class Tools:
                 break
             units *= 8
         return max(1, int(units * target_s / s))
+
+
+def cpu_times():
+    """(idle, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3] + (v[4] if len(v) > 4 else 0), sum(v)
+
+
+def quiesce(limit_s=90, idle=0.9):
+    """Seconds until the CPUs were at least idle-fraction idle over 0.3 s, or None."""
+    t0 = time.time()
+    while time.time() - t0 < limit_s:
+        i0, t0_ = cpu_times()
+        time.sleep(0.3)
+        i1, t1 = cpu_times()
+        if t1 > t0_ and (i1 - i0) / (t1 - t0_) >= idle:
+            return round(time.time() - t0, 2)
+    return None
 
 
 def emit(out, r):
