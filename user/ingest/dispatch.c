@@ -226,8 +226,8 @@ static __attribute__((noinline)) int leaf_sample(struct dp_ingest *in,
 	s.leaf_ra = in->sink.leaf_caller(in->sink.ctx, js->pid, js->leaf);
 	if (s.leaf_ra) {
 		in->st.leaf_callers++;
-		/* --verify's reference repairs its deferred stacks from the same evidence. */
-		if (in->verify && s.cookie) {
+		/* --verify's reference repairs its stacks from the same evidence. */
+		if (in->verify) {
 			int err = dp_verify__leaf(in->verify, s.tid, s.cookie, s.leaf_ip, s.leaf_ra,
 						  now);
 

@@ -35,17 +35,21 @@ struct vthread {
 	uint32_t nr, capr;
 };
 
-/* The leaf repair's evidence of one (tid, cookie). */
+/*
+ * The leaf repair's evidence of one (tid, cookie) at its user IP. A chain
+ * of the classic form (a task past its last return to user space, in
+ * deferred mode) has no cookie: its evidence is found by (tid, 0, IP).
+ */
 struct vleaf {
 	UT_hash_handle hh;
-	struct { uint32_t tid, pad; uint64_t cookie; } key;
-	uint64_t ip, ra, since_ns;
+	struct { uint32_t tid, pad; uint64_t cookie, ip; } key;
+	uint64_t ra, since_ns;
 };
 
-/* A deferred stack stitched in this round, held until the evidence has come. */
+/* A stitched stack, held until its evidence has come or a round has passed without it. */
 struct vheld {
 	uint32_t pid, tid, flags, knr, unr;
-	uint64_t cookie;
+	uint64_t cookie, round;
 	uint64_t *ips;		/* kernel part, then user part */
 };
 
@@ -144,7 +148,7 @@ static int hold(struct dp_verify *v, uint32_t pid, uint32_t tid, uint32_t flags,
 	}
 	h = &v->held[v->nheld];
 	*h = (struct vheld){ .pid = pid, .tid = tid, .flags = flags, .knr = knr, .unr = unr,
-			     .cookie = cookie };
+			     .cookie = cookie, .round = v->round };
 	h->ips = malloc((knr + unr + 1) * sizeof(uint64_t));
 	if (!h->ips)
 		return -ENOMEM;
@@ -164,6 +168,7 @@ int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t
 	memset(&k, 0, sizeof(k));
 	k.key.tid = tid;
 	k.key.cookie = cookie;
+	k.key.ip = ip;
 	HASH_FIND(hh, v->leaves, &k.key, sizeof(k.key), l);
 	if (l)
 		return 0;
@@ -171,31 +176,42 @@ int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t
 	if (!l)
 		return -ENOMEM;
 	l->key = k.key;
-	l->ip = ip;
 	l->ra = ra;
 	l->since_ns = now;
 	HASH_ADD(hh, v->leaves, key, sizeof(l->key), l);
 	return 0;
 }
 
-/* Every held stack into the table, with its caller inserted when its entry's evidence says so. */
-static int flush_held(struct dp_verify *v)
+/*
+ * Held stacks into the table, each with its caller inserted when its
+ * entry's evidence says so: those whose evidence has come, those held a
+ * whole round already (the logs of a round may be read in the next, after a
+ * flip or a task's exit: a second round is enough), or all of them.
+ */
+static int flush_held(struct dp_verify *v, bool all)
 {
 	uint64_t u[DP_MAX_STACK];
+	uint32_t kept = 0;
 	int err = 0;
 
 	for (uint32_t i = 0; i < v->nheld; i++) {
 		struct vheld *h = &v->held[i];
 		const uint64_t *uips = h->ips + h->knr;
 		uint32_t unr = h->unr;
-		struct vleaf *l, k;
+		struct vleaf *l = NULL, k;
 
-		memset(&k, 0, sizeof(k));
-		k.key.tid = h->tid;
-		k.key.cookie = h->cookie;
-		HASH_FIND(hh, v->leaves, &k.key, sizeof(k.key), l);
-		if (l && unr && unr < DP_MAX_STACK && uips[0] == l->ip &&
-		    (unr == 1 || uips[1] != l->ra)) {
+		if (unr) {
+			memset(&k, 0, sizeof(k));
+			k.key.tid = h->tid;
+			k.key.cookie = h->cookie;
+			k.key.ip = uips[0];
+			HASH_FIND(hh, v->leaves, &k.key, sizeof(k.key), l);
+		}
+		if (!l && !all && h->round >= v->round) {
+			v->held[kept++] = *h;
+			continue;
+		}
+		if (l && unr < DP_MAX_STACK && (unr == 1 || uips[1] != l->ra)) {
 			u[0] = uips[0];
 			u[1] = l->ra;
 			memcpy(u + 2, uips + 1, (unr - 1) * sizeof(uint64_t));
@@ -206,7 +222,7 @@ static int flush_held(struct dp_verify *v)
 			err = emit(v, h->pid, h->tid, h->flags, h->ips, h->knr, uips, unr);
 		free(h->ips);
 	}
-	v->nheld = 0;
+	v->nheld = kept;
 	return err;
 }
 
@@ -233,10 +249,14 @@ int dp_verify__sample(struct dp_verify *v, uint32_t pid, uint32_t tid, const str
 	if (ch->form == DP_CHAIN_KERNEL_ONLY)
 		return emit(v, pid, tid, flags | DP_STK_NO_USER, ch->kips, knr, NULL, 0);
 	if (ch->form == DP_CHAIN_CLASSIC) {
+		/* Stamped and repaired as the join does its classic chains. */
 		unr = ch->unr > DP_MAX_STACK ? DP_MAX_STACK : ch->unr;
 		if (ch->unr > DP_MAX_STACK)
 			flags |= DP_STK_UTRUNC;
-		return emit(v, pid, tid, flags, ch->kips, knr, ch->uips, unr);
+		if (v->out->generation)
+			flags |= DP_STK_GEN_SET |
+				 dp_stk__gen_bits(v->out->generation(v->out->generation_ctx, pid));
+		return hold(v, pid, tid, flags, 0, ch->kips, knr, ch->uips, unr);
 	}
 	t = thread(v, tid);
 	if (!t)
@@ -359,7 +379,7 @@ int dp_verify__end_round(struct dp_verify *v, uint64_t now)
 {
 	struct vthread *t, *tt;
 	struct vleaf *l, *lt;
-	int err = flush_held(v);
+	int err = flush_held(v, false);
 
 	HASH_ITER(hh, v->leaves, l, lt) {
 		if (now - l->since_ns > 4 * v->timeout_ns) {	/* its samples are long settled */
@@ -401,6 +421,6 @@ int dp_verify__finish(struct dp_verify *v)
 		if (!err)
 			err = settle(v, t, always, NULL, NULL);
 	}
-	e2 = flush_held(v);
+	e2 = flush_held(v, true);
 	return err ? err : e2;
 }

@@ -13,10 +13,12 @@
  * timeout passed) is counted with its user stack lost, as the join does.
  *
  * The leaf repair's evidence (what the program logged and the symbols side
- * decided, per (tid, cookie)) comes from the logs, which are read after
- * the ring buffers in a round: stitched deferred stacks are therefore held
- * until the round ends, then the caller is inserted where the evidence
- * says, by this module's own code.
+ * decided, per (tid, cookie) and user IP) comes from the logs, which are
+ * read after the ring buffers in a round, or in the next one: stitched
+ * stacks (deferred ones, and the classic chains a task past its last return
+ * to user space gets) are therefore held until their evidence has come or a
+ * round has passed, then the caller is inserted where the evidence says, by
+ * this module's own code.
  */
 #ifndef DP_VERIFY_H
 #define DP_VERIFY_H
@@ -35,7 +37,7 @@ int dp_verify__sample(struct dp_verify *v, uint32_t pid, uint32_t tid, const str
 int dp_verify__record(struct dp_verify *v, uint32_t pid, uint32_t tid, uint64_t cookie,
 		      const uint64_t *uips,
 		      uint32_t unr, uint64_t now);
-/* The leaf repair's evidence for (tid, cookie): ra goes after ip (see dp_join_sample). */
+/* The leaf repair's evidence for (tid, cookie; 0 for a classic chain) at ip: ra goes after ip (see dp_join_sample). */
 int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t ip,
 		    uint64_t ra, uint64_t now);
 void dp_verify__exit(struct dp_verify *v, uint32_t tid);

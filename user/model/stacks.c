@@ -280,11 +280,19 @@ static const struct dp_stack_entry *find_other(const struct dp_stack_table *a,
 	return dp_stack_table__find(b, &e->hdr, k, u);
 }
 
-static void log_diff(FILE *log, const struct dp_stack_entry *e, uint64_t other, const char *side)
+/* -v: one differing stack, its user part's addresses innermost first. */
+static void log_diff(FILE *log, const struct dp_stack_table *t, const struct dp_stack_entry *e,
+		     uint64_t other, const char *side)
 {
-	fprintf(log, "verify: tid %u flags 0x%x k%u u%u: %llu in %s, %llu in the other\n",
+	uint64_t ips[DP_PART_MAX];
+	uint32_t n = e->upart ? dp_stack_table__part(t, e->upart, ips) : 0;
+
+	fprintf(log, "verify: tid %u flags 0x%x k%u u%u: %llu in %s, %llu in the other; user",
 		e->hdr.tid, e->hdr.flags, e->hdr.knr, e->hdr.unr, (unsigned long long)e->count,
 		side, (unsigned long long)other);
+	for (uint32_t i = 0; i < n && i < 8; i++)
+		fprintf(log, " %llx", (unsigned long long)ips[i]);
+	fprintf(log, "%s\n", n > 8 ? " ..." : "");
 }
 
 uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_stack_table *b,
@@ -298,7 +306,7 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 		f = find_other(a, e, b);
 		if (!f || f->count != e->count) {
 			if (log && diffs < max_log)
-				log_diff(log, e, f ? f->count : 0, "the BPF join");
+				log_diff(log, a, e, f ? f->count : 0, "the BPF join");
 			diffs++;
 		}
 	}
@@ -306,7 +314,7 @@ uint64_t dp_stack_table__diff(const struct dp_stack_table *a, const struct dp_st
 		e = &b->ents[i];
 		if (!find_other(b, e, a)) {
 			if (log && diffs < max_log)
-				log_diff(log, e, 0, "the raw stitch");
+				log_diff(log, b, e, 0, "the raw stitch");
 			diffs++;
 		}
 	}
