@@ -195,7 +195,7 @@ $(OUT)/tests/leafcfi.so: tests/fixtures/leafcfi.S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -nostdlib -Wl,--build-id $< -o $@
 
-$(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/libdpcore.a
+$(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/libdpcore.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 

@@ -72,9 +72,10 @@ else
 fi
 
 # --- short-lived forked children doing the work, profiled with -p PARENT
-"$work" forks 40 25 & fk=$!; pids+=("$fk")
-"$dp" -p "$fk" -F 999 -f folded -o "$tmp/fk.folded" 2> "$tmp/fk.err"; rc=$?
-wait "$fk" 2>/dev/null
+# Forking until killed: a profiler slow to start on a busy machine never finds it gone.
+"$work" forks 0 25 & fk=$!; pids+=("$fk")
+"$dp" -p "$fk" -F 999 -d 1 -f folded -o "$tmp/fk.folded" 2> "$tmp/fk.err"; rc=$?
+kill "$fk" 2>/dev/null; wait "$fk" 2>/dev/null
 named=$(samples ";main;forks;live_child_work" "$tmp/fk.folded")
 unm=$(samples "unmapped" "$tmp/fk.folded")
 all=$(total "$tmp/fk.folded")

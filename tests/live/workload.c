@@ -18,8 +18,9 @@
  *                                  was mapped where liba was, else "reused 0"
  *   dp-live-work exec SECS         live_pre_exec for SECS s, then exec's itself
  *                                  as "a SECS" (live_proc_a)
- *   dp-live-work forks N MS        N children in turn, each in live_child_work
- *                                  for MS ms, then exits; the parent waits
+ *   dp-live-work forks N MS        N children in turn (N = 0: until killed), each
+ *                                  in live_child_work for MS ms, then exits; the
+ *                                  parent waits for each
  *   dp-live-work jit SECS          half its time in code it wrote to an anonymous
  *                                  executable mapping (printed: "jit START SIZE",
  *                                  for a perf map), half in live_jit_host_spin
@@ -149,7 +150,7 @@ static int dl_reuse(double secs, const char *dir)
 
 static int forks(int n, double ms)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; n <= 0 || i < n; i++) {
 		pid_t c = fork();
 		int st;
 

@@ -230,8 +230,10 @@ deferprof -F 499 --no-leaf-repair -f folded -o $T/leafoff.folded -- dp-leaf-work
 rc2=$?
 if [ $rc != 0 ] || [ $rc2 != 0 ]; then
 	fail leaf-runs "rc=$rc/$rc2"
+	tail -n 4 $T/leaf.err | sed 's/^/  | leaf: /'
+	tail -n 3 $T/leafoff.err | sed 's/^/  | leafoff: /'
+	grep -E "verify:|samples:|lost|leaf:" $T/leaf.txt | sed 's/^/  | leaf.txt: /'
 	show $T/leaf.err
-	show $T/leafoff.err
 else
 	if grep -q "mode: *deferred" $T/leaf.txt &&
 	   grep -Eq ";heron_outer;egret_mid;ibis_reader;$READ;" $T/leaf.folded &&
@@ -285,9 +287,10 @@ fi
 
 # --- 8. address spaces over time on the deferred path (tests/live/addrspace.sh on
 # the host): a library dlopen'd where a dlclose'd one was, an exec mid-profile,
-# short-lived forked children under -p PARENT; each named, nothing [unmapped] (the
-# forked children: at most 5%, seen 0-1.7% here: a few children's stacks come with no
-# FORK record read for them, before the fix 79% were [unmapped])
+# short-lived forked children under -p PARENT; each named, nothing [unmapped]. The
+# children: their work named, at most 2% [unmapped] or [unknown]; children forked
+# while the events were being opened get no FORK record and are read from /proc
+# right after the enable (1 run in 12 had 8% [unmapped] before that)
 sum() { grep -E "$1" "$2" | awk '{ n += $NF } END { print n + 0 }'; }
 deferprof -F 999 -f folded -o $T/dl.folded -- dp-live-work dlopen 1 /dp > $T/dl.out 2> $T/dl.err
 rc=$?
@@ -320,19 +323,21 @@ else
 	show $T/ex.folded 20
 	show $T/ex.err 10
 fi
-dp-live-work forks 40 25 & fk=$!
-deferprof -p $fk -F 999 -f folded -o $T/fk.folded 2> $T/fk.err
+# Forking until killed: a profiler slow to start under TCG never finds it gone.
+dp-live-work forks 0 25 & fk=$!
+deferprof -p $fk -F 999 -d 2 -f folded -o $T/fk.folded 2> $T/fk.err
 rc=$?
-wait $fk
+kill $fk; wait $fk 2>/dev/null
 named=$(sum ";main;forks;live_child_work" $T/fk.folded)
-unm=$(sum "unmapped" $T/fk.folded)
+unm=$(sum "unmapped|^\[unknown\]" $T/fk.folded)
 all=$(sum . $T/fk.folded)
-if [ $rc = 0 ] && [ "$all" -gt 50 ] && [ "$named" -ge $((all * 3 / 4)) ] && [ "$unm" -le $((all / 20)) ]; then
-	pass aspace-fork-children "of $all: $named in main;forks;live_child_work, $unm [unmapped]"
+if [ $rc = 0 ] && [ "$all" -gt 50 ] && [ "$named" -ge $((all / 2)) ] && [ "$unm" -le $((all / 50)) ]; then
+	pass aspace-fork-children "of $all: $named in main;forks;live_child_work, $unm [unmapped] or [unknown]"
 else
 	fail aspace-fork-children "rc=$rc: $named named, $unm unmapped of $all"
-	show $T/fk.folded 20
 	show $T/fk.err 10
+	grep unmapped $T/fk.folded | sed 's/^/  | unmapped: /' | head -n 10
+	show $T/fk.folded 20
 fi
 
 exit $fails

@@ -91,6 +91,43 @@ static void learn_new_tasks(struct dp_session *s)
 }
 
 /*
+ * -p: a child process forked while the events were being opened inherited
+ * them, disabled, and the enable reached it too; but a disabled event gets
+ * no side-band records, so no FORK record names it, and a short-lived child
+ * is gone before its first samples are read. Its mappings and name are read
+ * from /proc now, right after the enable, for every descendant (a bounded
+ * number: -p 1 would be every process). Those forked later come with their
+ * FORK record.
+ */
+#define DP_DESCENDANTS_MAX 256
+
+static void learn_descendants(struct dp_session *s)
+{
+	uint32_t *q = malloc(DP_DESCENDANTS_MAX * sizeof(*q));
+	size_t head = 0, len = 0;
+	int n;
+
+	if (!q)
+		return;	/* they are read when first seen, if still alive */
+	for (uint32_t i = 0; i < s->o->npids && len < DP_DESCENDANTS_MAX; i++)
+		q[len++] = s->o->pids[i];
+	while (head < len) {
+		uint32_t kids[64];
+
+		n = dp_procfs__children(q[head++], kids, 64);
+		if (n == -ENOTSUP && s->o->verbose)
+			fprintf(stderr, "deferprof: this kernel has no /proc/PID/task/TID/children: children forked while the events were opened are named only if alive when first seen\n");
+		if (n == -ENOTSUP)
+			break;
+		for (int i = 0; i < n && i < 64 && len < DP_DESCENDANTS_MAX; i++) {
+			learn_task(s, kids[i], kids[i]);
+			q[len++] = kids[i];
+		}
+	}
+	free(q);
+}
+
+/*
  * Before an address space changes under earlier samples (an exec, a library
  * where another was): every sample logged so far, into the tables while the
  * old mappings are still the current generation. Samples are logged when
@@ -485,6 +522,8 @@ int dp_session__start(struct dp_session *s)
 	err = dp_events__open_new_threads(&s->ev);
 	if (err)
 		return err;
+	if (o->target == DP_TARGET_PID && !o->child)
+		learn_descendants(s);
 	ri->nevents = s->ev.nfds;
 	if (o->duration > 0)
 		s->deadline = s->t0 + (uint64_t)(o->duration * 1e9);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procfs.h"
 
 int dp_procfs__online_cpus(int **out)
@@ -90,6 +92,51 @@ bool dp_procfs__alive(uint32_t pid)
 	char state;
 
 	return !dp_procfs__stat(pid, &state, &flags) && state != 'Z' && state != 'X';
+}
+
+/* The pids in one children file, counted on from n (kept while below max). */
+static size_t read_children(const char *path, uint32_t *out, size_t n, size_t max)
+{
+	FILE *f = fopen(path, "re");	/* a thread that exited meanwhile has none */
+	unsigned long c;
+
+	if (!f)
+		return n;
+	while (fscanf(f, "%lu", &c) == 1) {
+		if (n < max)
+			out[n] = (uint32_t)c;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int dp_procfs__children(uint32_t pid, uint32_t *out, size_t max)
+{
+	char path[96];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	/* Our own main thread always has the file, when the kernel has it. */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if (access(path, R_OK))
+		return -ENOTSUP;
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long tid = strtoul(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.' || *end)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%lu/children", pid, tid);
+		n = read_children(path, out, n, max);
+	}
+	closedir(d);
+	return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 
 uint64_t dp_procfs__threads(uint32_t pid)

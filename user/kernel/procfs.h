@@ -18,6 +18,13 @@ int dp_procfs__comm(uint32_t pid, uint32_t tid, char *buf, size_t len);
 int dp_procfs__stat(uint32_t pid, char *state, unsigned long *flags);
 /* A task that exists and is neither a zombie nor dead. */
 bool dp_procfs__alive(uint32_t pid);
+/*
+ * The child processes of every thread of a process, from
+ * /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN): at most max into out.
+ * Their number (more than max when some did not fit), or -errno: -ENOENT
+ * when the process is gone, -ENOTSUP when the kernel has no such file.
+ */
+int dp_procfs__children(uint32_t pid, uint32_t *out, size_t max);
 /* Threads of a process (/proc/PID/status), 0 when unknown. */
 uint64_t dp_procfs__threads(uint32_t pid);
 /*
