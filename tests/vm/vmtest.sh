@@ -164,5 +164,13 @@ pass=$(grep -c "^VMTEST .*: PASS" "$log.txt" || true)
 fail=$(grep -c "^VMTEST .*: FAIL" "$log.txt" || true)
 skip=$(grep -c "^VMTEST .*: SKIP" "$log.txt" || true)
 echo "vmtest: whole run ${elapsed}s"
+# The failures again, last, each with the start of its detail: a CI log's tail
+# is often all there is to read.
+if [ "$fail" != 0 ]; then
+	echo "vmtest: the failures, with what they showed:"
+	awk '/^VMTEST .*: FAIL/ { on = 1; n = 0; print; next }
+	     /^VMTEST / { on = 0 }
+	     on && /^  / && n < 8 { print; n++ }' "$log.txt"
+fi
 echo "vmtest: ${pass} passed, ${fail} failed, ${skip} skipped"
 [ "$result" = 0 ] && [ "$fail" = 0 ] && [ "$pass" -gt 0 ] || die "in-VM tests failed"
