@@ -79,6 +79,7 @@ static int build(struct dp_export *x, const struct dp_profile *p, bool by_comm)
 {
 	struct order_ctx c = { .p = p, .by_comm = by_comm };
 	uint32_t *order = NULL, *rank = NULL, *newidx = NULL, *frame_rank = NULL, *pre = NULL;
+	uint32_t *buf = NULL;
 	uint32_t n = p->nstacks, g = 0;
 	int err = -ENOMEM;
 
@@ -135,37 +136,30 @@ static int build(struct dp_export *x, const struct dp_profile *p, bool by_comm)
 	x->nstacks = g;
 	qsort_r(x->stacks, g, sizeof(*x->stacks), cmp_xstack, &c);
 
-	/* Frames numbered in order of first use; each stack gets its own copy. */
-	{
-		size_t total = 0;
+	/* Frames numbered in order of first use. */
+	x->max_frames = p->max_frames;
+	buf = malloc((p->max_frames + 1) * sizeof(*buf));
+	if (!buf)
+		goto out;
+	memset(newidx, 0xff, (p->nframes + 1) * sizeof(*newidx));
+	for (uint32_t i = 0; i < g; i++) {
+		const struct dp_xstack *xs = &x->stacks[i];
 
-		for (uint32_t i = 0; i < g; i++)
-			total += x->stacks[i].nframes;
-		x->frame_buf = malloc((total + 1) * sizeof(*x->frame_buf));
-		if (!x->frame_buf)
-			goto out;
-		memset(newidx, 0xff, (p->nframes + 1) * sizeof(*newidx));
-		total = 0;
-		for (uint32_t i = 0; i < g; i++) {
-			struct dp_xstack *xs = &x->stacks[i];
-			uint32_t *dst = x->frame_buf + total;
+		dp_profile__frames(p, xs->node, buf);
+		for (uint32_t k = 0; k < xs->nframes; k++) {
+			uint32_t f = buf[k];
 
-			dp_profile__frames(p, xs->node, dst);
-			for (uint32_t k = 0; k < xs->nframes; k++) {
-				uint32_t f = dst[k];
-
-				if (newidx[f] == UINT32_MAX) {
-					newidx[f] = x->nframes;
-					x->frames[x->nframes++] = f;
-				}
-				dst[k] = newidx[f];
+			if (newidx[f] == UINT32_MAX) {
+				newidx[f] = x->nframes;
+				x->frames[x->nframes++] = f;
 			}
-			xs->frames = dst;
-			total += xs->nframes;
 		}
 	}
+	x->export_idx = newidx;
+	newidx = NULL;
 	err = 0;
 out:
+	free(buf);
 	free(frame_rank);
 	free(pre);
 	free(order);
@@ -174,6 +168,15 @@ out:
 	if (err)
 		dp_export__free(x);
 	return err;
+}
+
+const uint32_t *dp_export__stack_frames(const struct dp_export *x, const struct dp_xstack *xs,
+					uint32_t *buf)
+{
+	dp_profile__frames(x->p, xs->node, buf);
+	for (uint32_t k = 0; k < xs->nframes; k++)
+		buf[k] = x->export_idx[buf[k]];
+	return buf;
 }
 
 int dp_export__build(struct dp_export *x, const struct dp_profile *p)
@@ -191,7 +194,7 @@ void dp_export__free(struct dp_export *x)
 	free(x->frames);
 	free(x->threads);
 	free(x->stacks);
-	free(x->frame_buf);
+	free(x->export_idx);
 	free(x->count_buf);
 	memset(x, 0, sizeof(*x));
 }

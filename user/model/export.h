@@ -24,8 +24,7 @@ struct dp_xthread_count {
 
 struct dp_xstack {
 	const char *comm;	/* the threads' name, per comm; else NULL */
-	uint32_t nframes;
-	uint32_t *frames;	/* indices into dp_export.frames, root first */
+	uint32_t nframes;	/* its frames: dp_export__stack_frames() */
 	uint32_t node;		/* the profile's frame-tree node */
 	uint64_t count;
 	uint32_t nthreads;
@@ -41,8 +40,9 @@ struct dp_export {
 	uint32_t nstacks;
 	struct dp_xstack *stacks;
 	uint64_t total;
+	uint32_t max_frames;		/* room dp_export__stack_frames() needs */
 	/* private */
-	uint32_t *frame_buf;
+	uint32_t *export_idx;		/* profile frame index -> export order */
 	struct dp_xthread_count *count_buf;
 };
 
@@ -54,6 +54,14 @@ static inline const struct dp_frame *dp_export__frame(const struct dp_export *x,
 {
 	return &x->p->frames[x->frames[i]];
 }
+/*
+ * The frames of xs as indices into dp_export.frames, root first, into buf
+ * (room for x->max_frames); returns buf. Walked from the profile's frame
+ * tree on each call: no stack keeps a copy of its frames (at 100,000
+ * stacks 40 deep, copies took 16 MiB at the report's peak).
+ */
+const uint32_t *dp_export__stack_frames(const struct dp_export *x, const struct dp_xstack *xs,
+					uint32_t *buf);
 
 /*
  * s as valid UTF-8: each byte that does not start a well-formed sequence

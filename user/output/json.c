@@ -194,7 +194,11 @@ static int field(FILE *f, const char *key, json_object *v, const char *nl)
 /* The threads, frames and stacks tables, and the closing brace. */
 static int tables(FILE *f, const struct dp_export *x, const char *nl)
 {
+	uint32_t *buf = malloc((x->max_frames + 1) * sizeof(*buf));
 	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
 
 	fprintf(f, "\"threads\":[%s", nl);
 	for (uint32_t i = 0; i < x->nthreads && !err; i++) {
@@ -210,10 +214,11 @@ static int tables(FILE *f, const struct dp_export *x, const char *nl)
 	/* Stacks are only integers: written directly, the hot part of a big export. */
 	for (uint32_t i = 0; i < x->nstacks; i++) {
 		const struct dp_xstack *st = &x->stacks[i];
+		const uint32_t *fr = dp_export__stack_frames(x, st, buf);
 
 		fputs("{\"frames\":[", f);
 		for (uint32_t k = 0; k < st->nframes; k++)
-			fprintf(f, k ? ",%u" : "%u", st->frames[k]);
+			fprintf(f, k ? ",%u" : "%u", fr[k]);
 		fprintf(f, "],\"samples\":%" PRIu64 ",\"threads\":[", st->count);
 		for (uint32_t k = 0; k < st->nthreads; k++)
 			fprintf(f, "%s{\"thread\":%u,\"samples\":%" PRIu64 "}", k ? "," : "",
@@ -221,6 +226,7 @@ static int tables(FILE *f, const struct dp_export *x, const char *nl)
 		fprintf(f, "]}%s%s", i + 1 < x->nstacks ? "," : "", nl);
 	}
 	fprintf(f, "]}\n");
+	free(buf);
 	return err;
 }
 

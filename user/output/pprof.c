@@ -169,6 +169,7 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 	PFunction *funcs = NULL, **funcp = NULL;
 	PMapping *mappings = NULL, **mappingp = NULL;
 	uint64_t *locids = NULL, nsamples = 0, nlocids = 0, nmaps = 0;
+	uint32_t *framebuf = NULL;
 	int64_t *values = NULL, comments[2];
 	uint8_t *buf = NULL;
 	uint64_t ns_per_sample;
@@ -191,6 +192,7 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 	labelp = calloc(3 * nsamples + 1, sizeof(*labelp));
 	values = calloc(2 * nsamples + 1, sizeof(*values));
 	locids = calloc(nlocids + 1, sizeof(*locids));
+	framebuf = malloc((x.max_frames + 1) * sizeof(*framebuf));
 	locs = calloc(x.nframes + 1, sizeof(*locs));
 	locp = calloc(x.nframes + 1, sizeof(*locp));
 	lines = calloc(x.nframes + 1, sizeof(*lines));
@@ -199,8 +201,8 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 	funcp = calloc(x.nframes + 1, sizeof(*funcp));
 	mappings = calloc(x.nframes + 1, sizeof(*mappings));
 	mappingp = calloc(x.nframes + 1, sizeof(*mappingp));
-	if (!samples || !samplep || !labels || !labelp || !values || !locids || !locs || !locp ||
-	    !lines || !linep || !funcs || !funcp || !mappings || !mappingp)
+	if (!samples || !samplep || !labels || !labelp || !values || !locids || !framebuf ||
+	    !locs || !locp || !lines || !linep || !funcs || !funcp || !mappings || !mappingp)
 		goto out;
 
 	str(&st, "");
@@ -284,6 +286,7 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 
 		for (uint32_t i = 0; i < x.nstacks; i++) {
 			const struct dp_xstack *xs = &x.stacks[i];
+			const uint32_t *fr = dp_export__stack_frames(&x, xs, framebuf);
 
 			for (uint32_t t = 0; t < xs->nthreads; t++, si++) {
 				const struct dp_thread *th = x.threads[xs->threads[t].thread];
@@ -294,7 +297,7 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 				s->n_location_id = xs->nframes;
 				s->location_id = &locids[li];
 				for (uint32_t k = 0; k < xs->nframes; k++)
-					locids[li++] = (uint64_t)xs->frames[xs->nframes - 1 - k] + 1;
+					locids[li++] = (uint64_t)fr[xs->nframes - 1 - k] + 1;
 				s->n_value = 2;
 				s->value = &values[2 * si];
 				s->value[0] = (int64_t)xs->threads[t].count;
@@ -366,6 +369,7 @@ out:
 	free(labelp);
 	free(values);
 	free(locids);
+	free(framebuf);
 	free(locs);
 	free(locp);
 	free(lines);

@@ -135,6 +135,7 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 	uint32_t top_stacks = opts && opts->top_stacks ? opts->top_stacks : 10;
 	uint32_t top_funcs = opts && opts->top_funcs ? opts->top_funcs : 20;
 	struct dp_export x;
+	uint32_t *buf;
 	int err;
 
 	header(f, ri, p);
@@ -145,14 +146,20 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 	err = dp_export__build(&x, p);
 	if (err)
 		return err;
+	buf = malloc((x.max_frames + 1) * sizeof(*buf));
+	if (!buf) {
+		dp_export__free(&x);
+		return -ENOMEM;
+	}
 	fprintf(f, "\nTop stacks (%u distinct, leaf first):\n", x.nstacks);
 	for (uint32_t i = 0; i < x.nstacks && i < top_stacks; i++) {
 		const struct dp_xstack *xs = &x.stacks[i];
+		const uint32_t *frs = dp_export__stack_frames(&x, xs, buf);
 
 		fprintf(f, "  #%u  %" PRIu64 " samples (%.1f%%)\n", i + 1, xs->count,
 			pct(xs->count, p->total));
 		for (uint32_t k = xs->nframes; k-- > 0;) {
-			const struct dp_frame *fr = dp_export__frame(&x, xs->frames[k]);
+			const struct dp_frame *fr = dp_export__frame(&x, frs[k]);
 
 			bool bracket = fr->module && fr->module[0] != '[';
 
@@ -161,6 +168,7 @@ int dp_report__write(FILE *f, const struct dp_profile *p, const struct dp_runinf
 				fr->module ? fr->module : "", bracket ? "]" : "");
 		}
 	}
+	free(buf);
 	dp_export__free(&x);
 	funcs(f, p, 1, top_funcs);
 	funcs(f, p, 0, top_funcs);

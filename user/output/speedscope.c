@@ -40,7 +40,7 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 {
 	struct dp_export x;
 	struct use *uses = NULL;
-	uint32_t *start = NULL, *fill = NULL;
+	uint32_t *start = NULL, *fill = NULL, *buf = NULL;
 	uint64_t nuses = 0;
 	char name[512];
 	int err = dp_export__build(&x, p);
@@ -54,7 +54,8 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 	uses = calloc(nuses + 1, sizeof(*uses));
 	start = calloc(x.nthreads + 1, sizeof(*start));
 	fill = calloc(x.nthreads + 1, sizeof(*fill));
-	if (!uses || !start || !fill)
+	buf = malloc((x.max_frames + 1) * sizeof(*buf));
+	if (!uses || !start || !fill || !buf)
 		goto out;
 	for (uint32_t i = 0; i < x.nstacks; i++)
 		for (uint32_t t = 0; t < x.stacks[i].nthreads; t++)
@@ -100,10 +101,11 @@ int dp_speedscope__write(FILE *f, const struct dp_profile *p, const struct dp_ru
 			",\n\"samples\":[", total);
 		for (uint32_t k = start[t]; k < start[t + 1]; k++) {
 			const struct dp_xstack *xs = &x.stacks[uses[k].stack];
+			const uint32_t *fr = dp_export__stack_frames(&x, xs, buf);
 
 			fputc('[', f);	/* frame indices: integers, written directly */
 			for (uint32_t i = 0; i < xs->nframes; i++)
-				fprintf(f, i ? ",%u" : "%u", xs->frames[i]);
+				fprintf(f, i ? ",%u" : "%u", fr[i]);
 			fputs(k + 1 < start[t + 1] ? "],\n" : "]", f);
 		}
 		fprintf(f, "],\n\"weights\":[");
@@ -118,6 +120,7 @@ out:
 	free(uses);
 	free(start);
 	free(fill);
+	free(buf);
 	dp_export__free(&x);
 	return err;
 }
