@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The stack table's interning: parts stored once, ids stable, counts kept. */
 #include <errno.h>
+#include <stdlib.h>
 #include <criterion/criterion.h>
 #include "stacks.h"
 
@@ -231,4 +232,29 @@ Test(stacks, drop_index)
 	cr_assert_eq(t.total, 5);
 	dp_stack_table__clear(&t);
 	dp_stack_table__clear(&m);
+}
+
+/* The kernel addresses a report must name: those of kernel parts only, each once, sorted. */
+Test(stacks, kernel_addrs)
+{
+	static const uint64_t K2[] = { 0xffffffff81001000, 0xffffffff81004000 };
+	struct dp_stack_table t;
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 2, 3), h3 = hdr(3, 0, 3);
+	uint64_t *a;
+	size_t n;
+
+	dp_stack_table__init(&t);
+	cr_assert_eq(dp_stack_table__kernel_addrs(&t, &a, &n), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h1, K1, U1, 1), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h2, K2, U2, 1), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h3, NULL, U3, 1), 0);
+	dp_stack_table__drop_index(&t);	/* as the report does first */
+	cr_assert_eq(dp_stack_table__kernel_addrs(&t, &a, &n), 0);
+	cr_assert_eq(n, 3, "0x...81004000 is in both parts: once");
+	cr_assert_eq(a[0], 0xffffffff81001000);
+	cr_assert_eq(a[1], 0xffffffff81004000);
+	cr_assert_eq(a[2], 0xffffffff81005000);
+	free(a);
+	dp_stack_table__clear(&t);
 }

@@ -40,6 +40,44 @@ Test(ksyms, lookup_with_modules)
 	dp_ksyms__free(ks);
 }
 
+/* Only the symbols of some addresses: each answers as with the whole table. */
+Test(ksyms, load_for_answers_as_the_whole_table)
+{
+	static const uint64_t addrs[] = {
+		0x1000,			/* below every symbol */
+		0xffffffff81002900,	/* past a data symbol: do_syscall_64 */
+		0xffffffff81004000, 0xffffffff81004123,	/* two in vfs_read */
+		0xffffffffc0001010,	/* a module's */
+		0xffffffffc0010001,
+	};
+	const size_t n = sizeof(addrs) / sizeof(addrs[0]);
+	struct dp_ksyms *all = dp_ksyms__load(FIXTURES "/kallsyms");
+	struct dp_ksyms *some = dp_ksyms__load_for(FIXTURES "/kallsyms", addrs, n);
+
+	cr_assert(all && some);
+	cr_assert_eq(dp_ksyms__count(some), 4, "do_syscall_64, vfs_read, ext4_file_read_iter, nf_hook_slow");
+	for (size_t i = 0; i < n; i++) {
+		const struct dp_ksym *a = dp_ksyms__find(all, addrs[i]), *b = dp_ksyms__find(some, addrs[i]);
+
+		cr_assert_eq(!a, !b, "#%zu", i);
+		if (!a)
+			continue;
+		cr_assert_eq(a->addr, b->addr, "#%zu", i);
+		cr_assert_str_eq(a->name, b->name, "#%zu", i);
+		cr_assert_eq(!a->module, !b->module, "#%zu", i);
+		if (a->module)
+			cr_assert_str_eq(a->module, b->module, "#%zu", i);
+	}
+	dp_ksyms__free(some);
+	some = dp_ksyms__load_for(FIXTURES "/kallsyms", NULL, 0);
+	cr_assert_not_null(some);
+	cr_assert_eq(dp_ksyms__count(some), 0);
+	cr_assert_null(dp_ksyms__find(some, 0xffffffff81004123));
+	dp_ksyms__free(some);
+	dp_ksyms__free(all);
+	cr_assert_null(dp_ksyms__load_for("/nonexistent/kallsyms", addrs, n));
+}
+
 Test(ksyms, hidden_addresses_and_errors)
 {
 	char path[] = "/tmp/dp-ksyms-XXXXXX";
@@ -53,6 +91,9 @@ Test(ksyms, hidden_addresses_and_errors)
 	cr_assert_not_null(ks);
 	cr_assert(dp_ksyms__hidden(ks));
 	cr_assert_null(dp_ksyms__find(ks, 0xffffffff81000000));
+	dp_ksyms__free(ks);
+	ks = dp_ksyms__load_for(path, (const uint64_t[]){ 0xffffffff81000000 }, 1);
+	cr_assert(ks && dp_ksyms__hidden(ks), "the hidden file says so when filtered too");
 	dp_ksyms__free(ks);
 	f = fopen(path, "w");
 	fputs("not a kallsyms line\n", f);

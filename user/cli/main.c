@@ -65,9 +65,17 @@ static int demo_path(char *buf, size_t len)
 	return access(buf, X_OK) ? -errno : 0;
 }
 
-static struct dp_ksyms *load_ksyms(void)
+/* Every kernel symbol (top, ndjson: stacks keep coming), or those of the table's addresses. */
+static struct dp_ksyms *load_ksyms(const struct dp_stack_table *t)
 {
-	struct dp_ksyms *ks = dp_ksyms__load("/proc/kallsyms");
+	uint64_t *addrs = NULL;
+	size_t n = 0;
+	struct dp_ksyms *ks;
+
+	if (t && dp_stack_table__kernel_addrs(t, &addrs, &n))
+		t = NULL;	/* out of memory for the list: every symbol, as before */
+	ks = t ? dp_ksyms__load_for("/proc/kallsyms", addrs, n) : dp_ksyms__load("/proc/kallsyms");
+	free(addrs);
 
 	if (!ks)
 		fprintf(stderr, "deferprof: cannot read /proc/kallsyms (%s): kernel frames stay as addresses\n", strerror(errno));
@@ -242,7 +250,7 @@ int main(int argc, char **argv)
 	}
 	if (o.format == DP_FMT_NDJSON) {
 		/* Every interval symbolizes: the kernel's symbols are needed from the start. */
-		ks = load_ksyms();
+		ks = load_ksyms(NULL);
 		memset(&nctx, 0, sizeof(nctx));
 		dp_ndjson__init(&nctx.nd, ofs[0].f);
 		nctx.popts = popts;
@@ -307,8 +315,8 @@ int main(int argc, char **argv)
 		 */
 		dp_stack_table__drop_index(&res.table);
 		dp_stack_table__clear(&res.raw);
-		/* Read only now: parsing kallsyms is not part of the start-up. */
-		ks = load_ksyms();
+		/* Read only now, and only the symbols of the table's kernel addresses. */
+		ks = load_ksyms(&res.table);
 		rc = dp_profile__build(&prof, &res.table, dp_symbols__init(&syms, ks, res.us),
 				       res.comms, &popts);
 		if (rc)

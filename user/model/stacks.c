@@ -198,6 +198,59 @@ uint32_t dp_stack_table__part(const struct dp_stack_table *t, uint32_t id, uint6
 	return id && t->parts ? dp_parts__get(t->parts, id, ips) : 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int dp_stack_table__kernel_addrs(const struct dp_stack_table *t, uint64_t **out, size_t *n)
+{
+	const struct dp_parts *ps = t->parts;
+	uint64_t *a = NULL;
+	uint8_t *seen;
+	size_t len = 0, cap = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!ps || !t->entries)
+		return 0;
+	/* Each tree node once: parts share their outer addresses. */
+	seen = calloc(ps->nnodes / 8 + 1, 1);
+	if (!seen)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->entries; i++) {
+		for (uint32_t id = t->ents[i].kpart; id && !(seen[id / 8] & (1u << (id % 8)));
+		     id = ps->nodes[id].parent) {
+			seen[id / 8] |= (uint8_t)(1u << (id % 8));
+			if (len == cap) {
+				size_t nc = cap ? cap * 2 : 1024;
+				uint64_t *na = realloc(a, nc * sizeof(*na));
+
+				if (!na) {
+					free(a);
+					free(seen);
+					return -ENOMEM;
+				}
+				a = na;
+				cap = nc;
+			}
+			a[len++] = ps->nodes[id].addr;
+		}
+	}
+	free(seen);
+	if (len) {
+		qsort(a, len, sizeof(*a), cmp_u64);
+		for (size_t i = 0; i < len; i++)
+			if (!k || a[i] != a[k - 1])
+				a[k++] = a[i];
+	}
+	*out = a;
+	*n = k;
+	return 0;
+}
+
 uint32_t dp_stack_table__nparts(const struct dp_stack_table *t)
 {
 	return t->parts ? t->parts->nparts : 0;

@@ -137,6 +137,12 @@ void dp_stack_table__drop_index(struct dp_stack_table *t);
 uint32_t dp_stack_table__part(const struct dp_stack_table *t, uint32_t id, uint64_t *ips);
 /* Distinct parts and prefix-tree nodes: what the table holds besides entries. */
 uint32_t dp_stack_table__nparts(const struct dp_stack_table *t);
+/*
+ * The distinct addresses of the table's kernel parts, sorted, into *out
+ * (malloc'd, *n of them): the kernel symbols a profile of the table needs.
+ * 0 or -ENOMEM.
+ */
+int dp_stack_table__kernel_addrs(const struct dp_stack_table *t, uint64_t **out, size_t *n);
 uint32_t dp_stack_table__nnodes(const struct dp_stack_table *t);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,39 @@ static int parse_line(char *line, unsigned long long *addr, char *type, char **n
 	return 0;
 }
 
-struct dp_ksyms *dp_ksyms__load(const char *path)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether addr is in the sorted want[0..n). */
+static bool wanted(const uint64_t *want, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (want[mid] == addr)
+			return true;
+		if (want[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool is_text(char type)
+{
+	/* Text symbols only: data addresses never appear in a callchain. */
+	return type == 't' || type == 'T' || type == 'w' || type == 'W';
+}
+
+/* The text symbols of path, or (want) only those at an address in want[0..nwant). */
+static struct dp_ksyms *load(const char *path, const uint64_t *want, size_t nwant)
 {
 	struct dp_ksyms *ks;
 	const char *last_mod = NULL;
@@ -135,11 +168,12 @@ struct dp_ksyms *dp_ksyms__load(const char *path)
 			err = EINVAL;
 			break;
 		}
-		/* Text symbols only: data addresses never appear in a callchain. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		if (!is_text(type))
 			continue;
 		if (addr)
 			nonzero = 1;
+		if (want && !wanted(want, nwant, addr))
+			continue;
 		if (ks->n == ks->cap) {
 			size_t cap = ks->cap ? ks->cap * 2 : 65536;
 			struct dp_ksym *ns = realloc(ks->syms, cap * sizeof(*ns));
@@ -178,6 +212,97 @@ struct dp_ksyms *dp_ksyms__load(const char *path)
 	}
 	ks->hidden = ks->n && !nonzero;
 	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+	return ks;
+}
+
+struct dp_ksyms *dp_ksyms__load(const char *path)
+{
+	return load(path, NULL, 0);
+}
+
+/* Every text symbol's address, sorted and unique, into *out; 0 or -errno. */
+static int text_addrs(const char *path, uint64_t **out, size_t *n)
+{
+	unsigned long long addr;
+	char *line = NULL, *name, *mod;
+	size_t linecap = 0, len = 0, cap = 0, k = 0;
+	uint64_t *a = NULL;
+	char type;
+	int err = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &linecap, f) > 0) {
+		if (parse_line(line, &addr, &type, &name, &mod)) {
+			err = -EINVAL;
+			break;
+		}
+		if (!is_text(type))
+			continue;
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			uint64_t *na = realloc(a, nc * sizeof(*na));
+
+			if (!na) {
+				err = -ENOMEM;
+				break;
+			}
+			a = na;
+			cap = nc;
+		}
+		a[len++] = addr;
+	}
+	if (!err && !feof(f))
+		err = errno ? -errno : -EIO;
+	free(line);
+	fclose(f);
+	if (err) {
+		free(a);
+		return err;
+	}
+	if (len)
+		qsort(a, len, sizeof(*a), cmp_u64);
+	for (size_t i = 0; i < len; i++)
+		if (!k || a[i] != a[k - 1])
+			a[k++] = a[i];
+	*out = a;
+	*n = k;
+	return 0;
+}
+
+struct dp_ksyms *dp_ksyms__load_for(const char *path, const uint64_t *addrs, size_t n)
+{
+	uint64_t *all = NULL, *want;
+	size_t nall = 0, nwant = 0;
+	struct dp_ksyms *ks;
+	int err = text_addrs(path, &all, &nall);
+
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	/* All zero (kptr_restrict): the whole file, which says it is hidden. */
+	if (nall == 1 && all[0] == 0) {
+		free(all);
+		return load(path, NULL, 0);
+	}
+	want = malloc((n ? n : 1) * sizeof(*want));
+	if (!want) {
+		free(all);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* For each address, the last symbol address at or below it (addrs are sorted). */
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (j < nall && all[j] <= addrs[i])
+			j++;
+		if (j && (!nwant || want[nwant - 1] != all[j - 1]))
+			want[nwant++] = all[j - 1];
+	}
+	free(all);
+	ks = load(path, want, nwant);
+	free(want);
 	return ks;
 }
 

@@ -14,6 +14,14 @@ struct dp_ksyms;
 
 /* Load a kallsyms file. Returns NULL and sets errno on failure. */
 struct dp_ksyms *dp_ksyms__load(const char *path);
+/*
+ * Only the symbols that name addrs[0..n) (sorted): the file is read twice,
+ * once for every symbol's address, once for the names of those chosen. The
+ * lookups of those addresses answer as with every symbol loaded; a
+ * report's needs (a few thousand of 120,000 symbols) take kilobytes, not
+ * the 6 MiB of the whole table.
+ */
+struct dp_ksyms *dp_ksyms__load_for(const char *path, const uint64_t *addrs, size_t n);
 void dp_ksyms__free(struct dp_ksyms *ks);
 /* The function containing addr, or NULL. */
 const struct dp_ksym *dp_ksyms__find(const struct dp_ksyms *ks, uint64_t addr);
