@@ -198,10 +198,16 @@ class Host:
         idle.terminate()
         idle.wait()
         res["fixed"] = {"cpu_s": base["cpu_s"], "max_rss_kib": base["max_rss_kib"], "seen": base["seen"]}
-        for bits in bits_list:
+        # The largest twice: for its full time, and for two thirds of it, nearer the
+        # 100,000 distinct stacks the RSS target names (the target is judged at
+        # the run with the fewest stacks at or above that).
+        runs = [(bits, secs, str(1 << bits)) for bits in bits_list]
+        if bits_list and secs >= 4:
+            runs.append((bits_list[-1], secs * 2 / 3, f"{1 << bits_list[-1]} ({secs * 2 / 3:g} s)"))
+        for bits, run_secs, label in runs:
             w = self.start_work("paths", threads=threads, bits=bits)
             time.sleep(0.2)
-            s = self.profile(w.pid, hz, secs, ("--max-stacks", "524288", "--top", "1"))
+            s = self.profile(w.pid, hz, run_secs, ("--max-stacks", "524288", "--top", "1"))
             w.terminate()
             w.wait()
             s["cpu_ms_per_1000_samples"] = round(1e6 * (s["cpu_s"] - base["cpu_s"]) / s["seen"], 2) \
@@ -209,7 +215,8 @@ class Host:
             # What each stack costs beyond the fixed part: the figure the stack store is judged by.
             s["bytes_per_stack"] = round(1024 * (s["max_rss_kib"] - base["max_rss_kib"]) /
                                          s["distinct_stacks"], 1) if s["distinct_stacks"] else None
-            res[str(1 << bits)] = s
+            s["secs"] = run_secs
+            res[label] = s
         return res
 
     def loss(self, rates, threads_list, secs):
@@ -385,12 +392,13 @@ def judge(results):
     t.append(("replay >= 1,000,000 records/s", rate is not None and rate >= 1e6,
               f"{rate:,.0f} records/s" if rate else "not measured"))
     cost = results.get("host_cost", {})
-    big = max((v for k, v in cost.items() if k != "fixed"),
-              key=lambda s: s.get("distinct_stacks") or 0, default={})
+    enough = [v for k, v in cost.items() if k != "fixed" and (v.get("distinct_stacks") or 0) >= 100000]
+    big = min(enough, key=lambda s: s["distinct_stacks"], default={})
     rss = big.get("max_rss_kib")
-    t.append(("peak RSS < 64 MiB with 100,000 distinct stacks",
-              rss is not None and rss < 64 * 1024 and (big.get("distinct_stacks") or 0) >= 100000,
-              f"{rss / 1024:.1f} MiB at {big.get('distinct_stacks')} distinct stacks" if rss else "not measured"))
+    t.append(("peak RSS <= 40 MiB with 100,000 distinct stacks (defaults: inlined frames on)",
+              rss is not None and rss <= 40 * 1024,
+              f"{rss / 1024:.1f} MiB at {big.get('distinct_stacks')} distinct stacks" if rss
+              else "no run reached 100,000 distinct stacks"))
     worse = []
     for where in ("host_slowdown", "vm"):
         sd = results.get(where, {}) if where == "host_slowdown" else vm.get("slowdown", {})
