@@ -43,7 +43,8 @@ static inline uint32_t dp_hash_bytes(const void *key, size_t len)
 #define DP_HASH_STEP(i)	(h = (h ^ w[i]) * 0xbf58476d1ce4e5b9ULL)
 static inline uint64_t dp_hash_words(const uint64_t *w, size_t n, uint64_t seed)
 {
-	const uint64_t *end = w + (n & ~(size_t)7);
+	/* No arithmetic on w when n is 0: an empty part may come as NULL. */
+	const uint64_t *end = n >= 8 ? w + (n & ~(size_t)7) : w;
 	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
 
 	for (; w != end; w += 8) {
