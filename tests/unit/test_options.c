@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "options.h"
 
@@ -278,4 +279,25 @@ Test(options, duration_bounds_said)
 	cr_assert(strstr(err, "expected seconds, more than 0"), "%s", err);
 	cr_assert_eq(parse(&o, err, "-d", "1e3", NULL, NULL), 0, "%s", err);
 	cr_assert_float_eq(o.duration, 1000.0, 1e-9);
+}
+
+/*
+ * Found by the options fuzzer: a parse that failed in the middle of a
+ * cluster of short options ("-q" unknown in "-qv") left getopt pointing into
+ * that argv; the next parse read it after it was freed (ASan:
+ * heap-use-after-free). Each parse now starts getopt afresh.
+ */
+Test(options, a_parse_keeps_nothing_of_the_last_argv)
+{
+	char *arg = strdup("-qv"), *argv1[] = { "deferprof", arg, NULL };
+	char *argv2[] = { "deferprof", "-p", "1", NULL };
+	char err[256];
+	struct dp_opts o;
+
+	cr_assert_not_null(arg);
+	cr_assert_neq(dp_opts__parse(&o, 2, argv1, err, sizeof(err)), 0);
+	memset(arg, 'x', 3);	/* what getopt may still point at, gone */
+	free(arg);
+	cr_assert_eq(dp_opts__parse(&o, 3, argv2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(o.pid, 1);
 }

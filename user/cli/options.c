@@ -163,7 +163,8 @@ int dp_opts__parse(struct dp_opts *o, int argc, char **argv, char *err, size_t e
 	o->nice = -5;
 	o->top = 10;
 	o->interval = 1;
-	optind = 1;
+	/* 0, not 1: glibc then resets all of getopt's state, which may point into an older argv. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:p:t:aF:c:d:f:o:e:i:vh", long_opts, NULL)) != -1) {
 		switch (c) {
