@@ -156,6 +156,8 @@ uint32_t dp_ingest__take_new_tasks(struct dp_ingest *in, struct dp_task *out, ui
 {
 	uint32_t n = in->nfresh < max ? in->nfresh : max;
 
+	if (!n)
+		return 0;	/* fresh may still be NULL */
 	memcpy(out, in->fresh, n * sizeof(*out));
 	memmove(in->fresh, in->fresh + n, (in->nfresh - n) * sizeof(*out));
 	in->nfresh -= n;

@@ -123,25 +123,28 @@ static int parse_sample(struct cursor *c, uint64_t st, struct dp_record *rec)
 
 int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record *rec)
 {
-	const struct perf_event_header *h = buf;
 	const uint8_t *start = buf;
+	struct perf_event_header h;
 	struct cursor c;
 	uint64_t v;
 	int tl = trailer_len(st);
 
 	memset(rec, 0, sizeof(*rec));
-	if (len < sizeof(*h) || h->size != len || (len & 7))
+	if (len < sizeof(h))
 		return -EINVAL;
-	rec->type = h->type;
-	rec->misc = h->misc;
-	rec->size = h->size;
-	c.p = start + sizeof(*h);
+	memcpy(&h, buf, sizeof(h));	/* records in a recording need not be aligned */
+	if (h.size != len || (len & 7))
+		return -EINVAL;
+	rec->type = h.type;
+	rec->misc = h.misc;
+	rec->size = h.size;
+	c.p = start + sizeof(h);
 	c.end = start + len;
 
-	if (h->type == PERF_RECORD_SAMPLE)
+	if (h.type == PERF_RECORD_SAMPLE)
 		return parse_sample(&c, st, rec);
 
-	switch (h->type) {
+	switch (h.type) {
 	case DP_RECORD_CALLCHAIN_DEFERRED:
 	case PERF_RECORD_LOST:
 	case PERF_RECORD_MMAP2:
@@ -152,11 +155,11 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 	default:
 		return -ENOENT;
 	}
-	if (parse_sample_id(start + sizeof(*h), c.end, st, &rec->id))
+	if (parse_sample_id(start + sizeof(h), c.end, st, &rec->id))
 		return -EINVAL;
 	c.end -= tl;
 
-	switch (h->type) {
+	switch (h.type) {
 	case DP_RECORD_CALLCHAIN_DEFERRED:
 		if (take_u64(&c, &rec->deferred.cookie) || take_u64(&c, &rec->deferred.nr))
 			return -EINVAL;
@@ -175,7 +178,7 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 			return -EINVAL;
 		if (c.end - c.p < 24)
 			return -EINVAL;
-		if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+		if (h.misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
 			rec->mmap.build_id_size = c.p[0];
 			if (rec->mmap.build_id_size > 20)
 				return -EINVAL;
@@ -193,7 +196,7 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 	case PERF_RECORD_COMM:
 		if (take_u32x2(&c, &rec->comm.pid, &rec->comm.tid))
 			return -EINVAL;
-		rec->comm.exec = h->misc & PERF_RECORD_MISC_COMM_EXEC;
+		rec->comm.exec = h.misc & PERF_RECORD_MISC_COMM_EXEC;
 		return take_str(&c, &rec->comm.comm);
 	default: /* FORK, EXIT */
 		if (take_u32x2(&c, &rec->task.pid, &rec->task.ppid) ||

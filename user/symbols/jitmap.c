@@ -85,7 +85,8 @@ int dp_jitmap__load(struct dp_jitmap *j, const char *path)
 			path, nlong, DP_JITMAP_MAX_LINE);
 	dp_lines__free(&r);
 	close(fd);
-	qsort(j->syms, j->n, sizeof(*j->syms), cmp_jit);
+	if (j->n)	/* syms is NULL for a map with no symbol */
+		qsort(j->syms, j->n, sizeof(*j->syms), cmp_jit);
 	return err;
 }
 

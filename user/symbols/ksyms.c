@@ -211,7 +211,8 @@ static struct dp_ksyms *load(const char *path, const uint64_t *want, size_t nwan
 		return NULL;
 	}
 	ks->hidden = ks->n && !nonzero;
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+	if (ks->n)	/* syms is NULL for a file with no text symbol */
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 	return ks;
 }
 
