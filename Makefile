@@ -26,6 +26,10 @@ SAN ?=
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# The fuzzers' build (make fuzz, fuzz-replay): clang's libFuzzer hooks too.
+ifeq ($(FUZZ),1)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 ALL_CFLAGS := $(CFLAGS) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(WERROR) \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -I$(OUT) -I$(OUT)/proto $(USER_DIRS:%=-Iuser/%) -Ibpf -MMD -MP \
 	-include user/model/hashfn.h
@@ -195,12 +199,12 @@ $(OUT)/tests/leafcfi.so: tests/fixtures/leafcfi.S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -nostdlib -Wl,--build-id $< -o $@
 
-$(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/libdpcore.a
+$(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/user/kernel/say.o $(OUT)/libdpcore.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 
 # Everything the README's test command runs.
-test: all unit-test asan-test live-test browser-test bench-smoke vmtest
+test: all unit-test asan-test fuzz-replay live-test browser-test bench-smoke vmtest
 
 # Benchmarks (bench/run.py): results under bench/results/. Not part of test;
 # bench-smoke runs the same harness with tiny sizes and no thresholds.
@@ -242,6 +246,28 @@ asan-test: $(SPEEDSCOPE_SCHEMA)
 		tee $(OUT)/asan/unit-tests.log
 	$(Q)if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" $(OUT)/asan/unit-tests.log; then \
 		echo "asan-test: sanitizer reports above" >&2; exit 1; fi
+
+# libFuzzer harnesses (tests/fuzz/), under ASan and UBSan, built with clang in
+# their own folder. make fuzz runs each for FUZZ_SECONDS (new inputs under
+# $(OUT)/fuzz/corpus/, crashes under $(OUT)/fuzz/crashes/); make test replays
+# the corpus kept in the repository (tests/fuzz/corpus/NAME/), every file once.
+FUZZERS := record ring ingest ksyms perfmap elf options writers
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD = $(MAKE) --no-print-directory OUT=$(OUT)/fuzz WEB=$(WEB) FUZZ=1 CC=$(CLANG) \
+	$(FUZZERS:%=$(OUT)/fuzz/fuzz_%)
+.PHONY: fuzz fuzz-replay
+$(OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OUT)/tests/fake_symbolizer.o $(OUT)/libdpcore.a
+	$(call msg,FUZZER,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests/unit $< \
+		$(OUT)/tests/fake_symbolizer.o $(OUT)/libdpcore.a $(LIBS_CORE) -o $@
+
+fuzz: $(HTML_ASSETS)
+	$(Q)$(FUZZ_BUILD)
+	$(Q)tests/fuzz/run.sh $(OUT)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-replay: $(HTML_ASSETS)
+	$(Q)$(FUZZ_BUILD)
+	$(Q)tests/fuzz/run.sh $(OUT)/fuzz replay $(FUZZERS)
 
 live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
