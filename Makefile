@@ -269,7 +269,13 @@ fuzz-replay: $(HTML_ASSETS)
 	$(Q)$(FUZZ_BUILD)
 	$(Q)tests/fuzz/run.sh $(OUT)/fuzz replay $(FUZZERS)
 
-live-test: all $(SPEEDSCOPE_SCHEMA)
+# The fault-injection tests' allocator shim (tests/live/faults.sh).
+$(OUT)/tests/libfailmalloc.so: tests/live/failmalloc.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fPIC -shared -Wall -Wextra $(WERROR) $< -o $@
+
+live-test: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
 	$(Q)$(TEST_ENV) tests/live/run.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/top.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/targets.sh $(OUT)
@@ -277,6 +283,7 @@ live-test: all $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) tests/live/leaf.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/hostile.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/faults.sh $(OUT)
 
 # The pages in Debian's chromium, driven by puppeteer-core (pinned with its
 # dependencies by tests/browser/package-lock.json, installed here by npm ci).

@@ -93,6 +93,28 @@ fi
 
 rm -f "$map"; truncate -s 64G "$map"
 profile huge; check_warned huge "$map: read its first 256 MiB only"
+
+# The map rewritten while it may be read: emptied, a line cut in half, the
+# good line, a page of junk, over and over (perf-map agents rewrite theirs).
+rm -f "$map"
+(
+	while :; do
+		: > "$map"
+		printf '%s %s jit_spin_c' "$jit_start" "$jit_size" > "$map"
+		echo "$jit_start $jit_size jit_spin_code" > "$map"
+		head -c 4096 /dev/urandom >> "$map"
+	done
+) & rw=$!; pids+=("$rw")
+profile rewritten
+kill "$rw"; wait "$rw" 2>/dev/null
+if [ $rc = 0 ] && [ "$secs" -lt 30 ] &&
+   grep -Eq "main;(jit;)?live_jit_caller;live_jit_host_spin" "$tmp/rewritten.folded" &&
+   grep -Eq "main;(jit;)?(jit_spin_code|\[anon\])( |;)" "$tmp/rewritten.folded"; then
+	pass perf-map-rewritten "${secs} s, the JIT code named $(grep -Eo "main;(jit;)?(jit_spin_code|\[anon\])" "$tmp/rewritten.folded" | sort -u | sed 's/.*;//' | paste -sd/) as the map stood when read"
+else
+	fail perf-map-rewritten "exit $rc after ${secs} s" "$tmp/rewritten.err"
+	sed 's/^/  | /' "$tmp/rewritten.folded" 2>/dev/null | head -5
+fi
 stop_jit
 
 # A process running as another user: a map its user owns is read.

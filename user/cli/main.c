@@ -26,6 +26,7 @@
 #include "probe.h"
 #include "profile.h"
 #include "procfs.h"
+#include "say.h"
 #include "session.h"
 #include "signals.h"
 #include "top.h"
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
 	struct dp_launch child = { .release_fd = -1, .err_fd = -1 };
 	int rc, exec_err, status = 0;
 	uint64_t table_total = 0;
+	unsigned long said;
 
 	clock_gettime(CLOCK_MONOTONIC, &launch);
 	dp_outfile__guard_std();
@@ -281,7 +283,11 @@ int main(int argc, char **argv)
 		}
 	}
 	dp_opts__collect(&o, child.pid, child.release_fd, &dp_stop, o.launch_ns, &co);
+	said = dp_say__count();
 	rc = dp_session__run(&co, &pr, hooksp, &res);
+	/* Every failure is said once: those the engine did not explain, here. */
+	if (rc && dp_say__count() == said)
+		fprintf(stderr, "deferprof: cannot profile: %s\n", strerror(-rc));
 	/* Released, or (on an error) let go: without its byte, the child exits. */
 	close(child.release_fd);
 	child.release_fd = -1;

@@ -108,6 +108,8 @@ int dp_diff__frame(struct dp_diff *d, const struct dp_dframe_in *in, uint32_t *i
 	*idx = f->idx = d->nframes;
 	d->frames[d->nframes++] = f;
 	HASH_ADD_KEYPTR(hh, d->frame_head, f->key, strlen(f->key), f);
+	if (dp_hash_failed())	/* the frame stays in the array, freed with it */
+		return -ENOMEM;
 	return 0;
 nomem:
 	free(key);
@@ -138,6 +140,8 @@ int dp_diff__add(struct dp_diff *d, enum dp_diff_side s, const uint32_t *frames,
 		st->nframes = n;
 		d->stacks[d->nstacks++] = st;
 		HASH_ADD_KEYPTR(hh, d->stack_head, st->frames, klen, st);
+		if (dp_hash_failed())	/* the stack stays in the array, freed with it */
+			return -ENOMEM;
 	}
 	st->count[s] += count;
 	d->side[s].samples += count;

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "uthash.h"
+#include "dphash.h"
 
 enum dp_diff_side { DP_DIFF_BASE, DP_DIFF_NEW };
 

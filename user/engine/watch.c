@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "procfs.h"
+#include "say.h"
 #include "watch.h"
 
 #ifndef PIDFD_THREAD
@@ -66,9 +67,9 @@ void dp_watch__say_exited_early(const struct dp_collect_opts *o)
 {
 
 	if (o->target == DP_TARGET_PID && o->npids > 1)
-		fprintf(stderr, "deferprof: " "all %u processes exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled\n", o->npids, since_launch(o));
+		dp_say("all %u processes exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->npids, since_launch(o));
 	else
-		fprintf(stderr, "deferprof: " "%s %u exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled\n", o->target == DP_TARGET_TID ? "thread" : "process", o->pid, since_launch(o));
+		dp_say("%s %u exited before profiling began (%.1f s into deferprof's start-up): nothing was profiled", o->target == DP_TARGET_TID ? "thread" : "process", o->pid, since_launch(o));
 }
 
 /*

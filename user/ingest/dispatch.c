@@ -9,7 +9,7 @@
 #include "profile.h"
 #include "recording.h"
 #include "samplelog.h"
-#include "uthash.h"
+#include "dphash.h"
 #include "verify.h"
 
 /*
@@ -294,6 +294,10 @@ static const struct cached_stack *get_stack(struct dp_ingest *in, uint64_t id)
 	c->khash = dp_stack__part_hash(c->ips + c->kfirst, c->knr);
 	c->uhash = dp_stack__part_hash(c->ips + c->ufirst, c->unr);
 	HASH_ADD(hh, in->stack_cache, id, sizeof(id), c);
+	if (dp_hash_failed()) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 

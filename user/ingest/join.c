@@ -5,7 +5,7 @@
 #include <linux/types.h>
 #include "deferprof.h"
 #include "join.h"
-#include "uthash.h"
+#include "dphash.h"
 
 struct jkey {
 	uint32_t tid;
@@ -429,6 +429,8 @@ static void add_tomb(struct dp_join *j, struct jkey key, uint64_t now_ns)
 	t->key = key;
 	t->since_ns = now_ns;
 	HASH_ADD(hh, j->tombs, key, sizeof(key), t);
+	if (dp_hash_failed())
+		free(t);	/* only the "late record" count suffers */
 }
 
 /* Samples of (tid, cookie) whose record has not come: they wait, by kernel stack. */
@@ -455,6 +457,10 @@ static int add_pending(struct dp_join *j, const struct dp_join_sample *s, uint64
 		p->pid = s->pid;
 		p->since_ns = now_ns;
 		HASH_ADD(hh, j->pending, key, sizeof(key), p);
+		if (dp_hash_failed()) {
+			free(p);
+			return -ENOMEM;
+		}
 		j->npending++;
 		if (j->npending > j->st.pending_peak)
 			j->st.pending_peak = j->npending;
@@ -559,6 +565,8 @@ void dp_join__task_exit(struct dp_join *j, uint32_t tid)
 	e->tid = tid;
 	e->round = j->round;
 	HASH_ADD(hh, j->exited, tid, sizeof(tid), e);
+	if (dp_hash_failed())
+		free(e);	/* its samples then go by the timeout */
 }
 
 int dp_join__end_round(struct dp_join *j, uint64_t now_ns)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <linux/types.h>
 #include "deferprof.h"
-#include "uthash.h"
+#include "dphash.h"
 #include "verify.h"
 
 /* Rounds a record is kept for samples read after it (the join keeps three). */
@@ -118,6 +118,10 @@ static struct vthread *thread(struct dp_verify *v, uint32_t tid)
 		return NULL;
 	t->tid = tid;
 	HASH_ADD(hh, v->threads, tid, sizeof(tid), t);
+	if (dp_hash_failed()) {
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -179,6 +183,10 @@ int dp_verify__leaf(struct dp_verify *v, uint32_t tid, uint64_t cookie, uint64_t
 	l->ra = ra;
 	l->since_ns = now;
 	HASH_ADD(hh, v->leaves, key, sizeof(l->key), l);
+	if (dp_hash_failed()) {
+		free(l);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include "deferprof.skel.h"
 #include "bpfload.h"
+#include "say.h"
 
 static int try_load(struct dp_bpf *b, const struct dp_collect_opts *o, bool kctx)
 {
@@ -47,7 +48,7 @@ int dp_bpf__load(struct dp_bpf *b, const struct dp_collect_opts *o, const struct
 	if (err && pr->kctx)
 		err = try_load(b, o, false);
 	if (err) {
-		fprintf(stderr, "deferprof: cannot load the BPF program: %s (run with -v for the verifier's log)\n",
+		dp_say("cannot load the BPF program: %s (run with -v for the verifier's log)",
 			strerror(-err));
 		return err;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "procfs.h"
+#include "say.h"
 
 int dp_procfs__online_cpus(int **out)
 {
@@ -164,12 +165,12 @@ static int check_one(const struct dp_collect_opts *o, uint32_t pid)
 	FILE *f;
 
 	if (dp_procfs__stat(pid, &state, &flags) == -ENOENT) {
-		fprintf(stderr, "deferprof: no such %s: %u\n",
+		dp_say("no such %s: %u",
 			o->target == DP_TARGET_PID ? "process" : "thread", pid);
 		return -ESRCH;
 	}
 	if (flags & DP_PF_KTHREAD) {
-		fprintf(stderr, "deferprof: %u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads\n", pid);
+		dp_say("%u is a kernel thread: it has no user stack; use -a --kernel-only to see kernel threads", pid);
 		return -EINVAL;
 	}
 	if (o->target == DP_TARGET_PID) {
@@ -184,7 +185,7 @@ static int check_one(const struct dp_collect_opts *o, uint32_t pid)
 					break;
 			fclose(f);
 			if (tgid && tgid != pid) {
-				fprintf(stderr, "deferprof: %u is a thread of process %lu: use -t %u for that thread, or -p %lu\n",
+				dp_say("%u is a thread of process %lu: use -t %u for that thread, or -p %lu",
 					pid, tgid, pid, tgid);
 				return -EINVAL;
 			}

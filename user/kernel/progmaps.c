@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "deferprof.skel.h"
 #include "progmaps.h"
+#include "say.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524	/* the kernel's, for operations a map type lacks */
@@ -36,7 +37,7 @@ static int map_logs(struct dp_progmaps *pm)
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
-		fprintf(stderr, "deferprof: cannot map the BPF sample logs (%zu KiB): %s\n",
+		dp_say("cannot map the BPF sample logs (%zu KiB): %s",
 			pm->logs_len / 1024, strerror(-err));
 		return err;
 	}
@@ -72,7 +73,7 @@ int dp_progmaps__load(struct dp_progmaps *pm, const struct dp_collect_opts *o,
 	pm->wake = ring_buffer__new(bpf_map__fd(pm->bpf.skel->maps.wake), on_wake, pm, NULL);
 	if (!pm->wake) {
 		err = -errno;
-		fprintf(stderr, "deferprof: cannot read the BPF wake-up ring: %s\n", strerror(-err));
+		dp_say("cannot read the BPF wake-up ring: %s", strerror(-err));
 		return err;
 	}
 	/*
@@ -130,7 +131,7 @@ static int take_map(void *ctx, unsigned int idx, struct dp_keybuf *kb)
 			break;
 		}
 		err = err < 0 && errno ? -errno : err;
-		fprintf(stderr, "deferprof: cannot drain the counts map: %s\n", strerror(-err));
+		dp_say("cannot drain the counts map: %s", strerror(-err));
 		return err;
 	}
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -150,7 +151,7 @@ static int take_map(void *ctx, unsigned int idx, struct dp_keybuf *kb)
 		 */
 		if (bpf_map_delete_elem(fd, &kb->keys[i]) && errno != ENOENT) {
 			err = -errno;
-			fprintf(stderr, "deferprof: cannot delete from the counts map: %s\n",
+			dp_say("cannot delete from the counts map: %s",
 				strerror(-err));
 			return err;
 		}

@@ -4,5 +4,7 @@
 #define DP_SAY_H
 
 void dp_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Lines said so far: whether a failure was already explained to the user. */
+unsigned long dp_say__count(void);
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "comms.h"
-#include "uthash.h"
+#include "dphash.h"
 
 struct comm_ent {
 	UT_hash_handle hh;
@@ -44,6 +44,10 @@ int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *co
 			return -ENOMEM;
 		e->tid = tid;
 		HASH_ADD(hh, c->head, tid, sizeof(tid), e);
+		if (dp_hash_failed()) {
+			free(e);
+			return -ENOMEM;
+		}
 	}
 	e->pid = pid;
 	snprintf(e->comm, sizeof(e->comm), "%s", comm);

@@ -78,6 +78,10 @@ int dp_frames__intern(struct dp_profile *p, const struct frame_desc *d, uint32_t
 	ne->key = key;
 	ne->frame = p->nframes++;
 	HASH_ADD_KEYPTR(hh, ix->names, ne->key, strlen(ne->key), ne);
+	if (dp_hash_failed()) {	/* the frame stays in the array, freed with it */
+		free(ne);
+		goto oom;
+	}
 	*idx = ne->frame;
 	return 0;
 oom:
@@ -184,6 +188,10 @@ int dp_frames__for(struct dp_profile *p, const struct dp_symbolizer *sz, uint64_
 			return err;
 		}
 		HASH_ADD(hh, ix->addrs, key, sizeof(ae->key), ae);
+		if (dp_hash_failed()) {
+			free(ae);
+			return -ENOMEM;
+		}
 	}
 	memcpy(out + *n, ae->fr, ae->nfr * sizeof(*out));
 	*n += ae->nfr;
@@ -230,6 +238,10 @@ int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *
 		oe->module = n->module;
 		oe->idx = p->nnofp++;
 		HASH_ADD_KEYPTR(hh, ix->objs, oe->module, strlen(oe->module), oe);
+		if (dp_hash_failed()) {	/* the note stays in nofp, freed with it */
+			free(oe);
+			return -ENOMEM;
+		}
 	}
 	p->nofp[oe->idx].samples += count;
 	return 0;

@@ -43,6 +43,10 @@ static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const 
 	te->tid = tid;
 	te->idx = p->nthreads++;
 	HASH_ADD(hh, ix->thrs, tid, sizeof(tid), te);
+	if (dp_hash_failed()) {	/* the thread stays in the array, freed with it */
+		free(te);
+		return -ENOMEM;
+	}
 	*idx = te->idx;
 	return 0;
 }

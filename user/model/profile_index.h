@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "profile.h"
-#include "uthash.h"
+#include "dphash.h"
 
 struct dp_symbolizer;
 

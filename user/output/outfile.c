@@ -118,7 +118,7 @@ static int open_temp(struct dp_outfile *of, const char *shown)
 	int fd, err;
 
 	if (!dir)
-		return -ENOMEM;
+		return say_err(shown, ENOMEM);
 	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	err = errno;
 	free(dir);

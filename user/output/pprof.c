@@ -13,7 +13,7 @@
 #include <zlib.h>
 #include "export.h"
 #include "profile.pb-c.h"
-#include "uthash.h"
+#include "dphash.h"
 #include "version.h"
 
 typedef Perftools__Profiles__Profile PProfile;
@@ -69,6 +69,11 @@ static int64_t str(struct strtab *t, const char *s)
 		e->idx = (int64_t)t->n;
 		t->arr[t->n++] = e->s;
 		HASH_ADD(hh, t->head, s, len, e);
+		if (dp_hash_failed()) {
+			t->n--;
+			free(e);
+			goto oom_c;
+		}
 	}
 	if (c != s)
 		free(c);
@@ -243,6 +248,10 @@ int dp_pprof__write(FILE *f, const struct dp_profile *p, const struct dp_runinfo
 		me->module = fr->module;
 		me->id = ++nmaps;
 		HASH_ADD_KEYPTR(hh, maps, me->module, strlen(me->module), me);
+		if (dp_hash_failed()) {
+			free(me);
+			goto out;
+		}
 		m = &mappings[nmaps - 1];
 		perftools__profiles__mapping__init(m);
 		m->id = me->id;

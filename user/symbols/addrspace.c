@@ -16,6 +16,10 @@ struct dp_aspace *dp_aspaces__get(struct dp_aspaces *t, uint32_t pid, bool creat
 		return NULL;
 	as->pid = pid;
 	HASH_ADD(hh, t->head, pid, sizeof(pid), as);
+	if (dp_hash_failed()) {
+		free(as);
+		return NULL;
+	}
 	return as;
 }
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "jitmap.h"
-#include "uthash.h"
+#include "dphash.h"
 
 struct dp_obj;
 

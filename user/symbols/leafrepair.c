@@ -6,7 +6,7 @@
 #include <elfutils/libdwfl.h>
 #include "leafrepair.h"
 #include "objects.h"
-#include "uthash.h"
+#include "dphash.h"
 
 /* The longest call instruction dp_leaf__after_call() knows: ff /2 with SIB and disp32. */
 #define CALL_MAX_BYTES 7
@@ -162,6 +162,8 @@ static int remember(struct dp_leafrepair *lr, const struct dp_obj *o, uint64_t v
 		e->key.nwords = nwords;
 		e->value = value;
 		HASH_ADD(hh, lr->cache, key, sizeof(e->key), e);
+		if (dp_hash_failed())
+			free(e);	/* a cache: asked again next time */
 	}
 	return value;
 }

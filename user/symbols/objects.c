@@ -191,8 +191,12 @@ static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
 		o->build_id_len = n;
 		/* The first object with a build-id answers for it. */
 		HASH_FIND(hh_bid, t->by_bid, bits, (unsigned)n, other);
-		if (!other)
+		if (!other) {
 			HASH_ADD_KEYPTR(hh_bid, t->by_bid, o->build_id, (unsigned)n, o);
+			if (dp_hash_failed())
+				return -ENOMEM;
+			o->bid_indexed = true;
+		}
 	}
 	return 0;
 }
@@ -245,12 +249,18 @@ struct dp_obj *dp_objs__get(struct dp_objs *t, const struct dp_obj_id *id, const
 	o->module = base_name(o->path);
 	fd = open_object(open_path, o->path);
 	if (fd >= 0 && read_elf(t, o, fd)) {
-		if (o->build_id_len > 0)
+		if (o->bid_indexed)
 			HASH_DELETE(hh_bid, t->by_bid, o);
 		free_obj(o);
 		return NULL;
 	}
 	HASH_ADD_KEYPTR(hh, t->by_key, o->key, strlen(o->key), o);	/* failures are kept too */
+	if (dp_hash_failed()) {
+		if (o->bid_indexed)
+			HASH_DELETE(hh_bid, t->by_bid, o);
+		free_obj(o);
+		return NULL;
+	}
 	t->n++;
 	return o;
 }

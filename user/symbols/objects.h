@@ -15,7 +15,7 @@
 #include <gelf.h>
 #include "cfifuncs.h"
 #include "symbolizer.h"
-#include "uthash.h"
+#include "dphash.h"
 
 /* Who a mapping's file is. Fields that are not known are 0 / NULL. */
 struct dp_obj_id {
@@ -41,6 +41,7 @@ struct dp_obj {
 	int build_id_len;
 	int fp_checked, fp_funcs, fp_with;	/* fpcheck's cache */
 	bool own_dwarf;			/* .debug_info in the object itself, not a separate file */
+	bool bid_indexed;		/* in by_bid (the first object with its build-id) */
 	struct dp_cfifuncs cfi_funcs;	/* FDE starts, read on first need */
 	int cfi_funcs_read;
 };

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "topmodel.h"
-#include "uthash.h"
+#include "dphash.h"
 
 struct id_ent {
 	UT_hash_handle hh;
@@ -448,6 +448,10 @@ int dp_topmodel__toggle(struct dp_topmodel *m, uint64_t id)
 			return -ENOMEM;
 		e->id = id;
 		HASH_ADD(hh, head, id, sizeof(e->id), e);
+		if (dp_hash_failed()) {
+			free(e);
+			return -ENOMEM;
+		}
 	}
 	m->expanded = head;
 	return 0;
