@@ -25,7 +25,7 @@ for name in "$@"; do
 	fi
 	log=$dir/$name.log
 	if [ "$how" = replay ]; then
-		if "$bin" -runs=1 "${files[@]}" > "$log" 2>&1; then
+		if "$bin" -runs=1 -timeout=30 "${files[@]}" > "$log" 2>&1; then
 			echo "PASS fuzz-$name: ${#files[@]} corpus files replayed under ASan and UBSan"
 		else
 			echo "FAIL fuzz-$name: a corpus file crashes or fails a check (log: $log)"
@@ -35,7 +35,7 @@ for name in "$@"; do
 		continue
 	fi
 	mkdir -p "$dir/corpus/$name" "$dir/crashes"
-	if "$bin" -max_total_time="$how" -print_final_stats=1 -artifact_prefix="$dir/crashes/$name-" \
+	if "$bin" -max_total_time="$how" -timeout=10 -print_final_stats=1 -artifact_prefix="$dir/crashes/$name-" \
 		"$dir/corpus/$name" "$corpus" > "$log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 		cov=$(grep -Eo "cov: [0-9]+ ft: [0-9]+" "$log" | tail -n1)

@@ -36,6 +36,15 @@ int dp_ring__consume(struct dp_ring *r, dp_ring_fn fn, void *ctx)
 	uint64_t tail = r->meta->data_tail;
 	int err = 0;
 
+	/*
+	 * The kernel never writes more than a buffer ahead of the tail: a
+	 * farther head is a page that cannot be trusted. Nothing is read from
+	 * it (a loop over 2^63 bytes would never end): skipped, and counted.
+	 */
+	if (head - tail > r->size) {
+		r->malformed++;
+		tail = head;
+	}
 	while (tail < head) {
 		uint64_t off = tail & (r->size - 1);
 		struct perf_event_header hdr;
