@@ -214,6 +214,14 @@ bench: all
 bench-smoke: all
 	$(Q)bench/run.py $(OUT) --smoke
 
+# make soak (not in make test): ten minutes at 4999 Hz on a churning target,
+# deferprof's memory, descriptors and map entries over time (bench/soak.py);
+# results in bench/results/soak-*. SOAK_SECONDS=N for a shorter trial.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: all
+	$(Q)bench/soak.py $(OUT) --seconds $(SOAK_SECONDS)
+
 # The peer section alone (bench/peers.py: a sid guest under QEMU, tens of
 # minutes); make bench runs it too.
 .PHONY: bench-peers

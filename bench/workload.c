@@ -12,9 +12,13 @@
  * DEPTH for sysdeep (default 40); -W: wait for
  * SIGUSR1 before working (a profiler attaches first; the time excludes the wait);
  * -H: after the work, stay until SIGINT/SIGTERM (a profiler can still read the
- * process's symbols when it stops).
+ * process's symbols when it stops); -C LIB: churn beside the work (make soak):
+ * a short-lived thread (bw_churn_thread) created and joined every 10 ms, and
+ * LIB (tests/live/dlib.c's build) dlopen'd, its function run 1 ms, dlclose'd
+ * every 100 ms.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +39,7 @@ static int zero_fd, depth = 40, bits = 10, pad;
 static long units;
 static double secs;
 static const char *mode = "spin";
+static const char *churn_lib;
 
 static double now(void)
 {
@@ -141,6 +146,42 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+noinline void *bw_churn_thread(void *arg)
+{
+	double end = now() + 0.002;
+
+	(void)arg;
+	while (now() < end)
+		bw_spin_outer(1);
+	return NULL;
+}
+
+/* -C: thread creation and exit, and a library mapped and unmapped, until stopped. */
+static void *churn(void *arg)
+{
+	(void)arg;
+	for (unsigned long i = 0; !stop; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, bw_churn_thread, NULL) == 0)
+			pthread_join(t, NULL);
+		if (i % 10 == 0) {
+			void *h = dlopen(churn_lib, RTLD_NOW | RTLD_LOCAL);
+			void (*fn)(double) = h ? (void (*)(double))dlsym(h, "dl_alpha_work") : NULL;
+
+			if (!h) {
+				fprintf(stderr, "dp-bench-work: %s\n", dlerror());
+				return NULL;
+			}
+			if (fn)
+				fn(0.001);
+			dlclose(h);
+		}
+		usleep(8000);
+	}
+	return NULL;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
@@ -155,7 +196,7 @@ int main(int argc, char **argv)
 	pthread_t tids[64];
 	double t0;
 
-	while ((c = getopt(argc, argv, "m:t:u:s:b:d:P:WH")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:u:s:b:d:P:WHC:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 't': threads = atoi(optarg); break;
@@ -166,8 +207,9 @@ int main(int argc, char **argv)
 		case 'P': pad = atoi(optarg); break;
 		case 'W': wait_go = 1; break;
 		case 'H': hold = 1; break;
+		case 'C': churn_lib = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH] [-P PAD] [-W] [-H]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-m sysdeep|spin|paths] [-t N] [-u UNITS|-s SECS] [-b BITS] [-d DEPTH] [-P PAD] [-W] [-H] [-C LIB]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -191,6 +233,12 @@ int main(int argc, char **argv)
 	if (zero_fd < 0)
 		return 1;
 	t0 = now();
+	if (churn_lib) {
+		pthread_t ct;
+
+		if (pthread_create(&ct, NULL, churn, NULL) || pthread_detach(ct))
+			return 1;
+	}
 	/* One thread works in main itself: its stacks reach main. */
 	for (int i = 1; i < threads; i++)
 		if (pthread_create(&tids[i], NULL, worker, (void *)(unsigned long)i))

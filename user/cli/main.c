@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 		nctx.popts = popts;
 		nctx.popts.check_fp = false;
 		hooks.interval_ns = (uint64_t)(o.interval * 1e9);
+		hooks.streaming = true;
 		hooks.tick = ndjson_tick;
 		hooks.ctx = &nctx;
 		hooks.ks = ks;

@@ -295,10 +295,26 @@ static int tick(struct dp_session *s, bool final)
 	if (!final)
 		ri->duration_s = (double)(mono_ns() - s->t0) / 1e9;
 	dp_stack_table__init(&delta);
-	err = dp_stack_table__delta(&s->res->table, &delta);
+	if (s->hooks->streaming) {
+		struct dp_stack_table *t = &s->res->table;
+
+		/* The interval's stacks move out whole; the table starts over, its total kept. */
+		delta = *t;
+		dp_stack_table__init(t);
+		t->generation = delta.generation;
+		t->generation_ctx = delta.generation_ctx;
+		t->total = delta.total;
+		delta.total = 0;
+		for (uint32_t i = 0; i < delta.entries; i++)
+			delta.total += delta.ents[i].count;
+		err = 0;
+	} else {
+		err = dp_stack_table__delta(&s->res->table, &delta);
+	}
 	if (!err)
 		err = s->hooks->tick(s->hooks->ctx, &snap);
 	dp_stack_table__clear(&delta);
+	dp_comms__next_epoch(s->res->comms, s->hooks->streaming);
 	return err;
 }
 

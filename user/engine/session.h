@@ -56,6 +56,12 @@ struct dp_snapshot {
  */
 struct dp_session_hooks {
 	uint64_t interval_ns;
+	/*
+	 * Intervals only (-f ndjson): each tick hands over the stacks it took and
+	 * the session keeps none of them, so a long run stays the same size; the
+	 * result's table then holds only the run's total.
+	 */
+	bool streaming;
 	int (*tick)(void *ctx, const struct dp_snapshot *snap);
 	void *ctx;
 	const struct dp_ksyms *ks;

@@ -447,6 +447,7 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 			in->sink.fork(in->sink.ctx, r.task.ppid, r.task.pid);
 		return note_task(in, r.task.pid, r.task.tid);
 	case PERF_RECORD_EXIT:
+		dp_comms__exited(in->comms, r.task.tid);
 		dp_join__task_exit(in->join, r.task.tid);
 		if (in->verify)
 			dp_verify__exit(in->verify, r.task.tid);

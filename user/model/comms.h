@@ -3,6 +3,7 @@
 #ifndef DP_COMMS_H
 #define DP_COMMS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct dp_comms;
@@ -11,5 +12,14 @@ void dp_comms__free(struct dp_comms *c);
 int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm);
 /* The name of tid, or NULL. */
 const char *dp_comms__get(const struct dp_comms *c, uint32_t tid);
+/*
+ * Streaming (-f ndjson) keeps names only while they can still be asked for:
+ * tid exited (its EXIT record) in the current epoch; dp_comms__next_epoch()
+ * at each interval forgets the threads that exited two epochs ago (their
+ * last samples, deferred ones included, are in an interval by then). A
+ * thread names itself again if it is seen again.
+ */
+void dp_comms__exited(struct dp_comms *c, uint32_t tid);
+void dp_comms__next_epoch(struct dp_comms *c, bool forget);
 
 #endif
