@@ -239,7 +239,7 @@ Test(stacks, kernel_addrs)
 {
 	static const uint64_t K2[] = { 0xffffffff81001000, 0xffffffff81004000 };
 	struct dp_stack_table t;
-	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 2, 3), h3 = hdr(3, 0, 3);
+	struct dp_stack_hdr h1 = hdr(1, 2, 3), h2 = hdr(2, 2, 3), h3 = hdr(3, 0, 2);
 	uint64_t *a;
 	size_t n;
 
