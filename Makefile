@@ -204,7 +204,7 @@ $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/user/kernel/s
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 
 # Everything the README's test command runs.
-test: all unit-test asan-test fuzz-replay live-test browser-test bench-smoke vmtest
+test: all unit-test asan-test fuzz-replay live-test realtest browser-test bench-smoke vmtest
 
 # Benchmarks (bench/run.py): results under bench/results/. Not part of test;
 # bench-smoke runs the same harness with tiny sizes and no thresholds.
@@ -292,6 +292,12 @@ live-test: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
 	$(Q)$(TEST_ENV) tests/live/hostile.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/faults.sh $(OUT)
+
+# Programs nobody on the team wrote (xz, sqlite3, python3, Go, Java, node),
+# each profiled by deferprof and perf record -g at once (tests/real/run.sh).
+.PHONY: realtest
+realtest: all
+	$(Q)tests/real/run.sh $(OUT)
 
 # The pages in Debian's chromium, driven by puppeteer-core (pinned with its
 # dependencies by tests/browser/package-lock.json, installed here by npm ci).

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Programs nobody on the team wrote, profiled as a new user would, each run
+# seen by deferprof and by `perf record -g` at once (-p PID, 999 Hz, 4 s):
+# the hot function (or library, for stripped ones) must take the same share
+# in both, within 10 points, and be named; the frame-pointer note must name
+# the objects built without frame pointers and only them.
+#   xz        Debian's, no frame pointers, liblzma stripped (its functions
+#             known by their unwind tables)
+#   sqlite3   a recursive CTE in libsqlite3 (stripped)
+#   python3   Debian's interpreter: _PyEval_EvalFrameDefault
+#   go        a Go program built here: main.hot (Go keeps frame pointers)
+#   java      a JIT-compiled method named through `jcmd PID Compiler.perfmap`
+#   node      a function named through --perf-basic-prof's perf map
+# A program that is not installed is a loud SKIP (make deps installs them).
+set -uo pipefail
+out=${1:-build}
+dp=$(realpath "$out/deferprof")
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d /tmp/dp-real.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; rm -f "/tmp/perf-$p.map"; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+suite=real prefix='real-'
+# shellcheck source=tests/live/lib.sh
+. "$here/../live/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	skip all "not root: profiling needs root for BPF and perf events (run: sudo make realtest)"
+	finish
+fi
+have_perf=1
+if ! perf record -q -o "$tmp/probe.data" -g -- true > /dev/null 2>&1; then
+	have_perf=0
+	echo "NOTE: perf record -g does not run here: shares are checked without the comparison"
+fi
+
+# Profile pid with both tools at once; output in $tmp/$name.{json,txt,data}.
+profile() {	# name pid [seconds]
+	local name=$1 pid=$2 secs=${3:-4} pp=""
+	if [ $have_perf = 1 ]; then
+		perf record -q -F 999 -g -p "$pid" -o "$tmp/$name.data" -- sleep "$secs" > /dev/null 2>&1 & pp=$!
+	fi
+	timeout 120 "$dp" -p "$pid" -F 999 -d "$secs" -f json -o "$tmp/$name.json" \
+		-f report -o "$tmp/$name.txt" 2> "$tmp/$name.err"
+	rc=$?
+	[ -n "$pp" ] && wait "$pp"
+}
+
+# Shares compared; pass or fail with the line compare.py prints.
+judge() {	# name what pattern min-share [extra check description]
+	local name=$1 what=$2 pat=$3 min=$4 line data=-
+	[ $have_perf = 1 ] && [ -s "$tmp/$name.data" ] && data=$tmp/$name.data
+	if [ $rc != 0 ]; then
+		fail "$name" "deferprof exited $rc" "$tmp/$name.err"
+		return 1
+	fi
+	line=$("$here/compare.py" "$tmp/$name.json" "$data" "$what" "$pat" --min-share "$min" 2>&1)
+	if [ $? = 0 ]; then
+		pass "$name" "$line"
+	else
+		fail "$name" "$line" "$tmp/$name.txt"
+		return 1
+	fi
+}
+
+# Whether the report's frame-pointer note names module (or, with no, does not).
+fp_note() {	# name module yes|no
+	local says
+	says=$(grep -A8 -i "without frame pointers" "$tmp/$1.txt" | grep -c "$2")
+	if [ "$3" = yes ] && [ "$says" -gt 0 ]; then
+		pass "$1-fp-note" "names $2: $(grep -m1 -i "without frame pointers" "$tmp/$1.txt" | sed 's/^ *//')"
+	elif [ "$3" = no ] && [ "$says" = 0 ]; then
+		pass "$1-fp-note" "no frame-pointer note for $2"
+	else
+		fail "$1-fp-note" "note about $2 expected: $3" "$tmp/$1.txt"
+	fi
+}
+
+start() {	# command...: in the background, its pid in $wpid once it runs
+	"$@" > /dev/null 2> "$tmp/start.err" &
+	wpid=$!
+	pids+=("$wpid")
+}
+stop() { kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null; rm -f "/tmp/perf-$wpid.map"; }
+
+# --- xz (Debian's: no frame pointers; liblzma stripped)
+if command -v xz > /dev/null; then
+	python3 -c "
+import random
+r = random.Random(1)
+w = [''.join(r.choice('abcdefghijklmnop') for _ in range(r.randint(2, 9))) for _ in range(5000)]
+with open('$tmp/words', 'w') as f:
+    for _ in range(6000000):
+        f.write(r.choice(w) + (' ' if r.random() < 0.9 else '\n'))
+"
+	start xz -6 -T1 -c "$tmp/words"
+	profile xz "$wpid"
+	stop
+	judge xz module 'liblzma' 60 && fp_note xz liblzma yes
+else
+	skip xz "xz is not installed (make deps: xz-utils)"
+fi
+
+# --- sqlite3 (Debian's; libsqlite3 stripped): a recursive CTE
+if command -v sqlite3 > /dev/null; then
+	start sqlite3 :memory: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000000) SELECT sum(x * x % 7) FROM c;"
+	profile sqlite3 "$wpid"
+	stop
+	judge sqlite3 module 'libsqlite3' 60
+else
+	skip sqlite3 "sqlite3 is not installed (make deps: sqlite3)"
+fi
+
+# --- python3 (Debian's interpreter, not a pyenv shim)
+if [ -x /usr/bin/python3 ]; then
+	start /usr/bin/python3 -c "
+import time
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+end = time.time() + 60
+while time.time() < end:
+    fib(25)
+"
+	profile python3 "$wpid"
+	stop
+	judge python3 function '^_PyEval_EvalFrameDefault$' 15
+else
+	skip python3 "/usr/bin/python3 is not installed (make deps: python3)"
+fi
+
+# --- Go: a program built here; Go keeps frame pointers
+if command -v go > /dev/null; then
+	mkdir -p "$tmp/gohot"
+	cat > "$tmp/gohot/main.go" <<'GO'
+package main
+
+import "time"
+
+var sink uint64
+
+//go:noinline
+func hot(n int) uint64 {
+	var x uint64
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + uint64(i)
+	}
+	return x
+}
+
+//go:noinline
+func caller() {
+	sink += hot(1 << 20)
+}
+
+func main() {
+	end := time.Now().Add(60 * time.Second)
+	for time.Now().Before(end) {
+		caller()
+	}
+}
+GO
+	if (cd "$tmp/gohot" && GOCACHE=$tmp/gocache GOPATH=$tmp/gopath GO111MODULE=off GOFLAGS= \
+		go build -o gohot main.go) > "$tmp/gobuild.err" 2>&1; then
+		start "$tmp/gohot/gohot"
+		profile go "$wpid"
+		stop
+		judge go function '^main\.hot$' 60 && fp_note go gohot no
+		if grep -q "main.caller;main.hot" <(python3 -c "
+import json; d = json.load(open('$tmp/go.json')); f = d['frames']
+for s in d['stacks']: print(';'.join(f[i]['name'] for i in s['frames']))"); then
+			pass go-stack "main.main;main.caller;main.hot, whole"
+		else
+			fail go-stack "no main.caller;main.hot stack" "$tmp/go.txt"
+		fi
+	else
+		fail go-build "go build failed" "$tmp/gobuild.err"
+	fi
+else
+	skip go "go is not installed (make deps: golang-go)"
+fi
+
+# --- Java: a JIT-compiled method, named through the JVM's own perf map
+if command -v java > /dev/null && command -v jcmd > /dev/null; then
+	mkdir -p "$tmp/java"
+	cat > "$tmp/java/Hot.java" <<'JAVA'
+public class Hot {
+	static long sink;
+
+	static long spin(long n) {
+		long x = 0;
+		for (long i = 0; i < n; i++)
+			x = x * 6364136223846793005L + i;
+		return x;
+	}
+
+	public static void main(String[] args) {
+		long end = System.currentTimeMillis() + 60000;
+		while (System.currentTimeMillis() < end)
+			sink += spin(1 << 20);
+	}
+}
+JAVA
+	if javac -d "$tmp/java" "$tmp/java/Hot.java" 2> "$tmp/javac.err"; then
+		start java -XX:+PreserveFramePointer -cp "$tmp/java" Hot
+		# Compiled by now, then its map written: deferprof reads it at the end.
+		wait_until 100 jcmd "$wpid" VM.version > /dev/null 2>&1
+		sleep 1	# the JIT's first compilations, not a condition to wait for
+		jcmd "$wpid" Compiler.perfmap > /dev/null 2>&1
+		profile java "$wpid"
+		jcmd "$wpid" Compiler.perfmap > /dev/null 2>&1	# for perf report, after
+		judge java function 'spin' 60
+		stop
+	else
+		fail java-build "javac failed" "$tmp/javac.err"
+	fi
+else
+	skip java "java or jcmd is not installed (make deps: default-jdk-headless)"
+fi
+
+# --- node: a function named through --perf-basic-prof's perf map
+if command -v node > /dev/null; then
+	start node --perf-basic-prof -e '
+function hot(n) { let s = 0; for (let i = 0; i < n; i++) s = (s * 31 + i) % 1000003; return s; }
+const end = Date.now() + 60000;
+let sink = 0;
+while (Date.now() < end) sink += hot(1e6);'
+	wait_until 100 test -s "/tmp/perf-$wpid.map"
+	profile node "$wpid"
+	judge node function 'hot' 50
+	stop
+else
+	skip node "node is not installed (make deps: nodejs)"
+fi
+
+finish
