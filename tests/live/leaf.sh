@@ -79,7 +79,9 @@ if has "$tmp/on.folded" ";heron_outer;plover_loop;wren_tiny( |;)" &&
    ! has "$tmp/on.folded" ";plover_loop;wren_nop( |;)"; then
 	pass prologue-epilogue "every wren_tiny stack is plover_loop;wren_tiny (prologue, epilogue and its leaf wren_nop)"
 else
-	fail prologue-epilogue "a wren_tiny or wren_nop stack without its caller, or none seen" "$tmp/on.folded"
+	grep -E ";heron_outer;wren_tiny( |;)|;plover_loop;wren_nop( |;)" "$tmp/on.folded" > "$tmp/wren-bad"
+	fail prologue-epilogue "a wren_tiny or wren_nop stack without its caller, or none seen (those first)" "$tmp/wren-bad"
+	sed 's/^/  | /' "$tmp/on.folded" | head -n 20
 fi
 # Nothing invented: crane_framed keeps its frame, its stacks stay heron_outer;crane_framed.
 if has "$tmp/on.folded" ";heron_outer;crane_framed( |;)" &&
