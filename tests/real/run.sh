@@ -26,6 +26,7 @@ trap cleanup EXIT
 suite=real prefix='real-'
 # shellcheck source=tests/live/lib.sh
 . "$here/../live/lib.sh"
+cd "$tmp" || exit 1	# node leaves isolate-*-v8.log files where it runs
 
 if [ "$(id -u)" != 0 ]; then
 	skip all "not root: profiling needs root for BPF and perf events (run: sudo make realtest)"
