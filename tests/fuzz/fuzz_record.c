@@ -1,6 +1,7 @@
 /* Record parsing: any bytes as a ring record, then the callchain split. */
 #include "fuzz.h"
 #include <linux/perf_event.h>
+#include "perf_abi.h"
 #include "record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -11,6 +12,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dp_record__parse(data, size, DP_SAMPLE_TYPE, &r))
 		return 0;
 	FZ_CHECK(r.size <= size);
+	/* A chain lies in its record: as many words as nr says, none past its end. */
+	if ((r.type == PERF_RECORD_SAMPLE && r.sample.nr) ||
+	    (r.type == DP_RECORD_CALLCHAIN_DEFERRED && r.deferred.nr)) {
+		const uint8_t *ips = (const uint8_t *)(r.type == PERF_RECORD_SAMPLE ? r.sample.ips :
+								      r.deferred.ips);
+		uint64_t nr = r.type == PERF_RECORD_SAMPLE ? r.sample.nr : r.deferred.nr;
+
+		FZ_CHECK(ips >= data && ips <= data + size);
+		FZ_CHECK(nr <= (size_t)(data + size - ips) / 8);
+	}
 	if (r.type == PERF_RECORD_SAMPLE && r.sample.nr && r.sample.nr < 4096) {
 		uint64_t *ips = malloc(r.sample.nr * sizeof(*ips));
 
