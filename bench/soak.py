@@ -9,8 +9,9 @@ thread every 10 ms and dlopen()s and dlclose()s a library every 100 ms.
 deferprof profiles it at 4999 Hz with -f ndjson -i 10 (defaults otherwise)
 while this script samples, every second, deferprof's resident memory and
 open descriptors, and every 10 s the entries of its BPF hash maps (bpftool).
-It judges: the memory's and descriptors' slope over the run after its first
-minute (flat is the target: under 1 MiB and 1 descriptor per 10 minutes),
+It judges: the memory's, descriptors' and map entries' slopes over the run
+after its first minute (flat is the target: under 1 MiB, 1 descriptor and 10
+entries per 10 minutes),
 every interval line's accounting (samples in stacks and dropped against the
 samples BPF saw, cumulated: apart by no more than one round's samples in
 flight, and equal in the summary), and no lost records. Results:
@@ -132,6 +133,8 @@ def main():
     mem_s = slope([(t, r) for t, r, _ in mem if t >= after]) * 600 / 1024   # MiB per 10 min
     fd_s = slope([(t, n) for t, n in fds if t >= after]) * 600
     map_names = sorted({k for _, m in maps for k in m})
+    map_s = {n: slope([(t, m[n]) for t, m in maps if t >= after and m.get(n) is not None]) * 600
+             for n in map_names}
     res = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seconds": secs, "exit": rc, "stderr": err.strip().splitlines()[-3:],
@@ -144,6 +147,7 @@ def main():
         "map_entries": [{"t": round(t, 1), **m} for t, m in maps],
         "worst_interval_gap": worst_gap, "accounting_closed_at_end": closed_end,
         "lost_records": lost,
+        "map_entry_slopes_per_10min": {n: round(v, 1) for n, v in map_s.items()},
     }
     checks = [
         ("deferprof ran to its end", rc == 0 and len(intervals) >= max(1, int(secs / 10) - 1),
@@ -156,6 +160,9 @@ def main():
          worst_gap <= 4999 * 2 // 2 and closed_end,
          f"worst gap {worst_gap} samples; summary {'equal' if closed_end else 'NOT equal'}"),
         ("no lost records at defaults", lost == 0, f"{lost} lost"),
+        ("BPF map entries flat (< 10 per 10 min after the first minute)",
+         bool(map_s) and all(abs(v) < 10 for v in map_s.values()),
+         "; ".join(f"{n} {v:+.0f} per 10 min" for n, v in map_s.items()) or "not read (bpftool)"),
     ]
     res["checks"] = [{"check": c, "met": bool(ok), "measured": m} for c, ok, m in checks]
     md = [f"# Soak run ({res['date']})", "",
