@@ -164,6 +164,8 @@ int dp_aspace__exec(struct dp_aspace *as)
 		if (retire(as, &as->maps[i]))
 			return -ENOMEM;
 	as->nmaps = 0;
+	memmove(as->exec_gens + 1, as->exec_gens, sizeof(as->exec_gens) - sizeof(as->exec_gens[0]));
+	as->exec_gens[0] = as->gen;
 	/* The new program has its own JIT map, if any. */
 	dp_jitmap__free(&as->jit);
 	memset(&as->jit, 0, sizeof(as->jit));
@@ -200,7 +202,7 @@ const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr)
 	return NULL;
 }
 
-const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr)
+static const struct dp_map *held_in(const struct dp_aspace *as, uint32_t gen, uint64_t addr)
 {
 	const struct dp_map *m = dp_aspace__find(as, addr);
 
@@ -213,5 +215,17 @@ const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen
 		if (addr >= o->start && addr < o->end && o->gen_from <= gen && gen < o->gen_to)
 			return o;
 	}
+	return NULL;
+}
+
+const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr)
+{
+	const struct dp_map *m = held_in(as, gen, addr);
+
+	if (m || !gen)
+		return m;
+	for (size_t i = 0; i < sizeof(as->exec_gens) / sizeof(as->exec_gens[0]); i++)
+		if (as->exec_gens[i] == gen)
+			return held_in(as, gen - 1, addr);	/* inside execve: the old program */
 	return NULL;
 }

@@ -50,6 +50,7 @@ struct dp_aspace {
 	struct dp_map *old;	/* retired, in order of retirement */
 	size_t nold, capold;
 	uint32_t gen;		/* the current generation */
+	uint32_t exec_gens[8];	/* the last generations an exec started (0: none) */
 	enum dp_snap_state snap;
 	int snap_tries;
 	bool jit_loaded;
@@ -76,7 +77,13 @@ int dp_aspace__exec(struct dp_aspace *as);
 int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src);
 /* The mapping holding addr now, or NULL. */
 const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr);
-/* The mapping that held addr in generation gen, or NULL. */
+/*
+ * The mapping that held addr in generation gen, or NULL. A generation an
+ * exec started begins with no mapping, and a sample taken inside execve
+ * after the exec was announced still has the old program's registers: an
+ * address no mapping of such a generation holds is looked up in the one
+ * before it.
+ */
 const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr);
 
 #endif
