@@ -109,8 +109,8 @@ profile rewritten
 kill "$rw"; wait "$rw" 2>/dev/null
 if [ $rc = 0 ] && [ "$secs" -lt 30 ] &&
    grep -Eq "main;(jit;)?live_jit_caller;live_jit_host_spin" "$tmp/rewritten.folded" &&
-   grep -Eq "main;(jit;)?(jit_spin_code|\[anon\])( |;)" "$tmp/rewritten.folded"; then
-	pass perf-map-rewritten "${secs} s, the JIT code named $(grep -Eo "main;(jit;)?(jit_spin_code|\[anon\])" "$tmp/rewritten.folded" | sort -u | sed 's/.*;//' | paste -sd/) as the map stood when read"
+   grep -Eq "main;(jit;)?(jit_spin_code|\[anon\](\+0x[0-9a-f]+)?)( |;)" "$tmp/rewritten.folded"; then
+	pass perf-map-rewritten "${secs} s, the JIT code named $(grep -Eo "main;(jit;)?(jit_spin_code|\[anon\](\+0x[0-9a-f]+)?)" "$tmp/rewritten.folded" | sort -u | sed 's/.*;//' | paste -sd/) as the map stood when read"
 else
 	fail perf-map-rewritten "exit $rc after ${secs} s" "$tmp/rewritten.err"
 	sed 's/^/  | /' "$tmp/rewritten.folded" 2>/dev/null | head -5
