@@ -10,6 +10,7 @@
 #include <string.h>
 #include "parts.h"
 #include "stacks.h"
+#include "u64sort.h"
 
 #define RECENT 256	/* slots of the recent-entries cache (the hash's top 8 bits) */
 
@@ -198,19 +199,12 @@ uint32_t dp_stack_table__part(const struct dp_stack_table *t, uint32_t id, uint6
 	return id && t->parts ? dp_parts__get(t->parts, id, ips) : 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int dp_stack_table__kernel_addrs(const struct dp_stack_table *t, uint64_t **out, size_t *n)
 {
 	const struct dp_parts *ps = t->parts;
 	uint64_t *a = NULL;
 	uint8_t *seen;
-	size_t len = 0, cap = 0, k = 0;
+	size_t len = 0, cap = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -240,14 +234,8 @@ int dp_stack_table__kernel_addrs(const struct dp_stack_table *t, uint64_t **out,
 		}
 	}
 	free(seen);
-	if (len) {
-		qsort(a, len, sizeof(*a), cmp_u64);
-		for (size_t i = 0; i < len; i++)
-			if (!k || a[i] != a[k - 1])
-				a[k++] = a[i];
-	}
 	*out = a;
-	*n = k;
+	*n = dp_sort_unique_u64(a, len);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cfifuncs.h"
+#include "u64sort.h"
 
 /* DWARF pointer encodings (DW_EH_PE_*) the header uses. */
 #define PE_OMIT		0xff
@@ -26,13 +27,6 @@ static size_t enc_size(uint8_t enc)
 	default:
 		return 0;
 	}
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int dp_cfifuncs__parse(struct dp_cfifuncs *f, const uint8_t *hdr, size_t size, uint64_t hdr_vaddr)
@@ -71,7 +65,7 @@ int dp_cfifuncs__parse(struct dp_cfifuncs *f, const uint8_t *hdr, size_t size, u
 	}
 	f->n = count;
 	/* Sorted by the linker; a hostile file need not be. */
-	qsort(f->starts, f->n, sizeof(*f->starts), cmp_u64);
+	qsort(f->starts, f->n, sizeof(*f->starts), dp_cmp_u64);
 	return 0;
 }
 

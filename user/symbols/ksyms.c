@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ksyms.h"
+#include "u64sort.h"
 
 /*
  * Names are copied into chunks of STR_CHUNK bytes, one after the other:
@@ -106,13 +107,6 @@ static int parse_line(char *line, unsigned long long *addr, char *type, char **n
 		}
 	}
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Whether addr is in the sorted want[0..n). */
@@ -226,7 +220,7 @@ static int text_addrs(const char *path, uint64_t **out, size_t *n)
 {
 	unsigned long long addr;
 	char *line = NULL, *name, *mod;
-	size_t linecap = 0, len = 0, cap = 0, k = 0;
+	size_t linecap = 0, len = 0, cap = 0;
 	uint64_t *a = NULL;
 	char type;
 	int err = 0;
@@ -262,13 +256,8 @@ static int text_addrs(const char *path, uint64_t **out, size_t *n)
 		free(a);
 		return err;
 	}
-	if (len)
-		qsort(a, len, sizeof(*a), cmp_u64);
-	for (size_t i = 0; i < len; i++)
-		if (!k || a[i] != a[k - 1])
-			a[k++] = a[i];
 	*out = a;
-	*n = k;
+	*n = dp_sort_unique_u64(a, len);
 	return 0;
 }
 
