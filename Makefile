@@ -41,7 +41,7 @@ LIBS_TUI := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 
 # Pure modules: no libbpf, no kernel; unit tests link these.
-CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog \
+CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog ingest/stackcache \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
 	symbols/addrspace symbols/objects symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \

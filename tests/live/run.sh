@@ -291,11 +291,15 @@ if [ $raised = 0 ]; then
 	max_stack=
 	skip counts-map-early-drain "kernel.perf_event_max_stack cannot be raised: another profiler holds callchain events (EBUSY)"
 	skip long-chains-in-kernel "kernel.perf_event_max_stack cannot be raised: another profiler holds callchain events (EBUSY)"
+	skip store-ages-out "kernel.perf_event_max_stack cannot be raised: another profiler holds callchain events (EBUSY)"
+	skip limits-store-full "kernel.perf_event_max_stack cannot be raised: another profiler holds callchain events (EBUSY)"
 else
 	"$out/dp-bench-work" -m paths -b 12 -P 130 -s 30 > /dev/null & paths_pid=$!; pids+=("$paths_pid")
 	"$dp" -p "$paths_pid" -F 4999 -d 3 --max-entries 1024 -o "$tmp/full.rep" 2> "$tmp/full.err"; rc=$?
 	# A store far too small for 4096 paths: said on stderr, named in the stacks, counted.
 	"$dp" -p "$paths_pid" -F 4999 -d 1 --max-stacks 16 -o "$tmp/store.rep" 2> "$tmp/store.err"; rc_st=$?
+	# A store a quarter the size of the paths: it ages what the last drain did not use.
+	"$dp" -p "$paths_pid" -F 4999 -d 3 --max-stacks 1024 --max-entries 512 -o "$tmp/age.rep" 2> "$tmp/age.err"; rc_age=$?
 	kill "$paths_pid" 2>/dev/null
 	wait "$paths_pid" 2>/dev/null
 	if echo "$max_stack" 2>/dev/null > /proc/sys/kernel/perf_event_max_stack; then
@@ -320,6 +324,18 @@ else
 	else
 		cat "$tmp/store.err" >> "$tmp/store.rep"
 		fail limits-store-full "exit $rc_st: seen/in/dropped ${st:-none}, not stored ${st_ns:-none}" "$tmp/store.rep"
+	fi
+	ag=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*/\1 \2 \3/p' "$tmp/age.rep")
+	read -r ag_seen ag_in ag_drop <<< "$ag"
+	ag_ns=$(sed -n 's/.*not stored (store full or allocation failed): kernel \([0-9]*\), user \([0-9]*\).*/\1 \2/p' "$tmp/age.rep" | awk '{ print $1 + $2 }')
+	ag_aged=$(sed -n 's/.*store: .*, \([0-9]*\) aged out unused.*/\1/p' "$tmp/age.rep")
+	# Without ageing, 3 of 4 paths would find the store full.
+	if [ $rc_age = 0 ] && [ -n "$ag_seen" ] && [ "$ag_seen" = $((ag_in + ag_drop)) ] &&
+	   [ "${ag_aged:-0}" -gt 0 ] && [ "${ag_ns:-1}" -le $((ag_seen / 10)) ] && grep -q "bw_leaf" "$tmp/age.rep"; then
+		pass store-ages-out "4096 paths through a 1024-stack store: ${ag_aged} aged out, ${ag_ns} of $ag_seen samples not stored, $ag_seen = $ag_in + $ag_drop"
+	else
+		cat "$tmp/age.err" >> "$tmp/age.rep"
+		fail store-ages-out "exit $rc_age: seen/in/dropped ${ag:-none}, aged ${ag_aged:-none}, not stored ${ag_ns:-none}" "$tmp/age.rep"
 	fi
 	full_trunc=$(sed -n 's/.*truncated: kernel [0-9]*, user \([0-9]*\);.*/\1/p' "$tmp/full.rep")
 	if [ "${full_trunc:-0}" -gt 0 ] && grep -q "bw_leaf" "$tmp/full.rep"; then

@@ -325,7 +325,7 @@ static int lookup(void *ctx, uint64_t id, struct dp_stack *out)
 Test(ingest, drained_entries_translate_store_ids)
 {
 	struct dp_ingest_opts o = { .join = { .timeout_ns = 1000000000ULL, .max_pending = 16 },
-				    .lookup = lookup };
+				    .store = { .lookup = lookup } };
 	struct dp_sample_key deferred = { .pid = 10, .tid = 11, .flags = DP_KEY_DEFERRED,
 					  .kstack_id = 5, .cookie = 77 };
 	struct dp_sample_key classic = { .pid = 10, .tid = 11, .flags = DP_KEY_CHAIN, .kstack_id = 6 };

@@ -274,6 +274,13 @@ static void read_counters(struct dp_session *s)
 	ri->log_entries = s->drain.log_entries;
 	ri->log_bytes = s->drain.log_bytes;
 	ri->malformed = st->malformed + dp_events__malformed(&s->ev);
+	if (dp_ingest__stackcache(s->in)) {
+		const struct dp_stackcache_stats *cs =
+			dp_stackcache__stats(dp_ingest__stackcache(s->in));
+
+		ri->store_read = cs->read;
+		ri->store_aged = cs->aged;
+	}
 }
 
 /* The counters so far, and the interval's counts, to the tick hook. */
@@ -360,8 +367,12 @@ static int open_ingest(struct dp_session *s)
 			  .max_pending = (uint64_t)o->max_entries * 4 },
 		.raw = s->raw,
 		.kernel_only = o->kernel_only,
-		.lookup = s->raw ? NULL : dp_progmaps__lookup_stack,
-		.lookup_ctx = &s->pm,
+		.store = { .lookup = s->raw ? NULL : dp_progmaps__lookup_stack,
+			   .forget = dp_progmaps__forget_stack, .ids = dp_progmaps__stack_ids,
+			   .ctx = &s->pm },
+		/* Unused for 10 s, out of the store (sooner when it fills); see stackcache.h. */
+		.store_age = { .age_ns = 10000000000ULL, .scan_ns = 1000000000ULL,
+			       .walk_ns = 30000000000ULL, .capacity = o->max_stacks },
 	};
 	struct dp_ingest_sink sink = {
 		.mmap = sink_mmap, .exec = sink_exec, .fork = sink_fork, .ctx = s,

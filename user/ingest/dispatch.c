@@ -9,25 +9,9 @@
 #include "profile.h"
 #include "recording.h"
 #include "samplelog.h"
+#include "stackcache.h"
 #include "dphash.h"
 #include "verify.h"
-
-/*
- * A stack of the program's store, read once. A whole chain (DP_STACK_CHAIN)
- * is split into its parts here, once; a kernel or user stack is one part.
- * Each part's hash is kept for the join.
- */
-struct cached_stack {
-	UT_hash_handle hh;
-	uint64_t id;
-	uint32_t kind;		/* DP_STACK_* */
-	bool bad;		/* a chain that does not split */
-	bool has_user;		/* a chain with a user part */
-	uint32_t kfirst, knr, ufirst, unr;
-	uint64_t khash, uhash;
-	uint32_t nr;
-	uint64_t ips[];
-};
 
 /* Tasks already seen: an open-addressing set of tids (0 is never a task's). */
 struct tid_set {
@@ -42,7 +26,7 @@ struct dp_ingest {
 	struct dp_comms *comms;
 	struct dp_ingest_sink sink;
 	struct dp_ingest_stats st;
-	struct cached_stack *stack_cache;
+	struct dp_stackcache *stacks;	/* the program's store, mirrored */
 	struct tid_set seen;
 	uint32_t last_tid;		/* the thread of the previous sample or record */
 	struct dp_task *fresh;		/* seen for the first time, not yet taken */
@@ -129,7 +113,10 @@ struct dp_ingest *dp_ingest__new(const struct dp_ingest_opts *opts, struct dp_st
 	if (sink)
 		in->sink = *sink;
 	in->join = dp_join__new(&opts->join, out);
-	if (!in->join) {
+	if (opts->store.lookup)
+		in->stacks = dp_stackcache__new(&opts->store, &opts->store_age);
+	if (!in->join || (opts->store.lookup && !in->stacks)) {
+		dp_join__free(in->join);
 		free(in);
 		return NULL;
 	}
@@ -138,15 +125,10 @@ struct dp_ingest *dp_ingest__new(const struct dp_ingest_opts *opts, struct dp_st
 
 void dp_ingest__free(struct dp_ingest *in)
 {
-	struct cached_stack *c, *ct;
-
 	if (!in)
 		return;
 	dp_join__free(in->join);
-	HASH_ITER(hh, in->stack_cache, c, ct) {
-		HASH_DEL(in->stack_cache, c);
-		free(c);
-	}
+	dp_stackcache__free(in->stacks);
 	free(in->seen.slots);
 	free(in->fresh);
 	free(in);
@@ -253,64 +235,32 @@ int dp_ingest__sample(struct dp_ingest *in, const struct dp_join_sample *js, uin
 	return dp_join__add_sample(in->join, js, now);
 }
 
-static const struct cached_stack *get_stack(struct dp_ingest *in, uint64_t id)
+static const struct dp_cached_stack *get_stack(struct dp_ingest *in, uint64_t id, uint64_t now)
 {
-	struct cached_stack *c;
-	struct dp_stack st;
+	return id && in->stacks ? dp_stackcache__get(in->stacks, id, now) : NULL;
+}
 
-	if (!id || !in->o.lookup)
-		return NULL;
-	HASH_FIND(hh, in->stack_cache, &id, sizeof(id), c);
-	if (c)
-		return c;
-	if (in->o.lookup(in->o.lookup_ctx, id, &st))
-		return NULL;
-	if (st.nr > DP_MAX_STACK)
-		st.nr = DP_MAX_STACK;	/* the store's value holds no more */
-	c = calloc(1, sizeof(*c) + st.nr * sizeof(uint64_t));
-	if (!c)
-		return NULL;
-	c->id = id;
-	c->kind = st.user;
-	c->nr = st.nr;
-	memcpy(c->ips, st.ips, st.nr * sizeof(uint64_t));
-	if (c->kind == DP_STACK_CHAIN) {
-		struct dp_chain ch;
+void dp_ingest__counts_flipped(struct dp_ingest *in, uint64_t now)
+{
+	if (in->stacks)
+		dp_stackcache__flipped(in->stacks, now);
+}
 
-		if (dp_chain__split(c->ips, c->nr, &ch) || ch.form == DP_CHAIN_DEFERRED) {
-			c->bad = true;
-		} else {
-			c->kfirst = ch.kips ? (uint32_t)(ch.kips - c->ips) : 0;
-			c->knr = ch.knr;
-			c->has_user = ch.form == DP_CHAIN_CLASSIC;
-			c->ufirst = ch.uips ? (uint32_t)(ch.uips - c->ips) : 0;
-			c->unr = ch.unr;
-		}
-	} else if (c->kind == DP_STACK_USER) {
-		c->unr = c->nr;
-	} else {
-		c->knr = c->nr;
-	}
-	c->khash = dp_stack__part_hash(c->ips + c->kfirst, c->knr);
-	c->uhash = dp_stack__part_hash(c->ips + c->ufirst, c->unr);
-	HASH_ADD(hh, in->stack_cache, id, sizeof(id), c);
-	if (dp_hash_failed()) {
-		free(c);
-		return NULL;
-	}
-	return c;
+const struct dp_stackcache *dp_ingest__stackcache(const struct dp_ingest *in)
+{
+	return in->stacks;
 }
 
 int dp_ingest__entry(struct dp_ingest *in, const struct dp_sample_key *k, uint64_t count,
 		     uint64_t now)
 {
-	const struct cached_stack *ks, *us;
+	const struct dp_cached_stack *ks, *us;
 	struct dp_join_sample js;
 	uint32_t kf = k->flags;
 	bool deferred = kf & DP_KEY_DEFERRED;
 
-	ks = get_stack(in, k->kstack_id);
-	us = get_stack(in, k->ustack_id);
+	ks = get_stack(in, k->kstack_id, now);
+	us = get_stack(in, k->ustack_id, now);
 	if (kf & DP_KEY_CHAIN) {	/* both parts in one stored chain */
 		if (ks && ks->bad) {
 			in->st.malformed++;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "stackcache.h"
 #include "deferprof.h"
 #include "join.h"
 #include "record.h"
@@ -43,16 +44,14 @@ struct dp_ingest_sink {
 	void *ctx;
 };
 
-/* The program's store of stacks, read by id (the session's map lookup). */
-typedef int (*dp_stack_lookup_fn)(void *ctx, uint64_t id, struct dp_stack *out);
-
 struct dp_ingest_opts {
 	struct dp_join_opts join;
 	bool raw;		/* no program: samples are ring records, into the join */
 	bool kernel_only;	/* samples have no user side */
 	FILE *rec;		/* --record: every input is written here too, or NULL */
-	dp_stack_lookup_fn lookup;	/* for drained entries; NULL if none come */
-	void *lookup_ctx;
+	/* The program's store, for drained entries (lookup NULL if none come), and its ageing. */
+	struct dp_store_ops store;
+	struct dp_stackcache_opts store_age;
 };
 
 /* Counters of what came in that the join does not count. */
@@ -93,6 +92,10 @@ int dp_ingest__entry(struct dp_ingest *in, const struct dp_sample_key *k, uint64
 		     uint64_t now);
 /* Chains, entries or log bytes found malformed by the caller's own reader. */
 void dp_ingest__malformed(struct dp_ingest *in, uint64_t n);
+/* After each flip of the counts maps (drained or not): the store's ageing. */
+void dp_ingest__counts_flipped(struct dp_ingest *in, uint64_t now);
+/* The store's mirror: its counters (NULL when the run has no store). */
+const struct dp_stackcache *dp_ingest__stackcache(const struct dp_ingest *in);
 /* The end of a round: every ring read, every map and log drained. */
 int dp_ingest__end_round(struct dp_ingest *in, uint64_t now);
 /* The end of the profile: what still waits is resolved as lost. */

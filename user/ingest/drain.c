@@ -44,6 +44,7 @@ int dp_drain__counts(struct dp_drain *d, struct dp_ingest *in, uint64_t now)
 	/* The program counts the entries it adds: an empty map is not walked. */
 	if (!__atomic_load_n(&d->filled[idle], __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(d->active, idle, __ATOMIC_RELEASE);
+		dp_ingest__counts_flipped(in, now);
 		return 0;
 	}
 	d->kb.n = 0;
@@ -58,6 +59,7 @@ int dp_drain__counts(struct dp_drain *d, struct dp_ingest *in, uint64_t now)
 		err = dp_ingest__entry(in, &d->kb.keys[i], d->kb.vals[i].count, now);
 	/* New samples go to the map just emptied. */
 	__atomic_store_n(d->active, idle, __ATOMIC_RELEASE);
+	dp_ingest__counts_flipped(in, now);
 	return err;
 }
 

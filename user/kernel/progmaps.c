@@ -183,6 +183,46 @@ int dp_progmaps__lookup_stack(void *ctx, uint64_t id, struct dp_stack *out)
 	return 0;
 }
 
+int dp_progmaps__forget_stack(void *ctx, uint64_t id)
+{
+	struct dp_progmaps *pm = ctx;
+
+	if (bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.stacks), &id))
+		return -errno;
+	return 0;
+}
+
+long dp_progmaps__stack_ids(void *ctx, uint64_t **ids)
+{
+	struct dp_progmaps *pm = ctx;
+	int fd = bpf_map__fd(pm->bpf.skel->maps.stacks);
+	uint64_t id, *prev = NULL, next, *v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (n == cap) {
+			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = next;
+		id = next;
+		prev = &id;
+	}
+	if (errno != ENOENT) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	*ids = v;
+	return (long)n;
+}
+
 void dp_progmaps__read_stats(struct dp_progmaps *pm, struct dp_runinfo *ri)
 {
 	int fd = bpf_map__fd(pm->bpf.skel->maps.stats), ncpu = libbpf_num_possible_cpus();

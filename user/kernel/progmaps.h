@@ -40,6 +40,10 @@ int dp_progmaps__wake_fd(struct dp_progmaps *pm);
 void dp_progmaps__take_wake(struct dp_progmaps *pm);
 /* A stack of the store (dp_ingest's lookup). */
 int dp_progmaps__lookup_stack(void *pm, uint64_t id, struct dp_stack *out);
+/* Delete id from the store: 0 or -errno (-ENOENT when it is not there). */
+int dp_progmaps__forget_stack(void *pm, uint64_t id);
+/* Every id in the store, malloc'd into *ids: how many, or -errno. */
+long dp_progmaps__stack_ids(void *pm, uint64_t **ids);
 /* The program's counters; at the end, the store's size and run time (-v). */
 void dp_progmaps__read_stats(struct dp_progmaps *pm, struct dp_runinfo *ri);
 void dp_progmaps__read_store(struct dp_progmaps *pm, struct dp_runinfo *ri, bool verbose);

@@ -31,7 +31,8 @@ struct dp_runinfo {
 	uint64_t log_entries, log_bytes;	/* deferred samples through the BPF logs */
 	bool raw;			/* --raw: no BPF, samples stitched in user space */
 	bool raw_fallback;		/* raw because the kernel lacks bpf_loop() */
-	uint64_t store_stacks;		/* distinct stacks in the BPF stack store */
+	uint64_t store_stacks;		/* distinct stacks in the BPF stack store, at the end */
+	uint64_t store_read, store_aged;	/* read from it; deleted from it, unused */
 	uint64_t store_capacity;
 	uint64_t nevents;		/* perf events opened */
 	uint64_t bpf_load_ns;		/* opening, verifying and loading the program */

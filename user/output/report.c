@@ -63,9 +63,10 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		"; user chains cut at a [bad frame] %" PRIu64 "\n",
 		b[DP_STAT_KTRUNC], b[DP_STAT_UTRUNC], b[DP_STAT_KSTACK_FULL],
 		b[DP_STAT_USTACK_FULL], dp_profile__marker_samples(p, DP_BAD_FRAME));
-	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF (chains too long for a log"
-		" entry) for %" PRIu64 " samples (capacity %" PRIu64 ")\n",
-		ri->store_stacks, b[DP_STAT_SAMPLES], ri->store_capacity);
+	fprintf(f, "  store:     %" PRIu64 " distinct stacks in BPF at the end (chains too long for a"
+		" log entry; capacity %" PRIu64 "), %" PRIu64 " read, %" PRIu64
+		" aged out unused\n", ri->store_stacks, ri->store_capacity, ri->store_read,
+		ri->store_aged);
 	if (ri->leaf_repair)
 		fprintf(f, "  leaf:      %" PRIu64 " samples with a caller recovered in frameless code"
 			" (leaf repair; the user stack's top read for %" PRIu64 ", unreadable for %"
