@@ -58,8 +58,9 @@ else
 	fi
 fi
 
-# --- exec in the middle of the profile: both programs' functions named
-"$dp" -F 999 -f folded -o "$tmp/ex.folded" -- "$work" exec 1 > /dev/null 2> "$tmp/ex.err"; rc=$?
+# --- exec in the middle of the profile: both programs' functions named, each
+# under the command name of its time (dp-live-work, then exe: it runs /proc/self/exe)
+"$dp" -F 999 -f folded -o "$tmp/ex.folded" -f json -o "$tmp/ex.json" -- "$work" exec 1 > /dev/null 2> "$tmp/ex.err"; rc=$?
 pre=$(samples ";main;live_pre_exec" "$tmp/ex.folded")
 post=$(samples ";main;live_proc_a" "$tmp/ex.folded")
 unm=$(samples "unmapped" "$tmp/ex.folded")
@@ -69,6 +70,30 @@ if [ $rc = 0 ] && [ "$pre" -gt $((all * 35 / 100)) ] && [ "$post" -gt $((all * 3
 else
 	cat "$tmp/ex.err" >> "$tmp/ex.folded"
 	fail exec "exit $rc: before $pre, after $post, unmapped $unm of $all" "$tmp/ex.folded"
+fi
+# Samples of each function by thread name: "function name samples" lines.
+by_name=$(python3 - "$tmp/ex.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [f["name"] for f in d["frames"]]
+count = {}
+for s in d["stacks"]:
+    fs = {names[i] for i in s["frames"]}
+    for t in s["threads"]:
+        th = d["threads"][t["thread"]]["name"]
+        for fn in ("live_pre_exec", "live_proc_a"):
+            if fn in fs:
+                count[(fn, th)] = count.get((fn, th), 0) + t["samples"]
+for (fn, th), n in sorted(count.items()):
+    print(fn, th, n)
+PY
+)
+n_of() { echo "$by_name" | awk -v f="$1" -v t="$2" '$1 == f && $2 == t { print $3 }'; }
+pre_old=$(n_of live_pre_exec dp-live-work) post_new=$(n_of live_proc_a exe)
+if [ $rc = 0 ] && [ "${pre_old:-0}" = "$pre" ] && [ "${post_new:-0}" = "$post" ] && [ "$pre" -gt 0 ] && [ "$post" -gt 0 ]; then
+	pass exec-names "live_pre_exec's $pre samples under dp-live-work, live_proc_a's $post under exe (the name after the exec)"
+else
+	fail exec-names "exit $rc: by function and thread name: $(echo $by_name)" "$tmp/ex.folded"
 fi
 
 # --- short-lived forked children doing the work, profiled with -p PARENT

@@ -217,7 +217,8 @@ Test(topmodel, stacks_merge_across_intervals)
 /*
  * The live view's path: each interval symbolized apart (on the session's
  * thread) and absorbed by the model gives the model that adding the raw
- * intervals gives; thread names follow renames.
+ * intervals gives; a thread's samples go under the name it had then (as perf
+ * top shows them).
  */
 Test(topmodel, absorbed_intervals_equal_added_ones)
 {
@@ -250,11 +251,13 @@ Test(topmodel, absorbed_intervals_equal_added_ones)
 		cr_assert_eq(dp_topmodel__tick(&m2), 0);
 	}
 	cr_assert_eq(m2.prof.total, 14);
-	cr_assert_eq(m2.prof.nstacks, 2, "the second interval's stacks are the first's");
+	/* The renamed thread's second interval is a stack of its own, under the new name. */
+	cr_assert_eq(m2.prof.nstacks, 3, "the second interval's stacks are the first's, but the renamed thread's");
 	cr_assert_eq(m2.intervals, 2);
 	for (uint32_t i = 0; i < m2.prof.nthreads; i++)
 		if (m2.prof.threads[i].tid == pid + 1)
-			cr_assert_str_eq(m2.prof.threads[i].comm, "renamed");
+			cr_assert_eq(m2.prof.threads[i].samples, 2, "%s: one interval each",
+				     m2.prof.threads[i].comm);
 	/* Each of m2's frames has what the frame of that name gained in m meanwhile. */
 	for (uint32_t i = 0; i < m2.prof.nframes; i++) {
 		const struct dp_frame *f = &m2.prof.frames[i];

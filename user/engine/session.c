@@ -462,6 +462,8 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	s->hooks = hooks;
 	res->table.generation = res->raw.generation = table_generation;
 	res->table.generation_ctx = res->raw.generation_ctx = res->us;
+	/* Names too: an exec's new name does not rename the samples before it. */
+	dp_comms__set_generation(res->comms, table_generation, res->us);
 	s->res = res;
 	s->epfd = -1;
 	s->pidfd = -1;

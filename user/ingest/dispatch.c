@@ -387,10 +387,10 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 		}
 		return err;
 	case PERF_RECORD_COMM:
-		err = dp_comms__set(in->comms, r.comm.pid, r.comm.tid, r.comm.comm);
+		/* The exec's new address space first: the new name is its generation's. */
 		if (r.comm.exec && in->sink.exec)
 			in->sink.exec(in->sink.ctx, r.comm.pid);
-		return err;
+		return dp_comms__set(in->comms, r.comm.pid, r.comm.tid, r.comm.comm);
 	case PERF_RECORD_FORK:
 		on_fork(in, &r);
 		if (r.task.pid != r.task.ppid && in->sink.fork)

@@ -8,23 +8,21 @@
 #include "profile_index.h"
 #include "symbolizer.h"
 
-/*
- * The thread tid, added with comm (NULL: unknown) when new; a known one
- * takes comm when rename is set and comm differs (threads rename themselves).
- */
+/* The thread tid named comm (NULL: unknown), added when new. */
 static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const char *comm,
-			bool rename, uint32_t *idx)
+			uint32_t *idx)
 {
 	struct index *ix = p->index;
+	struct thr_key key;
 	struct thr_ent *te;
 	struct dp_thread *t;
 
-	HASH_FIND(hh, ix->thrs, &tid, sizeof(tid), te);
+	memset(&key, 0, sizeof(key));
+	key.tid = tid;
+	snprintf(key.comm, sizeof(key.comm), "%s", comm ? comm : tid ? "[unknown]" : "swapper");
+	HASH_FIND(hh, ix->thrs, &key, sizeof(key), te);
 	if (te) {
 		*idx = te->idx;
-		t = &p->threads[te->idx];
-		if (rename && comm && strncmp(comm, t->comm, sizeof(t->comm)))
-			snprintf(t->comm, sizeof(t->comm), "%s", comm);
 		return 0;
 	}
 	if (dp_profile__grow((void **)&p->threads, &p->capthreads, p->nthreads, sizeof(*p->threads)))
@@ -36,13 +34,10 @@ static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->tid = tid;
-	if (comm)
-		snprintf(t->comm, sizeof(t->comm), "%s", comm);
-	else
-		snprintf(t->comm, sizeof(t->comm), "%s", tid ? "[unknown]" : "swapper");
-	te->tid = tid;
+	memcpy(t->comm, key.comm, sizeof(t->comm));
+	te->key = key;
 	te->idx = p->nthreads++;
-	HASH_ADD(hh, ix->thrs, tid, sizeof(tid), te);
+	HASH_ADD(hh, ix->thrs, key, sizeof(key), te);
 	if (dp_hash_failed()) {	/* the thread stays in the array, freed with it */
 		free(te);
 		return -ENOMEM;
@@ -51,12 +46,13 @@ static int thread_named(struct dp_profile *p, uint32_t pid, uint32_t tid, const 
 	return 0;
 }
 
+/* The thread of a stack: its name when the stack was taken (its address-space generation). */
 static int thread_for(struct dp_profile *p, const struct dp_comms *comms, uint32_t pid,
-		      uint32_t tid, uint32_t *idx)
+		      uint32_t tid, uint32_t gen, uint32_t *idx)
 {
-	const char *comm = dp_comms__get(comms, tid);
+	const char *comm = dp_comms__get_at(comms, tid, gen);
 
-	return thread_named(p, pid, tid, comm ? comm : dp_comms__get(comms, pid), false, idx);
+	return thread_named(p, pid, tid, comm ? comm : dp_comms__get_at(comms, pid, gen), idx);
 }
 
 /* Count samples of stack s: its thread, the profile, and each frame once. */
@@ -302,7 +298,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	    (err = dp_frames__note_outermost(p, sz, space, uips[unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;
-	if (!(err = thread_for(p, comms, h->pid, h->tid, &thread)))
+	if (!(err = thread_for(p, comms, h->pid, h->tid, dp_space__gen(space), &thread)))
 		err = count_frames(p, thread, fr, n, e->count);
 out:
 	free(fr);
@@ -352,7 +348,7 @@ int dp_profile__absorb(struct dp_profile *p, const struct dp_profile *src)
 		n = dp_profile__frames(src, s->node, sfr);
 		for (uint32_t k = 0; k < n; k++)
 			fr[k] = map[sfr[k]];
-		err = thread_named(p, t->pid, t->tid, t->comm, true, &thread);
+		err = thread_named(p, t->pid, t->tid, t->comm, &thread);
 		if (!err)
 			err = count_frames(p, thread, fr, n, s->count);
 	}

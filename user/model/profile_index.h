@@ -32,9 +32,15 @@ struct name_ent {	/* frame identity -> frame */
 	uint32_t frame;
 };
 
+/* A thread is a tid under one name: an exec's samples before and after are apart. */
+struct thr_key {
+	uint32_t tid;
+	char comm[16];	/* zero-padded: the key's bytes compare */
+};
+
 struct thr_ent {
 	UT_hash_handle hh;
-	uint32_t tid;
+	struct thr_key key;
 	uint32_t idx;
 };
 
