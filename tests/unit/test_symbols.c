@@ -146,6 +146,35 @@ Test(usyms, unresolved_is_module_plus_offset)
 	dp_usyms__free(u);
 }
 
+static int dp_test_data_word = 42;
+
+Test(usyms, data_mappings_are_named_as_data)
+{
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	uint64_t pid = (uint32_t)getpid(), data = (uint64_t)(uintptr_t)&dp_test_data_word;
+	volatile int on_stack = 1;
+	struct dp_usym s;
+
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
+	dp_usyms__resolve(u, pid, data, false, &s);
+	cr_assert_null(s.name);
+	cr_assert_str_eq(s.module, "[data: unit-tests]", "got %s", s.module);
+	cr_assert_not_null(s.path);
+	cr_assert_eq(dp_usyms__where(u, pid, data), DP_UWHERE_DATA);
+	dp_usyms__resolve(u, pid, (uint64_t)(uintptr_t)&on_stack, false, &s);
+	cr_assert_str_eq(s.module, "[data: [stack]]", "got %s", s.module);
+	cr_assert_null(s.path, "a special region has no file");
+	cr_assert_eq(dp_usyms__where(u, pid, (uint64_t)(uintptr_t)&dp_test_named_function),
+		     DP_UWHERE_CODE);
+	/* After an exec the old program's data is not the new one's. */
+	cr_assert_eq(dp_usyms__exec(u, (uint32_t)pid), 0);
+	cr_assert_neq(dp_usyms__where(u, pid, data), DP_UWHERE_DATA);
+	cr_assert_eq(dp_usyms__where(u, dp_space((uint32_t)pid, 0), data), DP_UWHERE_DATA,
+		     "the generation before the exec still has it");
+	dp_usyms__free(u);
+	(void)dp_test_data_word;
+}
+
 /* A pid no process has now: the highest below pid_max that kill() says is free. */
 static uint32_t free_pid(void)
 {

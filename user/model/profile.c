@@ -216,7 +216,7 @@ static uint32_t bad_frame_at(const struct dp_symbolizer *sz, uint64_t space, con
 		w = dp_symbolizer__where(sz, space, uips[i]);
 		if (w == DP_UWHERE_CODE)
 			code_seen = true;
-		else if (i && w == DP_UWHERE_NOWHERE && code_seen)
+		else if (i && (w == DP_UWHERE_NOWHERE || w == DP_UWHERE_DATA) && code_seen)
 			return i;
 	}
 	return unr;

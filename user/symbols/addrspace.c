@@ -28,6 +28,7 @@ static void free_aspace(struct dp_aspace *as)
 	dp_jitmap__free(&as->jit);
 	free(as->maps);
 	free(as->old);
+	free(as->data);
 	free(as);
 }
 
@@ -164,6 +165,9 @@ int dp_aspace__exec(struct dp_aspace *as)
 		if (retire(as, &as->maps[i]))
 			return -ENOMEM;
 	as->nmaps = 0;
+	for (size_t i = 0; i < as->ndata; i++)
+		if (!as->data[i].gen_to)
+			as->data[i].gen_to = as->gen;
 	memmove(as->exec_gens + 1, as->exec_gens, sizeof(as->exec_gens) - sizeof(as->exec_gens[0]));
 	as->exec_gens[0] = as->gen;
 	/* The new program has its own JIT map, if any. */
@@ -182,7 +186,41 @@ int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src)
 		if (insert_live(dst, dst->nmaps, &m))
 			return -ENOMEM;
 	}
+	for (size_t i = 0; i < src->ndata; i++)
+		if (!src->data[i].gen_to && dp_aspace__put_data(dst, &src->data[i]))
+			return -ENOMEM;
 	return 0;
+}
+
+int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d)
+{
+	if (as->ndata == as->capdata) {
+		size_t cap = as->capdata ? as->capdata * 2 : 16;
+		struct dp_datamap *n = realloc(as->data, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		as->data = n;
+		as->capdata = cap;
+	}
+	as->data[as->ndata] = *d;
+	as->data[as->ndata].gen_from = as->gen;
+	as->data[as->ndata].gen_to = 0;
+	as->ndata++;
+	return 0;
+}
+
+const struct dp_datamap *dp_aspace__find_data(const struct dp_aspace *as, uint32_t gen,
+					      uint64_t addr)
+{
+	for (size_t i = 0; i < as->ndata; i++) {
+		const struct dp_datamap *d = &as->data[i];
+
+		if (addr >= d->start && addr < d->end && gen >= d->gen_from &&
+		    (!d->gen_to || gen < d->gen_to))
+			return d;
+	}
+	return NULL;
 }
 
 const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Address spaces: each process's executable mappings, from a snapshot of
- * /proc/PID/maps and from MMAP2/FORK/EXEC records, and its JIT map. A
+ * /proc/PID/maps and from MMAP2/FORK/EXEC records, its JIT map, and its
+ * data mappings as the snapshot saw them. A
  * mapping points at a shared object (objects.h) or names a special region.
  *
  * Spaces have a history, counted in generations: a mapping that replaces
@@ -32,6 +33,19 @@ struct dp_map {
 	uint32_t gen_to;	/* retired: the first it was not (live maps: unused) */
 };
 
+/*
+ * A mapping that is not executable (file data, [heap], [stack]), from the
+ * snapshot only: it names an address found there, e.g. a stack word that a
+ * broken frame chain read as a return address. Live from gen_from to gen_to
+ * (0 while live: an exec ends every one).
+ */
+struct dp_datamap {
+	uint64_t start, end, pgoff;
+	const char *name;	/* the path or the special region's name; the caller's */
+	const char *module;	/* "[data: BASENAME]", the caller's */
+	uint32_t gen_from, gen_to;
+};
+
 /* Generations stop at this: later changes replace without history. */
 #define DP_ASPACE_MAX_GEN 0xffffU
 
@@ -49,6 +63,8 @@ struct dp_aspace {
 	size_t nmaps, cap;
 	struct dp_map *old;	/* retired, in order of retirement */
 	size_t nold, capold;
+	struct dp_datamap *data;	/* in the order they came, linear: asked only off the code */
+	size_t ndata, capdata;
 	uint32_t gen;		/* the current generation */
 	uint32_t exec_gens[8];	/* the last generations an exec started (0: none) */
 	enum dp_snap_state snap;
@@ -85,5 +101,10 @@ const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr);
  * before it.
  */
 const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr);
+/* A data mapping from now on (d's generations are set here). 0 or -ENOMEM. */
+int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d);
+/* The data mapping that held addr in generation gen, or NULL. */
+const struct dp_datamap *dp_aspace__find_data(const struct dp_aspace *as, uint32_t gen,
+					      uint64_t addr);
 
 #endif

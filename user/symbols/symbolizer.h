@@ -79,6 +79,7 @@ enum dp_uwhere {
 	DP_UWHERE_UNKNOWN,	/* the process's mappings are not known */
 	DP_UWHERE_CODE,		/* in an executable mapping (or a JIT region) */
 	DP_UWHERE_NOWHERE,	/* the mappings are known; none executable holds it */
+	DP_UWHERE_DATA,		/* in a mapping that is not executable (file data, heap, stack) */
 };
 
 /*

@@ -145,11 +145,23 @@ static int snapshot_line(struct dp_usyms *u, struct dp_aspace *as, char *line)
 	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
 		   &min, &ino, &pos) < 7 || !pos)
 		return -EINVAL;
-	if (!strchr(perms, 'x'))
-		return 0;
 	len = strlen(line + pos);
 	if (len && line[pos + len - 1] == '\n')
 		line[pos + len - 1] = 0;
+	if (!strchr(perms, 'x')) {
+		struct dp_datamap d = { .start = start, .end = end, .pgoff = off };
+
+		const char *slash = strrchr(line + pos, '/');
+		char *module = NULL;
+
+		if (!line[pos])
+			return 0;	/* anonymous: nothing to name it by */
+		if (asprintf(&module, "[data: %s]", slash ? slash + 1 : line + pos) < 0)
+			module = NULL;
+		d.module = pool_keep(u, module);
+		d.name = pool_keep(u, strdup(line + pos));
+		return d.name && d.module ? dp_aspace__put_data(as, &d) : -ENOMEM;
+	}
 	id.path = line + pos;
 	if (ino) {
 		id.maj = maj;
@@ -301,6 +313,15 @@ static const struct dp_map *find_map(struct dp_usyms *u, uint64_t space, uint64_
 				      dp_aspace__find_at(as, dp_space__gen(space), addr);
 }
 
+static const struct dp_datamap *find_data(struct dp_usyms *u, uint64_t space, uint64_t addr)
+{
+	const struct dp_aspace *as = dp_aspaces__get(&u->spaces, dp_space__pid(space), false);
+
+	if (!as)
+		return NULL;
+	return dp_aspace__find_data(as, dp_space__now(space) ? as->gen : dp_space__gen(space), addr);
+}
+
 /* A JIT perf map's symbol at addr, reading the map on first need. */
 static const struct dp_jit_sym *find_jit(struct dp_usyms *u, uint64_t space, uint64_t addr)
 {
@@ -332,6 +353,7 @@ void dp_usyms__resolve(struct dp_usyms *u, uint64_t space, uint64_t addr, bool w
 		       struct dp_usym *out)
 {
 	const struct dp_map *m = find_map(u, space, addr);
+	const struct dp_datamap *d;
 	const struct dp_jit_sym *js;
 	const char *name;
 	uint64_t vaddr, start;
@@ -352,6 +374,11 @@ void dp_usyms__resolve(struct dp_usyms *u, uint64_t space, uint64_t addr, bool w
 		} else if (m) {
 			out->module = m->name;
 			out->offset = addr - m->start;
+		} else if ((d = find_data(u, space, addr))) {
+			/* Not code: [data: libfoo.so]+0xFILEOFFSET, [data: [stack]]+0xOFF */
+			out->module = d->module;
+			out->path = d->name[0] == '/' ? d->name : NULL;
+			out->offset = addr - d->start + d->pgoff;
 		}
 		return;
 	}
@@ -391,6 +418,8 @@ enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint64_t space, uint64_t addr
 		return DP_UWHERE_UNKNOWN;
 	if (find_map(u, space, addr) || find_jit(u, space, addr))
 		return DP_UWHERE_CODE;
+	if (find_data(u, space, addr))
+		return DP_UWHERE_DATA;
 	/* Nowhere only when the whole space is known (MMAP2 alone misses what came before). */
 	return as->snap == DP_SNAP_DONE && as->nmaps ? DP_UWHERE_NOWHERE : DP_UWHERE_UNKNOWN;
 }
