@@ -33,8 +33,9 @@ endif
 ALL_CFLAGS := $(CFLAGS) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(WERROR) \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -I$(OUT) -I$(OUT)/proto $(USER_DIRS:%=-Iuser/%) -Ibpf -MMD -MP \
 	-include user/model/hashfn.h
-LIBS_CORE := $(shell $(PKG_CONFIG) --libs libdw libelf libdebuginfod zlib json-c libprotobuf-c 2>/dev/null || \
-	echo -ldw -lelf -ldebuginfod -lz -ljson-c -lprotobuf-c) -liberty
+# libdebuginfod is not linked: symbols/dbgfetch.c loads it when DEBUGINFOD_URLS is set.
+LIBS_CORE := $(shell $(PKG_CONFIG) --libs libdw libelf zlib json-c libprotobuf-c 2>/dev/null || \
+	echo -ldw -lelf -lz -ljson-c -lprotobuf-c) -liberty
 LIBS_BPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 LIBS_TUI := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw) -pthread
 
