@@ -33,6 +33,7 @@ endif
 ALL_CFLAGS := $(CFLAGS) $(SANFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(WERROR) \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -I$(OUT) -I$(OUT)/proto $(USER_DIRS:%=-Iuser/%) -Ibpf -MMD -MP \
 	-include user/model/hashfn.h
+# libdebuginfod is not linked: symbols/dbgfetch.c loads it when DEBUGINFOD_URLS is set.
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libdw libelf zlib json-c libprotobuf-c 2>/dev/null || \
 	echo -ldw -lelf -lz -ljson-c -lprotobuf-c) -liberty
 LIBS_BPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
@@ -44,7 +45,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog ingest/stackcache \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
+	symbols/addrspace symbols/objects symbols/dbgfetch symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
 	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/html \
 	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target
@@ -238,7 +239,9 @@ $(SPEEDSCOPE_SCHEMA):
 		tar xzf speedscope-$(SPEEDSCOPE_VERSION).tgz package/dist/release/file-format-schema.json && \
 		mv package/dist/release/file-format-schema.json . && rm -rf package *.tgz
 
-TEST_ENV = DP_VALIDATE=tests/validate-json.py DP_SPEEDSCOPE_SCHEMA=$(SPEEDSCOPE_SCHEMA)
+# DEBUGINFOD_URLS emptied: no test asks a server the user configured
+# (tests/live/debuginfod.sh starts its own).
+TEST_ENV = DP_VALIDATE=tests/validate-json.py DP_SPEEDSCOPE_SCHEMA=$(SPEEDSCOPE_SCHEMA) DEBUGINFOD_URLS=
 
 unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(OUT)/tests/leafcfi.so $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(TEST_ENV) DP_DEMO=$(OUT)/deferprof-demo DP_LEAFCFI=$(OUT)/tests/leafcfi.so $(OUT)/unit-tests --jobs 2
@@ -271,11 +274,11 @@ $(OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OUT)/tests/fake_symbolize
 
 fuzz: $(HTML_ASSETS)
 	$(Q)$(FUZZ_BUILD)
-	$(Q)tests/fuzz/run.sh $(OUT)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+	$(Q)$(TEST_ENV) tests/fuzz/run.sh $(OUT)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
 fuzz-replay: $(HTML_ASSETS)
 	$(Q)$(FUZZ_BUILD)
-	$(Q)tests/fuzz/run.sh $(OUT)/fuzz replay $(FUZZERS)
+	$(Q)$(TEST_ENV) tests/fuzz/run.sh $(OUT)/fuzz replay $(FUZZERS)
 
 # The fault-injection tests' allocator shim (tests/live/faults.sh).
 $(OUT)/tests/libfailmalloc.so: tests/live/failmalloc.c
@@ -292,12 +295,13 @@ live-test: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
 	$(Q)$(TEST_ENV) tests/live/hostile.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/faults.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/live/debuginfod.sh $(OUT)
 
 # Programs nobody on the team wrote (xz, sqlite3, python3, Go, Java, node),
 # each profiled by deferprof and perf record -g at once (tests/real/run.sh).
 .PHONY: realtest
 realtest: all
-	$(Q)tests/real/run.sh $(OUT)
+	$(Q)$(TEST_ENV) tests/real/run.sh $(OUT)
 
 # The pages in Debian's chromium, driven by puppeteer-core (pinned with its
 # dependencies by tests/browser/package-lock.json, installed here by npm ci).

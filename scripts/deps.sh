@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	make gcc clang llvm pkg-config libclang-rt-dev
 	libbpf-dev bpftool
-	libelf-dev libdw-dev zlib1g-dev libzstd-dev libiberty-dev uthash-dev
+	libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev libzstd-dev libiberty-dev uthash-dev
 	libjson-c-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
 	libncurses-dev
 	libcriterion-dev protobuf-compiler python3 python3-jsonschema tmux
@@ -14,6 +14,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio gzip file
 	bpfcc-tools bpftrace valgrind
 	xz-utils sqlite3 golang-go default-jdk-headless linux-perf
+	debuginfod
 )
 # npm fetches speedscope's published schema for the tests, d3 and
 # d3-flame-graph for the html page (build time), and puppeteer-core for the

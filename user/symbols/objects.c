@@ -29,17 +29,10 @@ static int64_t file_crc(int fd)
 	return (int64_t)(crc & 0xffffffffu);
 }
 
-/*
- * Separate debug files. By build-id: under /usr/lib/debug, root's. By
- * debuglink: the name comes from the binary and the places from the
- * binary's directory, both the target's to choose, so each candidate is
- * opened by dp_safe_open (no symlink, no FIFO or device: libdwfl's own
- * search would block on a FIFO, retrying through signals) and kept only if
- * its CRC is the one the link records. No ".debug" guess without a link.
- */
-static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata, const char *modname,
-			       Dwarf_Addr base, const char *file_name, const char *debuglink,
-			       GElf_Word crc, char **debuginfo_file_name)
+/* On this machine: by build-id under /usr/lib/debug, then by debuglink. */
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				Dwarf_Addr base, const char *file_name, const char *debuglink,
+				GElf_Word crc, char **debuginfo_file_name)
 {
 	static const char *const forms[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
 	const char *slash;
@@ -67,6 +60,37 @@ static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata, const char *mo
 		free(path);
 	}
 	return -1;
+}
+
+/*
+ * Separate debug files. By build-id: under /usr/lib/debug, root's. By
+ * debuglink: the name comes from the binary and the places from the
+ * binary's directory, both the target's to choose, so each candidate is
+ * opened by dp_safe_open (no symlink, no FIFO or device: libdwfl's own
+ * search would block on a FIFO, retrying through signals) and kept only if
+ * its CRC is the one the link records. No ".debug" guess without a link.
+ * Last, debuginfod by build-id (dbgfetch: only with DEBUGINFOD_URLS), for
+ * the object's own debug file only: once one was given, or when the object
+ * holds its own DWARF, a later call is for a dwz alternate file
+ * (.gnu_debugaltlink), which its main debug file's build-id would not name.
+ */
+static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata, const char *modname,
+			       Dwarf_Addr base, const char *file_name, const char *debuglink,
+			       GElf_Word crc, char **debuginfo_file_name)
+{
+	struct dp_obj *o = *userdata;
+	int fd;
+
+	fd = find_local_debuginfo(mod, userdata, modname, base, file_name, debuglink, crc,
+				  debuginfo_file_name);
+	if (fd < 0 && o && o->fetch && o->build_id_len > 0 && !o->own_dwarf && !o->debug_found) {
+		fd = dp_dbgfetch__find(o->fetch, o->build_id, o->build_id_len, debuginfo_file_name);
+		if (fd < 0)
+			fd = -1;
+	}
+	if (fd >= 0 && o)
+		o->debug_found = true;
+	return fd;
 }
 
 static const Dwfl_Callbacks dwfl_cbs = {
@@ -151,10 +175,12 @@ static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
 	struct dp_obj *other;
 	size_t nph;
 	GElf_Ehdr eh;
+	void **userdata;
 	Elf *elf;
 	int dwfl_fd, n;
 
 	o->fd = fd;
+	o->fetch = &t->fetch;
 	o->dwfl = dwfl_begin(&dwfl_cbs);
 	if (!o->dwfl)
 		return 0;
@@ -166,6 +192,8 @@ static int read_elf(struct dp_objs *t, struct dp_obj *o, int fd)
 	o->mod = dwfl_report_elf(o->dwfl, o->module, o->path, dwfl_fd, 0, false);
 	if (!o->mod)
 		close(dwfl_fd);
+	else if (dwfl_module_info(o->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+		*userdata = o;	/* for find_debuginfo_safe */
 	if (dwfl_report_end(o->dwfl, NULL, NULL) || !o->mod) {
 		o->mod = NULL;
 		return 0;
@@ -274,6 +302,7 @@ void dp_objs__free(struct dp_objs *t)
 		HASH_DEL(t->by_key, o);
 		free_obj(o);
 	}
+	dp_dbgfetch__free(&t->fetch);
 	t->n = 0;
 }
 

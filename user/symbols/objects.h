@@ -2,7 +2,8 @@
 /*
  * Mapped ELF objects, opened once and shared by every process that maps
  * them, read with elfutils' libdwfl (which also finds separate debug files by
- * build-id or debuglink). An object is found again by the identity the
+ * build-id or debuglink, and then, when DEBUGINFOD_URLS is set, through
+ * dbgfetch from debuginfod servers). An object is found again by the identity the
  * kernel gave it: device and inode from /proc/PID/maps or a MMAP2 record, or
  * the record's build-id; the full path only when neither is known.
  */
@@ -14,6 +15,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include "cfifuncs.h"
+#include "dbgfetch.h"
 #include "symbolizer.h"
 #include "dphash.h"
 
@@ -42,6 +44,8 @@ struct dp_obj {
 	int fp_checked, fp_funcs, fp_with;	/* fpcheck's cache */
 	bool own_dwarf;			/* .debug_info in the object itself, not a separate file */
 	bool bid_indexed;		/* in by_bid (the first object with its build-id) */
+	bool debug_found;		/* a separate debug file was handed to libdwfl */
+	struct dp_dbgfetch *fetch;	/* the table's debuginfod client */
 	struct dp_cfifuncs cfi_funcs;	/* FDE starts, read on first need */
 	int cfi_funcs_read;
 };
@@ -50,6 +54,7 @@ struct dp_objs {
 	struct dp_obj *by_key;
 	struct dp_obj *by_bid;
 	size_t n;
+	struct dp_dbgfetch fetch;	/* debug files no local search found, by build-id */
 };
 
 /*
