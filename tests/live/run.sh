@@ -384,6 +384,26 @@ else
 	fail bad-frame "exit $rc: header ${bf_n:-none}, json ${bf_j:-none}" "$tmp/bf.folded"
 fi
 
+# --- a return address that looks like a perf context marker (PERF_CONTEXT_KERNEL's
+# value): code without frame pointers leaves any word in rbp, and the kernel stores
+# what it reads. Cut under [bad frame] like any other; the samples after it in the
+# log still counted (a chain that did not split made the reader skip the rest).
+"$out/dp-live-work" badframe 60 ffffffffffffff80 & bm_pid=$!; pids+=("$bm_pid")
+wait_until 100 runs "$bm_pid" "$out/dp-live-work"
+"$dp" -p "$bm_pid" -d 1 -F 999 -f folded -o "$tmp/bm.folded" -f report -o "$tmp/bm.rep" 2> "$tmp/bm.err"; rc=$?
+kill "$bm_pid" 2>/dev/null
+wait "$bm_pid" 2>/dev/null
+bm=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*/\1 \2 \3/p' "$tmp/bm.rep")
+read -r bm_seen bm_in bm_drop <<< "$bm"
+bm_mal=$(sed -n 's/.* \([0-9]*\) malformed$/\1/p' "$tmp/bm.rep")
+if [ $rc = 0 ] && [ -n "$bm_seen" ] && [ "$bm_seen" = $((bm_in + bm_drop)) ] && [ "${bm_mal:-1}" = 0 ] &&
+   grep -q "\[bad frame\];live_bf_outer;live_bf_break;live_bf_leaf [0-9]" "$tmp/bm.folded" &&
+   ! grep -q "malformed chain\|ffffffffffffff80" "$tmp/bm.folded"; then
+	pass bad-frame-marker-word "a return address of 0xffffffffffffff80 cut under [bad frame]; $bm_seen = $bm_in + $bm_drop, 0 malformed"
+else
+	fail bad-frame-marker-word "exit $rc: seen/in/dropped ${bm:-none}, malformed ${bm_mal:-none}" "$tmp/bm.folded"
+fi
+
 # --- a stripped executable: functions delimited by its unwind tables (FDEs), named
 # object+0xSTART, so the samples of one function add up under one name
 if ! command -v nm > /dev/null; then

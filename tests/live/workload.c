@@ -9,8 +9,11 @@
  *   dp-live-work a|b SECS          live_proc_a or live_proc_b for SECS s
  *   dp-live-work short MS          live_short_spin for MS ms, then exits
  *   dp-live-work threads N SECS    N threads in live_thread_spin for SECS s
- *   dp-live-work badframe SECS     live_bf_leaf under live_bf_break, whose saved
+ *   dp-live-work badframe SECS [W] live_bf_leaf under live_bf_break, whose saved
  *                                  frame pointer is overwritten with text for SECS s
+ *                                  (or with a frame whose return address is the
+ *                                  hex word W, e.g. ffffffffffffff80: a perf
+ *                                  context marker's value)
  *   dp-live-work dlopen SECS DIR   DIR/dp-live-liba.so's dl_alpha_work under
  *                                  live_dl_phase_a for SECS s, dlclose, then
  *                                  DIR/dp-live-libb.so's dl_beta_work under
@@ -85,10 +88,10 @@ __attribute__((noinline)) static void live_bf_break(double secs, volatile unsign
 	__asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) static void live_bf_outer(double secs)
+__attribute__((noinline)) static void live_bf_outer(double secs, unsigned long word)
 {
 	/* { next frame pointer, return address }: ends the chain after the text. */
-	volatile unsigned long text[2] = { 0, 0x31333436383a3d3fUL };
+	volatile unsigned long text[2] = { 0, word };
 
 	live_bf_break(secs, text);
 	__asm__ volatile("" ::: "memory");
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "forks") && argc > 3)
 		return forks((int)v, atof(argv[3]));
 	if (!strcmp(m, "badframe")) {
-		live_bf_outer(v);
+		live_bf_outer(v, argc > 3 ? strtoul(argv[3], NULL, 16) : 0x31333436383a3d3fUL);
 		return 0;
 	}
 	if (!strcmp(m, "jit"))

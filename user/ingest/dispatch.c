@@ -296,7 +296,7 @@ int dp_ingest__entry(struct dp_ingest *in, const struct dp_sample_key *k, uint64
 
 /* --raw: a ring sample is the product's sample, into the join as perf would stitch it. */
 static int raw_sample(struct dp_ingest *in, const struct dp_record *r, const struct dp_chain *ch,
-		      uint64_t now)
+		      uint32_t flags, uint64_t now)
 {
 	struct dp_join_sample js;
 
@@ -305,6 +305,7 @@ static int raw_sample(struct dp_ingest *in, const struct dp_record *r, const str
 	js.tid = r->id.tid;
 	js.count = 1;
 	dp_join_sample__from_chain(&js, ch, false);
+	js.flags |= flags;
 	return dp_join__add_sample(in->join, &js, now);
 }
 
@@ -319,13 +320,19 @@ static int on_sample(struct dp_ingest *in, const struct dp_record *r, uint64_t n
 	in->st.raw_samples++;
 	if (dp_chain__split(r->sample.ips, r->sample.nr, &ch)) {
 		in->st.malformed++;
-		return 0;
+		if (!in->o.raw)
+			return 0;
+		/* --raw: still a sample, under one marker (as the logs' reader keeps it). */
+		memset(&ch, 0, sizeof(ch));
+		ch.form = DP_CHAIN_KERNEL_ONLY;
+		err = note_task(in, r->id.pid, r->id.tid);
+		return err ? err : raw_sample(in, r, &ch, DP_STK_MALFORMED | DP_STK_NO_USER, now);
 	}
 	err = note_task(in, r->id.pid, r->id.tid);
 	if (!err && in->verify)
 		err = dp_verify__sample(in->verify, r->id.pid, r->id.tid, &ch, now);
 	if (!err && in->o.raw)
-		err = raw_sample(in, r, &ch, now);
+		err = raw_sample(in, r, &ch, 0, now);
 	return err;
 }
 

@@ -228,14 +228,16 @@ int dp_chain__split(const uint64_t *ips, uint64_t nr, struct dp_chain *out)
 	if (i == nr)
 		return 0;
 	if (ips[i] == DP_CONTEXT_USER) {
-		start = ++i;
-		while (i < nr && !is_marker(ips[i]))
-			i++;
-		if (i != nr)
-			return -EINVAL;
+		/*
+		 * The user part runs to the end: the kernel puts no marker after
+		 * it, and a word there that looks like one is a return address
+		 * read from a broken frame chain (code without frame pointers
+		 * leaves anything in rbp, -1 included). The profile cuts the
+		 * chain there under [bad frame], above the largest user address.
+		 */
 		out->form = DP_CHAIN_CLASSIC;
-		out->uips = ips + start;
-		out->unr = (uint32_t)(i - start);
+		out->uips = ips + i + 1;
+		out->unr = (uint32_t)(nr - i - 1);
 		return 0;
 	}
 	if (ips[i] == DP_CONTEXT_USER_DEFERRED) {

@@ -37,9 +37,13 @@ static int split_chain(const uint64_t *ips, uint32_t nr, bool kernel_only,
 	return 0;
 }
 
-/* One entry with room bytes before head: its size, or 0 when malformed. */
+/*
+ * One entry with room bytes before head: its size, or 0 when its framing is
+ * malformed. A well-framed entry whose chain does not parse is a sample all
+ * the same (*malformed counts it).
+ */
 static uint64_t to_sample(const struct dp_log_entry *e, uint64_t room, bool kernel_only,
-			  struct dp_join_sample *js)
+			  struct dp_join_sample *js, uint64_t *malformed)
 {
 	const uint64_t *ips = (const uint64_t *)e->ips;
 	uint64_t bytes;
@@ -59,8 +63,13 @@ static uint64_t to_sample(const struct dp_log_entry *e, uint64_t room, bool kern
 	if ((e->flags & DP_KEY_LEAF) && !kernel_only)
 		js->leaf = (const struct dp_leaf *)(ips + e->nr);
 	if (e->flags & DP_KEY_CHAIN) {
-		if (split_chain(ips, e->nr, kernel_only, js))
-			return 0;
+		if (split_chain(ips, e->nr, kernel_only, js)) {
+			/* Still a sample: kept under one marker, and counted malformed. */
+			js->kips = js->uips = NULL;
+			js->knr = js->unr = 0;
+			js->flags |= DP_STK_MALFORMED | DP_STK_NO_USER;
+			(*malformed)++;
+		}
 	} else {	/* deferred: the kernel part, and the cookie to join on */
 		js->cookie = kernel_only ? 0 : e->cookie;
 		if (kernel_only)
@@ -86,7 +95,7 @@ uint64_t dp_samplelog__read(const struct dp_log *l, uint64_t tail, uint64_t head
 	while (tail < head) {
 		const void *e = l->data + (tail & (DP_LOG_BYTES - 1));
 
-		n = to_sample(e, head - tail, kernel_only, &js);
+		n = to_sample(e, head - tail, kernel_only, &js, &st->malformed);
 		if (!n) {	/* cannot happen with a sane writer: skip the rest */
 			st->malformed++;
 			return head;

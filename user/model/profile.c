@@ -245,7 +245,7 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 {
 	const struct dp_stack_hdr *h = &e->hdr;
 	uint64_t space;
-	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 6, outer, thread, unr;
+	uint32_t n = 0, max = h->knr + h->unr * (MAX_INLINE + 1) + 8, outer, thread, unr;
 	uint64_t kips[DP_PART_MAX], uips[DP_PART_MAX];
 	uint32_t *fr;
 	int err;
@@ -277,6 +277,9 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 			goto out;
 	}
 	if ((h->flags & DP_STK_USER_LOST) && (err = dp_frames__marker(p, "[user stack lost]", false, &fr[n++])))
+		goto out;
+	if ((h->flags & DP_STK_MALFORMED) &&
+	    (err = dp_frames__marker(p, "[malformed chain]", false, &fr[n++])))
 		goto out;
 	/* A full BPF stack store (--max-stacks), not a lost record: named apart. */
 	if ((h->flags & DP_STK_USER_NOT_STORED) &&

@@ -22,6 +22,7 @@
 #define DP_STK_UTRUNC		0x8
 #define DP_STK_NO_USER		0x10	/* a kernel thread, or user part not asked for */
 #define DP_STK_USER_NOT_STORED	0x20	/* the classic user part did not fit the BPF store */
+#define DP_STK_MALFORMED	0x40	/* its chain did not parse: counted under one marker */
 /*
  * The high half: the generation of the process's address space when the
  * stack was taken (symbols/addrspace.h), so that a stack from before a
