@@ -9,6 +9,12 @@
 #   sqlite3   a recursive CTE in libsqlite3 (stripped)
 #   python3   Debian's interpreter: _PyEval_EvalFrameDefault
 #   go        a Go program built here: main.hot (Go keeps frame pointers)
+#   xerces    Debian's SAX2Count (C++): XMLUTF8Transcoder::transcodeFrom,
+#             named demangled from libxerces-c's dynamic symbols (stripped,
+#             no frame pointers)
+#   cxx       a C++ program built here with g++: a class template's method
+#             in a namespace, named demangled (deferprof gives its
+#             parameters, perf does not), and std::sort's template under it
 #   java      a JIT-compiled method named through `jcmd PID Compiler.perfmap`
 #   node      a function named through --perf-basic-prof's perf map
 # A program that is not installed is a loud SKIP (make deps installs them).
@@ -181,6 +187,51 @@ for s in d['stacks']: print(';'.join(f[i]['name'] for i in s['frames']))"); then
 	fi
 else
 	skip go "go is not installed (make deps: golang-go)"
+fi
+
+# --- C++ from Debian: xerces-c's SAX2Count parsing UTF-8 text (Cyrillic, so
+# each character goes through the transcoder's multi-byte path). Its library
+# is stripped but exports its C++ symbols (mangled, in the dynamic symbol
+# table), and is built without frame pointers: the note must name it.
+if command -v SAX2Count > /dev/null; then
+	python3 -c "
+import random
+r = random.Random(1)
+a = 'абвгдежзийклмнопрстуфхцчшщэюя'
+w = [''.join(r.choice(a) for _ in range(r.randint(2, 9))) for _ in range(5000)]
+with open('$tmp/text.xml', 'w', encoding='utf-8') as f:
+    f.write('<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n')
+    for _ in range(150000):
+        f.write(' '.join(r.choice(w) for _ in range(10)) + '\n')
+    f.write('</root>\n')
+with open('$tmp/xml.list', 'w') as f:
+    f.write('$tmp/text.xml\n' * 2000)	# about 50 ms each here
+"
+	start SAX2Count -l "$tmp/xml.list"
+	profile xerces "$wpid"
+	stop
+	xcode='^xercesc_[0-9]+_[0-9]+::XMLUTF8Transcoder::transcodeFrom'
+	judge xerces function "$xcode(\(.*\))?\$" 40 && fp_note xerces libxerces-c yes
+	# deferprof names it with its parameters, as the demangler gives them.
+	if line=$(python3 - "$tmp/xerces.json" "$xcode\(unsigned char const\*, " <<'PY' 2>&1
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+pat = re.compile(sys.argv[2])
+names = {f["name"] for f in d["frames"] if (f.get("module") or "").startswith("libxerces-c")}
+hit = sorted(n for n in names if pat.search(n))
+mangled = sorted(n for n in names if n.startswith("_Z"))
+if not hit or mangled:
+    print(f"demangled with parameters: {hit}; mangled: {mangled[:3]}")
+    sys.exit(1)
+print(f"{hit[0]}; {len(names)} names of libxerces-c, none mangled")
+PY
+	); then
+		pass xerces-name "$line"
+	else
+		fail xerces-name "$line" "$tmp/xerces.txt"
+	fi
+else
+	skip xerces "SAX2Count is not installed (make deps: libxerces-c-samples)"
 fi
 
 # --- C++: a program built here with g++ (-O2 -fno-omit-frame-pointer, symbol
