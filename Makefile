@@ -297,7 +297,7 @@ live-test: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
 	$(Q)$(TEST_ENV) tests/live/faults.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/debuginfod.sh $(OUT)
 
-# Programs nobody on the team wrote (xz, sqlite3, python3, Go, Java, node),
+# Programs nobody on the team wrote (xz, sqlite3, python3, Go, C++, Java, node),
 # each profiled by deferprof and perf record -g at once (tests/real/run.sh).
 .PHONY: realtest
 realtest: all

@@ -9,6 +9,12 @@
 #   sqlite3   a recursive CTE in libsqlite3 (stripped)
 #   python3   Debian's interpreter: _PyEval_EvalFrameDefault
 #   go        a Go program built here: main.hot (Go keeps frame pointers)
+#   xerces    Debian's SAX2Count (C++): XMLUTF8Transcoder::transcodeFrom,
+#             named demangled from libxerces-c's dynamic symbols (stripped,
+#             no frame pointers)
+#   cxx       a C++ program built here with g++: a class template's method
+#             in a namespace, named demangled (deferprof gives its
+#             parameters, perf does not), and std::sort's template under it
 #   java      a JIT-compiled method named through `jcmd PID Compiler.perfmap`
 #   node      a function named through --perf-basic-prof's perf map
 # A program that is not installed is a loud SKIP (make deps installs them).
@@ -51,18 +57,18 @@ profile() {	# name pid [seconds]
 }
 
 # Shares compared; pass or fail with the line compare.py prints.
-judge() {	# name what pattern min-share [extra check description]
-	local name=$1 what=$2 pat=$3 min=$4 line data=-
-	[ $have_perf = 1 ] && [ -s "$tmp/$name.data" ] && data=$tmp/$name.data
+judge() {	# name what pattern min-share [profile, when not the test's name]
+	local name=$1 what=$2 pat=$3 min=$4 prof=${5:-$1} line data=-
+	[ $have_perf = 1 ] && [ -s "$tmp/$prof.data" ] && data=$tmp/$prof.data
 	if [ $rc != 0 ]; then
-		fail "$name" "deferprof exited $rc" "$tmp/$name.err"
+		fail "$name" "deferprof exited $rc" "$tmp/$prof.err"
 		return 1
 	fi
-	line=$("$here/compare.py" "$tmp/$name.json" "$data" "$what" "$pat" --min-share "$min" 2>&1)
+	line=$("$here/compare.py" "$tmp/$prof.json" "$data" "$what" "$pat" --min-share "$min" 2>&1)
 	if [ $? = 0 ]; then
 		pass "$name" "$line"
 	else
-		fail "$name" "$line" "$tmp/$name.txt"
+		fail "$name" "$line" "$tmp/$prof.txt"
 		return 1
 	fi
 }
@@ -181,6 +187,175 @@ for s in d['stacks']: print(';'.join(f[i]['name'] for i in s['frames']))"); then
 	fi
 else
 	skip go "go is not installed (make deps: golang-go)"
+fi
+
+# --- C++ from Debian: xerces-c's SAX2Count parsing UTF-8 text (Cyrillic, so
+# each character goes through the transcoder's multi-byte path). Its library
+# is stripped but exports its C++ symbols (mangled, in the dynamic symbol
+# table), and is built without frame pointers: the note must name it.
+if command -v SAX2Count > /dev/null; then
+	python3 -c "
+import random
+r = random.Random(1)
+a = 'абвгдежзийклмнопрстуфхцчшщэюя'
+w = [''.join(r.choice(a) for _ in range(r.randint(2, 9))) for _ in range(5000)]
+with open('$tmp/text.xml', 'w', encoding='utf-8') as f:
+    f.write('<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n')
+    for _ in range(150000):
+        f.write(' '.join(r.choice(w) for _ in range(10)) + '\n')
+    f.write('</root>\n')
+with open('$tmp/xml.list', 'w') as f:
+    f.write('$tmp/text.xml\n' * 2000)	# about 50 ms each here
+"
+	start SAX2Count -l "$tmp/xml.list"
+	profile xerces "$wpid"
+	stop
+	xcode='^xercesc_[0-9]+_[0-9]+::XMLUTF8Transcoder::transcodeFrom'
+	judge xerces function "$xcode(\(.*\))?\$" 40 && fp_note xerces libxerces-c yes
+	# deferprof names it with its parameters, as the demangler gives them.
+	if line=$(python3 - "$tmp/xerces.json" "$xcode\(unsigned char const\*, " <<'PY' 2>&1
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+pat = re.compile(sys.argv[2])
+names = {f["name"] for f in d["frames"] if (f.get("module") or "").startswith("libxerces-c")}
+hit = sorted(n for n in names if pat.search(n))
+mangled = sorted(n for n in names if n.startswith("_Z"))
+if not hit or mangled:
+    print(f"demangled with parameters: {hit}; mangled: {mangled[:3]}")
+    sys.exit(1)
+print(f"{hit[0]}; {len(names)} names of libxerces-c, none mangled")
+PY
+	); then
+		pass xerces-name "$line"
+	else
+		fail xerces-name "$line" "$tmp/xerces.txt"
+	fi
+else
+	skip xerces "SAX2Count is not installed (make deps: libxerces-c-samples)"
+fi
+
+# --- C++: a program built here with g++ (-O2 -fno-omit-frame-pointer, symbol
+# table kept): a class template's method in a namespace, std::sort and
+# std::map. deferprof names it demangled with its parameters, perf without
+# them: one pattern takes both. GCC gives churn, a leaf that needs no stack,
+# no frame even so: its caller main comes from the leaf repair (perf -g
+# skips it), and the object keeps frame pointers (no note).
+if command -v g++ > /dev/null; then
+	mkdir -p "$tmp/cxx"
+	cat > "$tmp/cxx/cxxhot.cpp" <<'CXX'
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace dpreal {
+
+template <typename T>
+class Mixer {
+public:
+	explicit Mixer(std::size_t n) : buf_(n)
+	{
+		for (std::size_t i = 0; i < 4096; i++)
+			table_[T(i * 2654435761u)] = i;
+	}
+	__attribute__((noinline)) std::uint64_t churn(std::uint64_t seed);
+	__attribute__((noinline)) std::uint64_t order(std::uint64_t seed);
+
+private:
+	std::vector<T> buf_;
+	std::map<T, std::size_t> table_;
+};
+
+// The hot loop, its own arithmetic: about three quarters of the samples.
+template <typename T>
+std::uint64_t Mixer<T>::churn(std::uint64_t seed)
+{
+	std::uint64_t x = seed;
+
+	for (int r = 0; r < 16; r++)
+		for (auto &v : buf_) {
+			x = x * 6364136223846793005ULL + v;
+			v = T(x >> 29);
+		}
+	return x;
+}
+
+// The standard library's templates: a sort (about a sixth), then map lookups.
+template <typename T>
+std::uint64_t Mixer<T>::order(std::uint64_t seed)
+{
+	std::uint64_t s = seed;
+
+	std::sort(buf_.begin(), buf_.end());
+	for (std::size_t i = 0; i < buf_.size(); i += 8) {
+		auto it = table_.lower_bound(buf_[i]);
+		if (it != table_.end())
+			s += it->second;
+	}
+	return s;
+}
+
+} // namespace dpreal
+
+int main()
+{
+	dpreal::Mixer<unsigned> m(1 << 16);
+	auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	std::uint64_t sink = 0;
+
+	while (std::chrono::steady_clock::now() < end)
+		sink = m.order(m.churn(sink));
+	return int(sink & 1);
+}
+CXX
+	if g++ -O2 -fno-omit-frame-pointer -o "$tmp/cxx/cxxhot" "$tmp/cxx/cxxhot.cpp" \
+		> "$tmp/cxxbuild.err" 2>&1; then
+		start "$tmp/cxx/cxxhot"
+		profile cxx "$wpid"
+		stop
+		churn='dpreal::Mixer<unsigned int>::churn(unsigned long)'
+		judge cxx function '^dpreal::Mixer<unsigned int>::churn(\(unsigned long\))?$' 50 &&
+			fp_note cxx cxxhot no
+		judge cxx-sort function '^(void )?std::__introsort_loop<' 5 cxx
+		if grep -qF "u $churn [cxxhot]" "$tmp/cxx.txt"; then
+			pass cxx-report "the report names $churn"
+		else
+			fail cxx-report "the report does not name $churn" "$tmp/cxx.txt"
+		fi
+		# Whole stacks, by the exact demangled names; nothing of cxxhot left mangled.
+		if line=$(python3 - "$tmp/cxx.json" <<'PY' 2>&1
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = d["frames"]
+churn = "dpreal::Mixer<unsigned int>::churn(unsigned long)"
+order = "dpreal::Mixer<unsigned int>::order(unsigned long)"
+hot = sort = 0
+mangled = set()
+for s in d["stacks"]:
+    names = [f[i]["name"] for i in s["frames"]]
+    mangled.update(f[i]["name"] for i in s["frames"]
+                   if f[i]["module"] == "cxxhot" and f[i]["name"].startswith("_Z"))
+    if names[-2:] == ["main", churn]:
+        hot += s["samples"]
+    if order in names and names.index(order) + 1 < len(names) and \
+            names[names.index(order) + 1].startswith("void std::__introsort_loop<"):
+        sort += s["samples"]
+if mangled or not hot or not sort:
+    print(f"main;churn {hot} samples, order;std::__introsort_loop {sort}, mangled: {sorted(mangled)}")
+    sys.exit(1)
+print(f"main;{churn}: {hot} samples; {order};void std::__introsort_loop<...>: {sort}")
+PY
+		); then
+			pass cxx-stack "$line"
+		else
+			fail cxx-stack "$line" "$tmp/cxx.txt"
+		fi
+	else
+		fail cxx-build "g++ failed" "$tmp/cxxbuild.err"
+	fi
+else
+	skip cxx "g++ is not installed (make deps: g++)"
 fi
 
 # --- Java: a JIT-compiled method, named through the JVM's own perf map
