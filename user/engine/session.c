@@ -13,13 +13,13 @@
 #include "drain.h"
 #include "events.h"
 #include "limitwarn.h"
-#include "procfs.h"
 #include "say.h"
 #include "profile.h"
 #include "progmaps.h"
 #include "recording.h"
 #include "session.h"
 #include "symbolizer.h"
+#include "tasks.h"
 #include "usyms.h"
 #include "verify.h"
 #include "watch.h"
@@ -48,6 +48,7 @@ struct dp_session {
 	uint64_t t0, deadline, next_tick;
 	/* -v: how late the loop woke at worst (starved of CPU), and its longest round (ns). */
 	uint64_t max_late, max_round;
+	struct dp_tasks tasks;		/* names and mappings of tasks met, from /proc */
 	struct dp_limits limits;	/* the limits already said on stderr */
 	uint64_t last_limits;		/* when the counters were last read for them */
 };
@@ -60,71 +61,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
-/* A task seen for the first time: its name, and its process's mappings while it is alive. */
-static void learn_task(struct dp_session *s, uint32_t pid, uint32_t tid)
-{
-	char comm[32];
-
-	if (pid && !dp_usyms__known(s->res->us, pid))
-		dp_usyms__snapshot(s->res->us, pid);
-	if (tid && !dp_comms__get(s->res->comms, tid) &&
-	    !dp_procfs__comm(pid, tid, comm, sizeof(comm)))
-		dp_comms__set(s->res->comms, pid, tid, comm);
-}
-
 static void on_thread(void *ctx, uint32_t pid, uint32_t tid)
 {
-	learn_task(ctx, pid, tid);
-}
+	struct dp_session *s = ctx;
 
-/* The tasks ingest saw first in this round: outside its loop, /proc is read. */
-static void learn_new_tasks(struct dp_session *s)
-{
-	struct dp_task t[64];
-	uint32_t n;
-
-	do {
-		n = dp_ingest__take_new_tasks(s->in, t, 64);
-		for (uint32_t i = 0; i < n; i++)
-			learn_task(s, t[i].pid, t[i].tid);
-	} while (n == 64);
-}
-
-/*
- * -p: a child process forked while the events were being opened inherited
- * them, disabled, and the enable reached it too; but a disabled event gets
- * no side-band records, so no FORK record names it, and a short-lived child
- * is gone before its first samples are read. Its mappings and name are read
- * from /proc now, right after the enable, for every descendant (a bounded
- * number: -p 1 would be every process). Those forked later come with their
- * FORK record.
- */
-#define DP_DESCENDANTS_MAX 256
-
-static void learn_descendants(struct dp_session *s)
-{
-	uint32_t *q = malloc(DP_DESCENDANTS_MAX * sizeof(*q));
-	size_t head = 0, len = 0;
-	int n;
-
-	if (!q)
-		return;	/* they are read when first seen, if still alive */
-	for (uint32_t i = 0; i < s->o->npids && len < DP_DESCENDANTS_MAX; i++)
-		q[len++] = s->o->pids[i];
-	while (head < len) {
-		uint32_t kids[64];
-
-		n = dp_procfs__children(q[head++], kids, 64);
-		if (n == -ENOTSUP && s->o->verbose)
-			fprintf(stderr, "deferprof: this kernel has no /proc/PID/task/TID/children: children forked while the events were opened are named only if alive when first seen\n");
-		if (n == -ENOTSUP)
-			break;
-		for (int i = 0; i < n && i < 64 && len < DP_DESCENDANTS_MAX; i++) {
-			learn_task(s, kids[i], kids[i]);
-			q[len++] = kids[i];
-		}
-	}
-	free(q);
+	dp_tasks__learn(&s->tasks, pid, tid);
 }
 
 /*
@@ -211,7 +152,7 @@ static int consume_all(struct dp_session *s)
 	int err;
 
 	err = dp_events__consume(&s->ev, on_record, s);
-	learn_new_tasks(s);
+	dp_tasks__learn_new(&s->tasks, s->in);
 	return err;
 }
 
@@ -235,7 +176,7 @@ static int round_trip(struct dp_session *s)
 		err = dp_drain__counts(&s->drain, s->in, now);
 		if (!err)
 			err = dp_drain__logs(&s->drain, s->in, now);
-		learn_new_tasks(s);
+		dp_tasks__learn_new(&s->tasks, s->in);
 	}
 	if (err)
 		return err;
@@ -420,10 +361,10 @@ static int open_events(struct dp_session *s)
 	if (err)
 		return err;
 	if (o->target == DP_TARGET_TID || o->child)
-		learn_task(s, o->child ? (uint32_t)o->child : o->pid, 0);
+		dp_tasks__learn(&s->tasks, o->child ? (uint32_t)o->child : o->pid, 0);
 	else if (o->target == DP_TARGET_PID)
 		for (uint32_t i = 0; i < o->npids; i++)
-			learn_task(s, o->pids[i], 0);
+			dp_tasks__learn(&s->tasks, o->pids[i], 0);
 	err = dp_events__open(&s->ev);
 	if (err)
 		return err;
@@ -465,6 +406,7 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 	/* Names too: an exec's new name does not rename the samples before it. */
 	dp_comms__set_generation(res->comms, table_generation, res->us);
 	s->res = res;
+	s->tasks = (struct dp_tasks){ .us = res->us, .comms = res->comms };
 	s->epfd = -1;
 	s->pidfd = -1;
 	s->pm.stats_fd = -1;
@@ -552,7 +494,7 @@ int dp_session__start(struct dp_session *s)
 	if (err)
 		return err;
 	if (o->target == DP_TARGET_PID && !o->child)
-		learn_descendants(s);
+		dp_tasks__learn_descendants(&s->tasks, s->o);
 	ri->nevents = s->ev.nfds;
 	if (o->duration > 0)
 		s->deadline = s->t0 + (uint64_t)(o->duration * 1e9);
