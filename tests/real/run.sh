@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Programs nobody on the team wrote, profiled as a new user would, each run
 # seen by deferprof and by `perf record -g` at once (-p PID, 999 Hz, 4 s):
-# the hot function (or library, for stripped ones) must take the same share
+# every sample must be accounted for (seen = in stacks + dropped, nothing
+# malformed); the hot function (or library, for stripped ones) must take the same share
 # in both, within 10 points, and be named; the frame-pointer note must name
 # the objects built without frame pointers and only them.
 #   xz        Debian's, no frame pointers, liblzma stripped (its functions
@@ -62,6 +63,16 @@ judge() {	# name what pattern min-share [profile, when not the test's name]
 	[ $have_perf = 1 ] && [ -s "$tmp/$prof.data" ] && data=$tmp/$prof.data
 	if [ $rc != 0 ]; then
 		fail "$name" "deferprof exited $rc" "$tmp/$prof.err"
+		return 1
+	fi
+	# Every sample accounted for, whatever the program's stacks hold (a word in a
+	# broken chain once made a whole log's samples vanish), and nothing malformed.
+	local acc mal seen in drop
+	acc=$(sed -n 's/.*samples: *\([0-9]*\) seen by BPF = \([0-9]*\) in stacks + \([0-9]*\) dropped.*/\1 \2 \3/p' "$tmp/$prof.txt")
+	mal=$(sed -n 's/.* \([0-9]*\) malformed$/\1/p' "$tmp/$prof.txt")
+	read -r seen in drop <<< "$acc"
+	if [ -z "$seen" ] || [ "$seen" != $((in + drop)) ] || [ "${mal:-1}" != 0 ]; then
+		fail "$name" "accounting: seen/in stacks/dropped ${acc:-none}, malformed ${mal:-none}" "$tmp/$prof.txt"
 		return 1
 	fi
 	line=$("$here/compare.py" "$tmp/$prof.json" "$data" "$what" "$pat" --min-share "$min" 2>&1)
