@@ -8,6 +8,8 @@
 #include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <linux/types.h>
 #include "deferprof.h"
 #include "join.h"
@@ -230,4 +232,60 @@ Test(leaf_object, caller_of_a_mapped_process)
 	cr_assert_eq(dp_usyms__leaf_caller(u, 4243, &frameless), 0, "another process");
 	dp_usyms__free(u);
 	dp_objs__free(&objs);
+}
+
+/* A fake /proc/4242/maps under dir, with the fixture's code segment or without. */
+static void write_maps(const char *dir, const char *path, bool with_code)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/4242", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/4242/maps", dir);
+	f = fopen(p, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]\n");
+	if (with_code)
+		fprintf(f, "%llx-%llx r-xp 00001000 00:00 0 %s\n", BASE + 0x1000, BASE + 0x2000, path);
+	fclose(f);
+}
+
+/*
+ * The leaf repair asks while the logs are drained: a sample taken after an
+ * mmap whose MMAP2 record is not read yet (a process starting, a dlopen)
+ * finds no mapping for its IP. /proc is read again then (seen under load:
+ * 1 or 2 samples per run of the live leaf test kept no caller).
+ */
+Test(leaf_object, a_mapping_not_yet_known_is_read_again_from_proc)
+{
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	char dir[] = "/tmp/dp-leafproc-XXXXXX";
+	struct dp_usyms_opts uo = { .proc_root = dir, .perfmap_dir = dir };
+	uint64_t ret = BASE + sym(o, "lf_after_call_rel");
+	struct dp_leaf frameless = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { ret } };
+	struct dp_usyms *u;
+
+	cr_assert_not_null(mkdtemp(dir));
+	u = dp_usyms__new(&uo);
+	cr_assert_not_null(u);
+	write_maps(dir, path, false);
+	cr_assert_eq(dp_usyms__snapshot(u, 4242), 0);
+	cr_assert(dp_usyms__known(u, 4242));
+	/* The code is mapped now; its record has not come. */
+	write_maps(dir, path, true);
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &frameless), ret, "found by reading /proc again");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
+	write_maps(dir, path, false);
+	{
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/4242/maps", dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/4242", dir);
+		rmdir(p);
+		rmdir(dir);
+	}
 }

@@ -192,8 +192,22 @@ int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src)
 	return 0;
 }
 
+bool dp_aspace__has_data(const struct dp_aspace *as, const struct dp_datamap *d)
+{
+	for (size_t i = 0; i < as->ndata; i++) {
+		const struct dp_datamap *o = &as->data[i];
+
+		if (!o->gen_to && o->start == d->start && o->end == d->end && o->pgoff == d->pgoff &&
+		    !strcmp(o->name, d->name))
+			return true;
+	}
+	return false;
+}
+
 int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d)
 {
+	if (dp_aspace__has_data(as, d))
+		return 0;	/* seen again (a later snapshot): kept once */
 	if (as->ndata == as->capdata) {
 		size_t cap = as->capdata ? as->capdata * 2 : 16;
 		struct dp_datamap *n = realloc(as->data, cap * sizeof(*n));

@@ -69,6 +69,7 @@ struct dp_aspace {
 	uint32_t exec_gens[8];	/* the last generations an exec started (0: none) */
 	enum dp_snap_state snap;
 	int snap_tries;
+	uint64_t resnap_ns;	/* when the leaf repair last read /proc again (CLOCK_MONOTONIC) */
 	bool jit_loaded;
 	struct dp_jitmap jit;
 };
@@ -101,7 +102,9 @@ const struct dp_map *dp_aspace__find(const struct dp_aspace *as, uint64_t addr);
  * before it.
  */
 const struct dp_map *dp_aspace__find_at(const struct dp_aspace *as, uint32_t gen, uint64_t addr);
-/* A data mapping from now on (d's generations are set here). 0 or -ENOMEM. */
+/* Whether the same data mapping is live already. */
+bool dp_aspace__has_data(const struct dp_aspace *as, const struct dp_datamap *d);
+/* A data mapping from now on (d's generations are set here); once. 0 or -ENOMEM. */
 int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d);
 /* The data mapping that held addr in generation gen, or NULL. */
 const struct dp_datamap *dp_aspace__find_data(const struct dp_aspace *as, uint32_t gen,

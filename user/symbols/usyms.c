@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/types.h>
 #include "deferprof.h"
 #include "addrspace.h"
@@ -156,6 +157,9 @@ static int snapshot_line(struct dp_usyms *u, struct dp_aspace *as, char *line)
 
 		if (!line[pos])
 			return 0;	/* anonymous: nothing to name it by */
+		d.name = line + pos;
+		if (dp_aspace__has_data(as, &d))
+			return 0;	/* a later snapshot: known */
 		if (asprintf(&module, "[data: %s]", slash ? slash + 1 : line + pos) < 0)
 			module = NULL;
 		d.module = pool_keep(u, module);
@@ -452,9 +456,38 @@ int dp_usyms__inlines(struct dp_usyms *u, uint64_t space, uint64_t addr,
 	return dp_obj__inlines(m->obj, vaddr, out, max);
 }
 
+/*
+ * The mapping holding addr now, reading /proc/PID/maps again when no
+ * mapping holds it (at most every 50 ms per process). The leaf repair asks
+ * while the round drains the logs: a sample taken after an mmap whose MMAP2
+ * record came after the rings were read (a process starting, a dlopen) is
+ * in the log before its mapping is known, and its IP or return address is
+ * in that mapping. A snapshot adds what is new, and a mapping seen again
+ * (its MMAP2 record later) starts no generation.
+ */
+static const struct dp_map *find_map_fresh(struct dp_usyms *u, uint64_t space, uint64_t addr)
+{
+	const struct dp_map *m = find_map(u, space, addr);
+	struct dp_aspace *as;
+	struct timespec t;
+	uint64_t now;
+
+	if (m || !dp_space__now(space))
+		return m;
+	as = dp_aspaces__get(&u->spaces, dp_space__pid(space), false);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	now = (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+	if (!as || as->snap == DP_SNAP_GONE || now - as->resnap_ns < 50000000ULL)
+		return NULL;
+	as->resnap_ns = now;
+	if (dp_usyms__snapshot(u, dp_space__pid(space)))
+		return NULL;
+	return find_map(u, space, addr);
+}
+
 uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf)
 {
-	const struct dp_map *m = find_map(u, space, leaf->ip), *rm;
+	const struct dp_map *m = find_map_fresh(u, space, leaf->ip), *rm;
 	uint64_t vaddr, ra, ra_vaddr;
 	int slot;
 
@@ -466,7 +499,7 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct 
 	if (slot < 0)
 		return 0;
 	ra = leaf->words[slot];
-	rm = find_map(u, space, ra);
+	rm = find_map_fresh(u, space, ra);
 	if (!rm || !rm->obj || map_vaddr(rm, ra, &ra_vaddr) ||
 	    !dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr))
 		return 0;
