@@ -45,7 +45,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/samplelog ingest/stackcache \
 	ingest/dispatch ingest/drain ingest/verify \
 	model/parts model/stacks model/comms model/limitwarn model/profile model/frames model/stackorder model/export symbols/ksyms symbols/usyms symbols/symbolizer \
-	symbols/addrspace symbols/objects symbols/dbgfetch symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
+	symbols/addrspace symbols/objects symbols/plt symbols/dbgfetch symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
 	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/html \
 	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target

@@ -33,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			name = dp_obj__func(o, vaddr, &soff);
 			if (name)
 				FZ_CHECK(strlen(name) < (1u << 30));
+			name = dp_obj__plt(o, vaddr, &soff);	/* .rela.plt, .plt, .dynsym as given */
+			if (name)
+				FZ_CHECK(soff < 16 && strlen(name) < (1u << 30));
 			dp_obj__src(o, vaddr, &file, &line);
 			FZ_CHECK(dp_obj__inlines(o, vaddr, inl, 8) <= 8);
 		}

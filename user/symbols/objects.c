@@ -237,6 +237,7 @@ static void free_obj(struct dp_obj *o)
 		close(o->fd);
 	free(o->loads);
 	dp_cfifuncs__free(&o->cfi_funcs);
+	dp_plt__free(&o->plt);
 	free(o->key);
 	free(o->path);
 	free(o);
@@ -331,6 +332,20 @@ const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_o
 	if (name)
 		*sym_offset = soff;
 	return name;
+}
+
+const char *dp_obj__plt(struct dp_obj *o, uint64_t vaddr, uint64_t *offset)
+{
+	Dwarf_Addr bias;
+	Elf *elf;
+
+	if (!o->plt_read && o->mod) {
+		o->plt_read = 1;
+		elf = dwfl_module_getelf(o->mod, &bias);
+		if (elf && dp_plt__load(&o->plt, elf))
+			dp_plt__free(&o->plt);	/* out of memory: the stubs stay unnamed */
+	}
+	return dp_plt__find(&o->plt, vaddr, offset);
 }
 
 const struct dp_cfifuncs *dp_obj__cfi_funcs(struct dp_obj *o)

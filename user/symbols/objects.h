@@ -15,6 +15,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include "cfifuncs.h"
+#include "plt.h"
 #include "dbgfetch.h"
 #include "symbolizer.h"
 #include "dphash.h"
@@ -48,6 +49,8 @@ struct dp_obj {
 	struct dp_dbgfetch *fetch;	/* the table's debuginfod client */
 	struct dp_cfifuncs cfi_funcs;	/* FDE starts, read on first need */
 	int cfi_funcs_read;
+	struct dp_plt plt;		/* PLT stubs' names, read on first need */
+	int plt_read;
 };
 
 struct dp_objs {
@@ -70,6 +73,8 @@ void dp_objs__free(struct dp_objs *t);
 int dp_obj__vaddr(const struct dp_obj *o, uint64_t off, uint64_t *vaddr);
 /* The function at vaddr and addr - its start; NULL when none. */
 const char *dp_obj__func(const struct dp_obj *o, uint64_t vaddr, uint64_t *sym_offset);
+/* The PLT stub at vaddr, "SYMBOL@plt", and vaddr - its start; NULL when none. */
+const char *dp_obj__plt(struct dp_obj *o, uint64_t vaddr, uint64_t *offset);
 /*
  * For code no symbol covers (a stripped object): the start of the function
  * holding vaddr, from the unwind tables (.eh_frame, else .debug_frame),

@@ -395,6 +395,8 @@ void dp_usyms__resolve(struct dp_usyms *u, uint64_t space, uint64_t addr, bool w
 		return;
 	out->offset = vaddr;
 	name = dp_obj__func(m->obj, vaddr, &out->sym_offset);
+	if (!name)
+		name = dp_obj__plt(m->obj, vaddr, &out->sym_offset);
 	if (name) {
 		const char *dem = pool_keep(u, dp_demangle(name));
 
