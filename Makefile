@@ -61,7 +61,7 @@ TEST_OBJS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%.o)
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit-test live-test vmtest demo clean vmlinux asan-test check-build \
+.PHONY: all deps test unit-test live-test live-test-busy vmtest demo clean vmlinux asan-test check-build \
 	bench bench-smoke browser-test
 
 all: $(OUT)/deferprof $(OUT)/deferprof-demo $(OUT)/dp-bench-work $(OUT)/dp-replay $(OUT)/dp-live-work \
@@ -205,7 +205,7 @@ $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/user/kernel/s
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lcriterion $(LIBS_CORE) -o $@
 
 # Everything the README's test command runs.
-test: all unit-test asan-test fuzz-replay live-test realtest browser-test bench-smoke vmtest
+test: all unit-test asan-test fuzz-replay live-test live-test-busy realtest browser-test bench-smoke vmtest
 
 # Benchmarks (bench/run.py): results under bench/results/. Not part of test;
 # bench-smoke runs the same harness with tiny sizes and no thresholds.
@@ -296,6 +296,11 @@ live-test: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
 	$(Q)$(TEST_ENV) tests/live/edges.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/faults.sh $(OUT)
 	$(Q)$(TEST_ENV) tests/live/debuginfod.sh $(OUT)
+
+# The live tests again with every CPU kept busy (tests/live/busy.sh): a test
+# that depends on timing fails here first.
+live-test-busy: all $(SPEEDSCOPE_SCHEMA) $(OUT)/tests/libfailmalloc.so
+	$(Q)tests/live/busy.sh $(MAKE) --no-print-directory live-test
 
 # Programs nobody on the team wrote (xz, sqlite3, python3, Go, C++, Java, node),
 # each profiled by deferprof and perf record -g at once (tests/real/run.sh).

@@ -326,8 +326,10 @@ fi
 # Each under the command name of its time: dp-live-work, then exe (it runs /proc/self/exe).
 pre_old=$(sum "^dp-live-work;.*;main;live_pre_exec" $T/ex.folded)
 post_new=$(sum "^exe;.*;main;live_proc_a" $T/ex.folded)
-if [ $rc = 0 ] && [ "$pre" -gt 0 ] && [ "$post" -gt 0 ] && [ "$pre_old" = "$pre" ] && [ "$post_new" = "$post" ]; then
-	pass aspace-exec-names "live_pre_exec's $pre samples under dp-live-work, live_proc_a's $post under exe"
+# At most 2% under the other name (an exec's records read from two CPUs' rings in either order).
+if [ $rc = 0 ] && [ "$pre" -gt 0 ] && [ "$post" -gt 0 ] && [ $((pre - pre_old)) -le $((pre / 50)) ] &&
+   [ $((post - post_new)) -le $((post / 50)) ] && ! grep -q "^deferprof;" $T/ex.folded; then
+	pass aspace-exec-names "live_pre_exec: $pre_old of $pre under dp-live-work, live_proc_a: $post_new of $post under exe"
 else
 	fail aspace-exec-names "rc=$rc: live_pre_exec $pre_old of $pre under dp-live-work, live_proc_a $post_new of $post under exe"
 	show $T/ex.folded 20

@@ -65,6 +65,13 @@ static void on_thread(void *ctx, uint32_t pid, uint32_t tid)
 {
 	struct dp_session *s = ctx;
 
+	/*
+	 * A command held before its exec is deferprof's own fork: its name and
+	 * mappings are not the command's, and nothing is sampled before the
+	 * exec (the events are enabled by it). Learned when first seen after.
+	 */
+	if (s->o->child && pid == (uint32_t)s->o->child)
+		return;
 	dp_tasks__learn(&s->tasks, pid, tid);
 }
 
@@ -360,9 +367,9 @@ static int open_events(struct dp_session *s)
 	err = dp_events__init(&s->ev);
 	if (err)
 		return err;
-	if (o->target == DP_TARGET_TID || o->child)
-		dp_tasks__learn(&s->tasks, o->child ? (uint32_t)o->child : o->pid, 0);
-	else if (o->target == DP_TARGET_PID)
+	if (o->target == DP_TARGET_TID)
+		dp_tasks__learn(&s->tasks, o->pid, 0);
+	else if (o->target == DP_TARGET_PID && !o->child)	/* a held command: see on_thread */
 		for (uint32_t i = 0; i < o->npids; i++)
 			dp_tasks__learn(&s->tasks, o->pids[i], 0);
 	err = dp_events__open(&s->ev);
