@@ -13,7 +13,7 @@ pkgs=(
 	chromium fonts-dejavu-core
 	qemu-system-x86 busybox-static cpio gzip file
 	bpfcc-tools bpftrace valgrind
-	xz-utils sqlite3 golang-go g++ libxerces-c-samples default-jdk-headless linux-perf
+	xz-utils sqlite3 lua5.4 golang-go g++ libxerces-c-samples default-jdk-headless linux-perf
 	debuginfod
 )
 # npm fetches speedscope's published schema for the tests, d3 and

@@ -16,10 +16,7 @@ suite=addrspace prefix=aspace-
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 
 # Samples of folded stacks matching an extended regex.
 samples() { grep -E "$1" "$2" | awk '{ n += $NF } END { print n + 0 }'; }

@@ -25,14 +25,8 @@ suite=debuginfod prefix='debuginfod-'
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
-if [ ! -r /sys/kernel/btf/vmlinux ]; then
-	skip all "no kernel BTF (/sys/kernel/btf/vmlinux): the BPF program cannot load here"
-	finish
-fi
+need_root
+need_btf
 for tool in debuginfod objcopy readelf nm python3; do
 	if ! command -v "$tool" > /dev/null; then
 		skip all "$tool is missing (make deps installs it)"

@@ -19,10 +19,7 @@ suite=edges prefix='edge-'
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 
 "$demo" -l 600 & demo_pid=$!; pids+=("$demo_pid")
 wait_until 100 runs "$demo_pid" "$demo"

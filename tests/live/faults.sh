@@ -26,10 +26,7 @@ suite=faults prefix='faults-'
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 
 # --- allocation failure, at each allocation of a short profile
 "$demo" -l -1 > /dev/null & d=$!; pids+=("$d")

@@ -20,10 +20,7 @@ suite=hostile prefix='hostile-'
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 if [ "$(uname -m)" != x86_64 ]; then
 	skip all "the jit workload's machine code is x86-64; this is $(uname -m)"
 	finish

@@ -16,10 +16,7 @@ suite=leaf prefix=leaf-
 # shellcheck source=tests/live/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 
 # The hole exists only if the compiler left kite_leaf without a frame.
 kite_frameless=1

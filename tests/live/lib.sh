@@ -64,3 +64,19 @@ kernel_thread_pid() {
 runs() {	# pid path
 	[ "/proc/$1/exe" -ef "$2" ]
 }
+
+# The whole suite SKIPs, saying why, without root (BPF and perf events need it).
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
+		finish
+	fi
+}
+
+# ... or without the kernel's BTF, which the BPF program is built against.
+need_btf() {
+	if [ ! -r /sys/kernel/btf/vmlinux ]; then
+		skip all "no kernel BTF (/sys/kernel/btf/vmlinux): the BPF program cannot load here"
+		finish
+	fi
+}

@@ -23,14 +23,8 @@ suite=live prefix=''
 start_demo() { "$demo" "$@" & demo_pid=$!; pids+=("$demo_pid"); wait_until 100 runs "$demo_pid" "$demo"; }
 stop_demo() { kill "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null; }
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
-if [ ! -r /sys/kernel/btf/vmlinux ]; then
-	skip all "no kernel BTF (/sys/kernel/btf/vmlinux): the BPF program cannot load here"
-	finish
-fi
+need_root
+need_btf
 
 # --- probe
 "$dp" --probe > "$tmp/probe" 2>&1; rc=$?

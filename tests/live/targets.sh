@@ -30,10 +30,7 @@ accounting_closes() {	# stderr-file
 	[ -n "$seen" ] && [ "$seen" -gt 0 ] && [ "$seen" = $((instacks + dropped)) ]
 }
 
-if [ "$(id -u)" != 0 ]; then
-	skip all "not root: live tests need root for BPF and perf events (run: sudo make live-test)"
-	finish
-fi
+need_root
 
 # --- -- COMMAND: the exit status passed through, a normal code and a signal
 "$dp" -f folded -o "$tmp/exit.folded" -- "$work" exit 7 2> "$tmp/exit.err"; rc=$?

@@ -7,6 +7,8 @@
 # the objects built without frame pointers and only them.
 #   xz        Debian's, no frame pointers, liblzma stripped (its functions
 #             known by their unwind tables)
+#   grep      Debian's, stripped, no frame pointers, six functions exported
+#   lua5.4    Debian's interpreter, no frame pointers: stacks cut at [bad frame]
 #   sqlite3   a recursive CTE in libsqlite3 (stripped)
 #   python3   Debian's interpreter: _PyEval_EvalFrameDefault
 #   go        a Go program built here: main.hot (Go keeps frame pointers)
@@ -120,6 +122,29 @@ with open('$tmp/words', 'w') as f:
 	judge xz module 'liblzma' 60 && fp_note xz liblzma yes
 else
 	skip xz "xz is not installed (make deps: xz-utils)"
+fi
+
+# --- grep (Debian's: stripped, no frame pointers, yet its dynamic symbol table
+# exports six functions): a heavy regex. The frame-pointer note must name it
+# (the six exported ones alone once hid its 288 others).
+if command -v grep > /dev/null && [ -s "$tmp/words" ]; then
+	start grep -E -c '(a|b)+c(d|e)*f[a-p]{3}(gh|ij)+k' $(printf "$tmp/words %.0s" $(seq 1 30))
+	profile grep "$wpid"
+	stop
+	judge grep module '^grep$' 40 && fp_note grep grep yes
+else
+	skip grep "grep or the words file (made by the xz case) is missing"
+fi
+
+# --- lua5.4 (Debian's: no frame pointers): every stack is cut at a [bad frame]
+# in the interpreter; the note must still name it.
+if command -v lua5.4 > /dev/null; then
+	start lua5.4 -e 'local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end for i = 1, 1000 do fib(32) end'
+	profile lua "$wpid"
+	stop
+	judge lua module 'lua5.4' 60 && fp_note lua lua5.4 yes
+else
+	skip lua "lua5.4 is not installed (make deps: lua5.4)"
 fi
 
 # --- sqlite3 (Debian's; libsqlite3 stripped): a recursive CTE

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fpcheck.h"
 #include "profile_index.h"
 #include "symbolizer.h"
 
@@ -215,7 +216,7 @@ int dp_frames__note_outermost(struct dp_profile *p, const struct dp_symbolizer *
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		if (!strcmp(name, roots[i]))
 			return 0;
-	if (dp_symbolizer__fp_info(sz, space, ip, &info) || info.funcs_checked < 8 ||
+	if (dp_symbolizer__fp_info(sz, space, ip, &info) || info.funcs_checked < DP_FPCHECK_MIN_FUNCS ||
 	    info.funcs_with_fp * 2 >= info.funcs_checked)
 		return 0;
 	HASH_FIND_STR(ix->objs, info.module, oe);

@@ -297,7 +297,11 @@ static int add_stack(struct dp_profile *p, const struct dp_stack_table *t,
 	}
 	if (!n && (err = dp_frames__marker(p, "[no stack]", false, &fr[n++])))
 		goto out;
-	if (opts->check_fp && unr && unr == h->unr && unr < 4 &&
+	/*
+	 * A short stack, or one cut at a [bad frame]: its outermost real frame's
+	 * object may be what broke the frame-pointer chain.
+	 */
+	if (opts->check_fp && unr && (unr < h->unr || unr < 4) &&
 	    (err = dp_frames__note_outermost(p, sz, space, uips[unr - 1],
 				  p->frames[fr[outer]].name, e->count)))
 		goto out;

@@ -4,11 +4,33 @@
 #include "fpcheck.h"
 #include "objects.h"
 
-#define PROLOGUE_BYTES 32
+#define PROLOGUE_BYTES 48
 /* Where push %rbp may start: after endbr64 (4), or Go's stack check (up to 18). */
 #define PUSH_WITHIN 20
 /* And mov %rsp,%rbp after it: another push or two may come between. */
 #define MOV_WITHIN 8
+
+/*
+ * Go's own form (its register ABI): sub $N,%rsp; mov %rbp,N-8(%rsp);
+ * lea N-8(%rsp),%rbp, after the stack-bound check (up to 15 bytes), with
+ * 8- or 32-bit displacements.
+ */
+static bool go_frame(const uint8_t *buf, size_t len)
+{
+	static const uint8_t save8[] = { 0x48, 0x89, 0x6c, 0x24 }, save32[] = { 0x48, 0x89, 0xac, 0x24 };
+	static const uint8_t lea8[] = { 0x48, 0x8d, 0x6c, 0x24 }, lea32[] = { 0x48, 0x8d, 0xac, 0x24 };
+	const uint8_t *save = memmem(buf, len, save8, sizeof(save8));
+	size_t at, step = 5;
+
+	if (!save) {
+		save = memmem(buf, len, save32, sizeof(save32));
+		step = 8;
+	}
+	if (!save)
+		return false;
+	at = (size_t)(save - buf) + step;	/* the lea comes right after the save */
+	return at + 4 <= len && (!memcmp(buf + at, step == 5 ? lea8 : lea32, 4));
+}
 
 bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
 {
@@ -22,7 +44,7 @@ bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
 		    memmem(buf + i + 1, rest < MOV_WITHIN ? rest : MOV_WITHIN, mov, sizeof(mov)))
 			return true;
 	}
-	return false;
+	return go_frame(buf, len);
 }
 
 /* 1 or 0 for the function at file address vaddr; -1 when its bytes are not in the file. */
@@ -47,7 +69,7 @@ static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
 void dp_fpcheck__object(struct dp_obj *o)
 {
 	const struct dp_cfifuncs *funcs;
-	int n;
+	int n, cfi_funcs = 0, cfi_with = 0;
 
 	o->fp_checked = 1;
 	if (!o->mod || o->fd < 0)
@@ -69,11 +91,15 @@ void dp_fpcheck__object(struct dp_obj *o)
 		o->fp_funcs++;
 		o->fp_with += r;
 	}
-	if (o->fp_funcs)
+	if (o->fp_funcs >= DP_FPCHECK_MIN_FUNCS)
 		return;
-	/* Stripped: the functions its unwind tables delimit. */
+	/*
+	 * Stripped: the functions its unwind tables delimit, when they are more
+	 * than the few a stripped binary may still export (grep exports six
+	 * _obstack_* functions of its 288).
+	 */
 	funcs = dp_obj__cfi_funcs(o);
-	for (size_t i = 0; i + 1 < funcs->n && o->fp_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
+	for (size_t i = 0; i + 1 < funcs->n && cfi_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
 		uint64_t at = funcs->starts[i];
 		int r;
 
@@ -82,7 +108,11 @@ void dp_fpcheck__object(struct dp_obj *o)
 		r = function_has_fp(o, at);
 		if (r < 0)
 			continue;
-		o->fp_funcs++;
-		o->fp_with += r;
+		cfi_funcs++;
+		cfi_with += r;
+	}
+	if (cfi_funcs > o->fp_funcs) {
+		o->fp_funcs = cfi_funcs;
+		o->fp_with = cfi_with;
 	}
 }

@@ -16,6 +16,8 @@ struct dp_obj;
 
 /* At most this many functions are read per object: enough for a ratio, cheap for libc. */
 #define DP_FPCHECK_MAX_FUNCS 2000
+/* Fewer functions than this say nothing about an object (the note asks for as many). */
+#define DP_FPCHECK_MIN_FUNCS 8
 
 /* The prologue test on a function's first len bytes (24 are read). */
 bool dp_fpcheck__prologue(const uint8_t *buf, size_t len);
