@@ -1,4 +1,7 @@
 #include <criterion/criterion.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -143,6 +146,45 @@ Test(usyms, unresolved_is_module_plus_offset)
 	cr_assert_null(s.name);
 	cr_assert_str_eq(s.module, "[unmapped]");
 	cr_assert_eq(s.offset, 0x10);
+	dp_usyms__free(u);
+}
+
+/* The address of a symbol of this process's vDSO, read from its image in memory. */
+static uint64_t vdso_symbol(const char *want)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+	const ElfW(Shdr) *sh;
+
+	cr_assert(base, "this process has a vDSO");
+	sh = (const ElfW(Shdr) *)(base + eh->e_shoff);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		const ElfW(Sym) *sym = (const ElfW(Sym) *)(base + sh[i].sh_offset);
+		const char *str = (const char *)(base + sh[sh[i].sh_link].sh_offset);
+
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		for (size_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
+			if (!strcmp(str + sym[k].st_name, want))
+				return base + sym[k].st_value;
+	}
+	cr_assert_fail("no %s in the vDSO", want);
+	return 0;
+}
+
+/* perf names vDSO code; so does deferprof, from its own copy of the same image. */
+Test(usyms, vdso_functions_named)
+{
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	uint64_t pid = (uint32_t)getpid(), at = vdso_symbol("__vdso_clock_gettime");
+	struct dp_usym s;
+
+	cr_assert_eq(dp_usyms__snapshot(u, (uint32_t)pid), 0);
+	dp_usyms__resolve(u, pid, at + 3, false, &s);
+	cr_assert_not_null(s.name, "named, not [vdso]+0x%llx", (unsigned long long)s.offset);
+	cr_assert(strstr(s.name, "clock_gettime"), "got %s", s.name);
+	cr_assert_eq(s.sym_offset, 3);
+	cr_assert_str_eq(s.module, "[vdso]");
 	dp_usyms__free(u);
 }
 

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <linux/types.h>
 #include "deferprof.h"
 #include "addrspace.h"
@@ -22,6 +25,9 @@ struct dp_usyms {
 	size_t npool, cappool;
 	struct dp_leafrepair *leaf;	/* the leaf repair's cache, made on first use */
 	uint64_t new_generations;	/* in any process: none, and every stack's is 0 */
+	struct dp_obj *vdso;		/* the kernel's vDSO image (deferprof's own copy), or NULL */
+	uint64_t vdso_size;
+	bool vdso_tried;
 };
 
 /* Keep s (malloc'd) until the end; NULL when s is NULL or out of memory. */
@@ -95,6 +101,53 @@ static int special_name(struct dp_usyms *u, const char *path, const char **name)
 	return 0;
 }
 
+/* The size of deferprof's own [vdso] mapping, from /proc/self/maps; 0 if none. */
+static uint64_t own_vdso_size(void)
+{
+	unsigned long long start, end;
+	char line[512];
+	uint64_t size = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &start, &end) == 2)
+			size = end - start;
+	fclose(f);
+	return size;
+}
+
+/*
+ * The vDSO's code, named like any object's: the kernel maps the same image
+ * into every 64-bit process, deferprof's own included (AT_SYSINFO_EHDR), so
+ * that copy is read once into a memfd that libdwfl opens like a file
+ * (perf reads it from memory too). A [vdso] mapping of another size (a
+ * 32-bit process's) gets none.
+ */
+static struct dp_obj *vdso_obj(struct dp_usyms *u, uint64_t size)
+{
+	const void *base = (const void *)getauxval(AT_SYSINFO_EHDR);
+	struct dp_obj_id id = { .path = "[vdso]" };
+	char open_path[64];
+	uint64_t own;
+	int fd;
+
+	if (!u->vdso_tried && base) {
+		u->vdso_tried = true;
+		own = own_vdso_size();
+		fd = own ? memfd_create("deferprof-vdso", MFD_CLOEXEC) : -1;
+		if (fd >= 0 && write(fd, base, own) == (ssize_t)own) {
+			snprintf(open_path, sizeof(open_path), "/proc/self/fd/%d", fd);
+			u->vdso = dp_objs__get(&u->objs, &id, open_path);
+			u->vdso_size = own;
+		}
+		if (fd >= 0)
+			close(fd);	/* the object keeps its own descriptor */
+	}
+	return u->vdso && u->vdso->mod && size == u->vdso_size ? u->vdso : NULL;
+}
+
 static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uint64_t end,
 		   uint64_t pgoff, const struct dp_obj_id *id)
 {
@@ -107,6 +160,8 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 
 	if ((err = special_name(u, id->path, &m.name)))
 		return err;
+	if (m.name && !strcmp(m.name, "[vdso]"))
+		m.obj = vdso_obj(u, end - start);
 	if (!m.name) {
 		/* A binary deleted or replaced on disk still opens by map_files. */
 		if (n > 10 && !strcmp(id->path + n - 10, " (deleted)")) {
