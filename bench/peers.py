@@ -9,6 +9,9 @@ instructions), and a short host section (classic kernel). Profilers:
   deferprof            the current build, default (deferred) mode
   deferprof-classic    the current build, --mode classic
   deferprof@BASE       the pinned baseline build (bench/baseline.sh), deferred
+  deferprof-noleaf, deferprof-classic-noleaf
+                       the same with --no-leaf-repair (not in the default set:
+                       DP_PEERS_PROFILERS names them, to price the leaf capture)
   perf-defer           perf record --call-graph fp,defer
   perf-g               perf record -g
   bpftrace             profile:hz:N /pid == PID/ { @[ustack, kstack] = count(); }
@@ -41,7 +44,8 @@ ROOT = os.path.dirname(HERE)
 BASE_COMMIT = os.environ.get("DP_BASELINE_COMMIT", "9d63216")
 BASE = f"deferprof@{BASE_COMMIT[:7]}"
 PROFILERS = ["none", "deferprof", "deferprof-classic", BASE, "perf-defer", "perf-g", "bpftrace", "bcc"]
-BPF_PROFILERS = ["deferprof", "deferprof-classic", BASE, "bpftrace", "bcc"]
+NOLEAF = ["deferprof-noleaf", "deferprof-classic-noleaf"]
+BPF_PROFILERS = ["deferprof", "deferprof-classic", BASE, "bpftrace", "bcc"] + NOLEAF
 PERF_PROFILERS = ["perf-defer", "perf-g"]
 
 BCC_WRAPPER = r"""
@@ -189,8 +193,10 @@ class Tools:
             binary, env = (self.dp_base, self.base_env) if prof == BASE else (self.dp, self.dp_env)
             cmd = [binary, "-v", "-p", str(pid), "-F", str(hz), "-f", "report", "-o", f"{d}/rep.txt",
                    "-f", "folded", "-o", f"{d}/f.folded"]
-            if prof == "deferprof-classic":
+            if prof.startswith("deferprof-classic"):
                 cmd += ["--mode", "classic"]
+            if prof in NOLEAF:
+                cmd += ["--no-leaf-repair"]
             w = Watched(cmd, env=env, ready=r"events enabled|perf events on")
         elif prof in PERF_PROFILERS:
             ctl, ack = f"{d}/ctl", f"{d}/ack"
