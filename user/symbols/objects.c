@@ -83,7 +83,9 @@ static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata, const char *mo
 
 	fd = find_local_debuginfo(mod, userdata, modname, base, file_name, debuglink, crc,
 				  debuginfo_file_name);
-	if (fd < 0 && o && o->fetch && o->build_id_len > 0 && !o->own_dwarf && !o->debug_found) {
+	/* Not for the vDSO ("[vdso]"): its dynamic symbols name it, no request needed every run. */
+	if (fd < 0 && o && o->fetch && o->build_id_len > 0 && !o->own_dwarf && !o->debug_found &&
+	    o->path[0] != '[') {
 		fd = dp_dbgfetch__find(o->fetch, o->build_id, o->build_id_len, debuginfo_file_name);
 		if (fd < 0)
 			fd = -1;
