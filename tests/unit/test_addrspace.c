@@ -157,3 +157,25 @@ Test(addrspace, stacks_are_stamped_with_the_generation_they_were_taken_in)
 	cr_assert_eq(t.generation, gen_now, "emptied, still stamping");
 	dp_stack_table__clear(&t);
 }
+
+/* Data mappings seen again by a later snapshot: kept once, bounds updated; another file's replaces. */
+Test(addrspace, data_mappings_seen_again_are_kept_once)
+{
+	struct dp_aspace as = { 0 };
+	struct dp_datamap stack = { .start = 0x7000, .end = 0x8000, .name = "[stack]", .module = "[data: [stack]]" };
+	struct dp_datamap grown = { .start = 0x6000, .end = 0x8000, .name = "[stack]", .module = "[data: [stack]]" };
+	struct dp_datamap file = { .start = 0x1000, .end = 0x2000, .name = "/a", .module = "[data: a]" };
+	struct dp_datamap other = { .start = 0x1000, .end = 0x2000, .name = "/b", .module = "[data: b]" };
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(dp_aspace__put_data(&as, &stack), 0);
+	cr_assert_eq(dp_aspace__put_data(&as, &grown), 0);
+	cr_assert_eq(as.ndata, 1, "one [stack], however often seen");
+	cr_assert_not_null(dp_aspace__find_data(&as, 0, 0x6010), "its bounds as last seen");
+	cr_assert_eq(dp_aspace__put_data(&as, &file), 0);
+	cr_assert_eq(dp_aspace__put_data(&as, &other), 0);
+	cr_assert_eq(as.ndata, 2);
+	cr_assert_str_eq(dp_aspace__find_data(&as, 0, 0x1010)->name, "/b", "the file mapped there now");
+	free(as.data);
+	release(&as);
+}

@@ -114,3 +114,19 @@ Test(comms, a_profile_names_each_stack_with_the_name_of_its_generation)
 	dp_stack_table__clear(&t);
 	dp_comms__free(c);
 }
+
+Test(comms, a_reused_tid_is_not_the_dead_threads)
+{
+	struct dp_comms *c = dp_comms__new();
+
+	cr_assert_not_null(c);
+	cr_assert_eq(dp_comms__set(c, 10, 12, "old"), 0);
+	cr_assert_str_eq(dp_comms__get_live(c, 12, 10), "old");
+	cr_assert_null(dp_comms__get_live(c, 12, 20), "another process's tid now (pid wrap)");
+	dp_comms__exited(c, 12);
+	cr_assert_null(dp_comms__get_live(c, 12, 10), "exited: to be named again");
+	cr_assert_str_eq(dp_comms__get(c, 12), "old", "its samples keep their name");
+	cr_assert_eq(dp_comms__set(c, 20, 12, "new"), 0);
+	cr_assert_str_eq(dp_comms__get_live(c, 12, 20), "new");
+	dp_comms__free(c);
+}

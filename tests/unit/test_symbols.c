@@ -460,6 +460,11 @@ Test(fpcheck, prologue_bytes)
 	cr_assert(dp_fpcheck__prologue(go_abi, sizeof(go_abi)), "Go: sub, save %%rbp, lea");
 	cr_assert(dp_fpcheck__prologue(go_abi32, sizeof(go_abi32)), "Go: a big frame, 32-bit offsets");
 	cr_assert_not(dp_fpcheck__prologue(spill, sizeof(spill)));
+	/* A save and a lea of different offsets: no frame. */
+	static const uint8_t mismatch[24] = { 0x48, 0x89, 0x6c, 0x24, 0x08, 0x48, 0x8d, 0x6c, 0x24, 0x10 };
+	cr_assert_not(dp_fpcheck__prologue(mismatch, sizeof(mismatch)));
+	/* A short frameless function: only its own bytes count, not the next one's prologue. */
+	cr_assert_not(dp_fpcheck__prologue(go_abi, 6), "the next function's frame is not this one's");
 }
 
 /* A scratch directory for objects built by the tests. */

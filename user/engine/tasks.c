@@ -11,7 +11,8 @@ void dp_tasks__learn(const struct dp_tasks *t, uint32_t pid, uint32_t tid)
 
 	if (pid && !dp_usyms__known(t->us, pid))
 		dp_usyms__snapshot(t->us, pid);
-	if (tid && !dp_comms__get(t->comms, tid) && !dp_procfs__comm(pid, tid, comm, sizeof(comm)))
+	if (tid && !dp_comms__get_live(t->comms, tid, pid) &&
+	    !dp_procfs__comm(pid, tid, comm, sizeof(comm)))
 		dp_comms__set(t->comms, pid, tid, comm);
 }
 

@@ -347,7 +347,7 @@ static void on_fork(struct dp_ingest *in, const struct dp_record *r)
 	 * A new task starts with its parent's name, unless its own COMM record
 	 * (a rename, read from another CPU's buffer) came first.
 	 */
-	if (c && !dp_comms__get(in->comms, r->task.tid))
+	if (c && !dp_comms__get_live(in->comms, r->task.tid, r->task.pid))
 		dp_comms__set(in->comms, r->task.pid, r->task.tid, c);
 }
 

@@ -135,6 +135,15 @@ const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
 	return e && e->n ? e->names[e->n - 1].comm : NULL;
 }
 
+const char *dp_comms__get_live(const struct dp_comms *c, uint32_t tid, uint32_t pid)
+{
+	struct comm_ent *e = NULL;
+
+	if (c)
+		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
+	return e && e->n && !e->exited && e->pid == pid ? e->names[e->n - 1].comm : NULL;
+}
+
 const char *dp_comms__get_at(const struct dp_comms *c, uint32_t tid, uint32_t gen)
 {
 	struct comm_ent *e = NULL;

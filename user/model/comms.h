@@ -20,6 +20,11 @@ void dp_comms__set_generation(struct dp_comms *c, uint32_t (*fn)(void *ctx, uint
 int dp_comms__set(struct dp_comms *c, uint32_t pid, uint32_t tid, const char *comm);
 /* The current name of tid, or NULL. */
 const char *dp_comms__get(const struct dp_comms *c, uint32_t tid);
+/*
+ * The current name of tid as a thread of pid that has not exited, or NULL:
+ * a tid reused by another process (pid wrap) is named again.
+ */
+const char *dp_comms__get_live(const struct dp_comms *c, uint32_t tid, uint32_t pid);
 /* The name tid had in its process's generation gen, or NULL. */
 const char *dp_comms__get_at(const struct dp_comms *c, uint32_t tid, uint32_t gen);
 /*

@@ -192,22 +192,44 @@ int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src)
 	return 0;
 }
 
-bool dp_aspace__has_data(const struct dp_aspace *as, const struct dp_datamap *d)
+/* The live data mapping of the same name overlapping d ([heap] and [stack] move their bounds). */
+static struct dp_datamap *same_data(const struct dp_aspace *as, const struct dp_datamap *d)
 {
 	for (size_t i = 0; i < as->ndata; i++) {
-		const struct dp_datamap *o = &as->data[i];
+		struct dp_datamap *o = &as->data[i];
 
-		if (!o->gen_to && o->start == d->start && o->end == d->end && o->pgoff == d->pgoff &&
-		    !strcmp(o->name, d->name))
-			return true;
+		if (!o->gen_to && o->start < d->end && d->start < o->end && !strcmp(o->name, d->name))
+			return o;
 	}
-	return false;
+	return NULL;
+}
+
+bool dp_aspace__has_data(const struct dp_aspace *as, const struct dp_datamap *d)
+{
+	return same_data(as, d) != NULL;
 }
 
 int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d)
 {
-	if (dp_aspace__has_data(as, d))
-		return 0;	/* seen again (a later snapshot): kept once */
+	struct dp_datamap *o = same_data(as, d);
+
+	if (o) {	/* seen again (a later snapshot): kept once, with its bounds now */
+		o->start = d->start;
+		o->end = d->end;
+		o->pgoff = d->pgoff;
+		return 0;
+	}
+	/* Another file's data where a mapping was: that one is gone (names only, no history kept). */
+	for (size_t i = 0; i < as->ndata;) {
+		const struct dp_datamap *x = &as->data[i];
+
+		if (!x->gen_to && x->start < d->end && d->start < x->end) {
+			memmove(&as->data[i], &as->data[i + 1], (as->ndata - i - 1) * sizeof(*x));
+			as->ndata--;
+		} else {
+			i++;
+		}
+	}
 	if (as->ndata == as->capdata) {
 		size_t cap = as->capdata ? as->capdata * 2 : 16;
 		struct dp_datamap *n = realloc(as->data, cap * sizeof(*n));

@@ -19,17 +19,17 @@ static bool go_frame(const uint8_t *buf, size_t len)
 {
 	static const uint8_t save8[] = { 0x48, 0x89, 0x6c, 0x24 }, save32[] = { 0x48, 0x89, 0xac, 0x24 };
 	static const uint8_t lea8[] = { 0x48, 0x8d, 0x6c, 0x24 }, lea32[] = { 0x48, 0x8d, 0xac, 0x24 };
-	const uint8_t *save = memmem(buf, len, save8, sizeof(save8));
-	size_t at, step = 5;
 
-	if (!save) {
-		save = memmem(buf, len, save32, sizeof(save32));
-		step = 8;
+	/* The save of %rbp at some offset, right followed by the lea of the same offset. */
+	for (size_t i = 0; i + 10 <= len; i++) {
+		if (!memcmp(buf + i, save8, 4) && i + 10 <= len && !memcmp(buf + i + 5, lea8, 4) &&
+		    buf[i + 4] == buf[i + 9])
+			return true;
+		if (!memcmp(buf + i, save32, 4) && i + 16 <= len && !memcmp(buf + i + 8, lea32, 4) &&
+		    !memcmp(buf + i + 4, buf + i + 12, 4))
+			return true;
 	}
-	if (!save)
-		return false;
-	at = (size_t)(save - buf) + step;	/* the lea comes right after the save */
-	return at + 4 <= len && (!memcmp(buf + at, step == 5 ? lea8 : lea32, 4));
+	return false;
 }
 
 bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
@@ -47,8 +47,12 @@ bool dp_fpcheck__prologue(const uint8_t *buf, size_t len)
 	return go_frame(buf, len);
 }
 
-/* 1 or 0 for the function at file address vaddr; -1 when its bytes are not in the file. */
-static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
+/*
+ * 1 or 0 for the function of size bytes at file address vaddr (only its own
+ * bytes are looked at: the next function's prologue is not its); -1 when
+ * its bytes are not in the file.
+ */
+static int function_has_fp(const struct dp_obj *o, uint64_t vaddr, uint64_t size)
 {
 	uint8_t buf[PROLOGUE_BYTES];
 
@@ -57,10 +61,13 @@ static int function_has_fp(const struct dp_obj *o, uint64_t vaddr)
 
 		if (vaddr >= ph->p_vaddr && vaddr < ph->p_vaddr + ph->p_filesz) {
 			off_t off = (off_t)(vaddr - ph->p_vaddr + ph->p_offset);
+			uint64_t len = ph->p_vaddr + ph->p_filesz - vaddr;
 
-			if (pread(o->fd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+			len = len < size ? len : size;
+			len = len < sizeof(buf) ? len : sizeof(buf);
+			if (pread(o->fd, buf, len, off) != (ssize_t)len)
 				return -1;
-			return dp_fpcheck__prologue(buf, sizeof(buf));
+			return dp_fpcheck__prologue(buf, len);
 		}
 	}
 	return -1;
@@ -85,7 +92,7 @@ void dp_fpcheck__object(struct dp_obj *o)
 		/* Tiny functions (thunks, stubs) need no frame either way. */
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 16 || !sym.st_value)
 			continue;
-		r = function_has_fp(o, sym.st_value);
+		r = function_has_fp(o, sym.st_value, sym.st_size);
 		if (r < 0)
 			continue;
 		o->fp_funcs++;
@@ -105,7 +112,7 @@ void dp_fpcheck__object(struct dp_obj *o)
 
 		if (funcs->starts[i + 1] - at < 16)
 			continue;
-		r = function_has_fp(o, at);
+		r = function_has_fp(o, at, funcs->starts[i + 1] - at);
 		if (r < 0)
 			continue;
 		cfi_funcs++;

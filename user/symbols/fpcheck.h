@@ -19,7 +19,7 @@ struct dp_obj;
 /* Fewer functions than this say nothing about an object (the note asks for as many). */
 #define DP_FPCHECK_MIN_FUNCS 8
 
-/* The prologue test on a function's first len bytes (24 are read). */
+/* The prologue test on a function's first len bytes (up to 48 are read, never past its end). */
 bool dp_fpcheck__prologue(const uint8_t *buf, size_t len);
 /* Fill o's fp_funcs and fp_with, once (o->fp_checked). */
 void dp_fpcheck__object(struct dp_obj *o);

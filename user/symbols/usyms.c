@@ -94,8 +94,12 @@ static int special_name(struct dp_usyms *u, const char *path, const char **name)
 	if (!path[0] || !strncmp(path, "//anon", 6)) {
 		*name = "[anon]";
 	} else if (path[0] == '[') {
-		*name = pool_keep(u, strdup(path));
-		if (!*name)
+		static const char *const known[] = { "[vdso]", "[vsyscall]", "[uprobes]" };
+
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(path, known[i]))
+				*name = known[i];	/* not kept again at each snapshot */
+		if (!*name && !(*name = pool_keep(u, strdup(path))))
 			return -ENOMEM;
 	}
 	return 0;
@@ -214,7 +218,7 @@ static int snapshot_line(struct dp_usyms *u, struct dp_aspace *as, char *line)
 			return 0;	/* anonymous: nothing to name it by */
 		d.name = line + pos;
 		if (dp_aspace__has_data(as, &d))
-			return 0;	/* a later snapshot: known */
+			return dp_aspace__put_data(as, &d);	/* a later snapshot: its bounds now */
 		if (asprintf(&module, "[data: %s]", slash ? slash + 1 : line + pos) < 0)
 			module = NULL;
 		d.module = pool_keep(u, module);
@@ -556,7 +560,7 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct 
 	if (slot < 0)
 		return 0;
 	ra = leaf->words[slot];
-	rm = find_map_fresh(u, space, ra);
+	rm = find_map(u, space, ra);	/* a candidate word: no re-read for it */
 	if (!rm || !rm->obj || map_vaddr(rm, ra, &ra_vaddr) ||
 	    !dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr))
 		return 0;
