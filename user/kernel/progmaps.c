@@ -247,10 +247,9 @@ void dp_progmaps__read_stats(struct dp_progmaps *pm, struct dp_runinfo *ri)
 /* Distinct stacks in the store: one walk of the map, at the end. */
 void dp_progmaps__read_store(struct dp_progmaps *pm, struct dp_runinfo *ri, bool verbose)
 {
-	uint64_t id, *prev = NULL, next;
-	int fd;
+	uint64_t *ids = NULL;
+	long n;
 
-	ri->store_stacks = 0;
 	if (verbose) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
@@ -261,12 +260,9 @@ void dp_progmaps__read_store(struct dp_progmaps *pm, struct dp_runinfo *ri, bool
 			ri->bpf_run_ns = info.run_time_ns;
 		}
 	}
-	fd = bpf_map__fd(pm->bpf.skel->maps.stacks);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		ri->store_stacks++;
-		id = next;
-		prev = &id;
-	}
+	n = dp_progmaps__stack_ids(pm, &ids);
+	ri->store_stacks = n > 0 ? (uint64_t)n : 0;
+	free(ids);
 }
 
 void dp_progmaps__free(struct dp_progmaps *pm)

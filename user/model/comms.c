@@ -126,31 +126,35 @@ void dp_comms__next_epoch(struct dp_comms *c, bool forget)
 	}
 }
 
-const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
+/* tid's entry when it has a name, or NULL. */
+static const struct comm_ent *named(const struct dp_comms *c, uint32_t tid)
 {
 	struct comm_ent *e = NULL;
 
 	if (c)
 		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
-	return e && e->n ? e->names[e->n - 1].comm : NULL;
+	return e && e->n ? e : NULL;
+}
+
+const char *dp_comms__get(const struct dp_comms *c, uint32_t tid)
+{
+	const struct comm_ent *e = named(c, tid);
+
+	return e ? e->names[e->n - 1].comm : NULL;
 }
 
 const char *dp_comms__get_live(const struct dp_comms *c, uint32_t tid, uint32_t pid)
 {
-	struct comm_ent *e = NULL;
+	const struct comm_ent *e = named(c, tid);
 
-	if (c)
-		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
-	return e && e->n && !e->exited && e->pid == pid ? e->names[e->n - 1].comm : NULL;
+	return e && !e->exited && e->pid == pid ? e->names[e->n - 1].comm : NULL;
 }
 
 const char *dp_comms__get_at(const struct dp_comms *c, uint32_t tid, uint32_t gen)
 {
-	struct comm_ent *e = NULL;
+	const struct comm_ent *e = named(c, tid);
 
-	if (c)
-		HASH_FIND(hh, c->head, &tid, sizeof(tid), e);
-	if (!e || !e->n)
+	if (!e)
 		return NULL;
 	/* The name of its time; before the first one known, the first one. */
 	for (uint32_t i = e->n; i-- > 1;)

@@ -58,16 +58,16 @@ static size_t lower_bound(const struct dp_aspace *as, uint64_t start)
 	return lo;
 }
 
-/* Room for one more in *arr (n used of *cap). */
-static int room(struct dp_map **arr, size_t n, size_t *cap)
+/* Room for one more elem-sized element in *arr (n used of *cap). */
+static int room(void **arr, size_t n, size_t *cap, size_t elem)
 {
 	size_t c;
-	struct dp_map *a;
+	void *a;
 
 	if (n < *cap)
 		return 0;
 	c = *cap ? *cap * 2 : 64;
-	a = realloc(*arr, c * sizeof(*a));
+	a = realloc(*arr, c * elem);
 	if (!a)
 		return -ENOMEM;
 	*arr = a;
@@ -78,7 +78,7 @@ static int room(struct dp_map **arr, size_t n, size_t *cap)
 /* m live at index i. */
 static int insert_live(struct dp_aspace *as, size_t i, const struct dp_map *m)
 {
-	if (room(&as->maps, as->nmaps, &as->cap))
+	if (room((void **)&as->maps, as->nmaps, &as->cap, sizeof(*as->maps)))
 		return -ENOMEM;
 	memmove(&as->maps[i + 1], &as->maps[i], (as->nmaps - i) * sizeof(*as->maps));
 	as->maps[i] = *m;
@@ -95,7 +95,7 @@ static void remove_live(struct dp_aspace *as, size_t i)
 /* m was live until now: kept for the generations before this one. */
 static int retire(struct dp_aspace *as, const struct dp_map *m)
 {
-	if (room(&as->old, as->nold, &as->capold))
+	if (room((void **)&as->old, as->nold, &as->capold, sizeof(*as->old)))
 		return -ENOMEM;
 	as->old[as->nold] = *m;
 	as->old[as->nold].gen_to = as->gen;
@@ -192,15 +192,18 @@ int dp_aspace__copy(struct dp_aspace *dst, const struct dp_aspace *src)
 	return 0;
 }
 
+/* Whether x is live and overlaps d. */
+static bool live_overlap(const struct dp_datamap *x, const struct dp_datamap *d)
+{
+	return !x->gen_to && x->start < d->end && d->start < x->end;
+}
+
 /* The live data mapping of the same name overlapping d ([heap] and [stack] move their bounds). */
 static struct dp_datamap *same_data(const struct dp_aspace *as, const struct dp_datamap *d)
 {
-	for (size_t i = 0; i < as->ndata; i++) {
-		struct dp_datamap *o = &as->data[i];
-
-		if (!o->gen_to && o->start < d->end && d->start < o->end && !strcmp(o->name, d->name))
-			return o;
-	}
+	for (size_t i = 0; i < as->ndata; i++)
+		if (live_overlap(&as->data[i], d) && !strcmp(as->data[i].name, d->name))
+			return &as->data[i];
 	return NULL;
 }
 
@@ -221,24 +224,15 @@ int dp_aspace__put_data(struct dp_aspace *as, const struct dp_datamap *d)
 	}
 	/* Another file's data where a mapping was: that one is gone (names only, no history kept). */
 	for (size_t i = 0; i < as->ndata;) {
-		const struct dp_datamap *x = &as->data[i];
-
-		if (!x->gen_to && x->start < d->end && d->start < x->end) {
-			memmove(&as->data[i], &as->data[i + 1], (as->ndata - i - 1) * sizeof(*x));
+		if (live_overlap(&as->data[i], d)) {
+			memmove(&as->data[i], &as->data[i + 1], (as->ndata - i - 1) * sizeof(*as->data));
 			as->ndata--;
 		} else {
 			i++;
 		}
 	}
-	if (as->ndata == as->capdata) {
-		size_t cap = as->capdata ? as->capdata * 2 : 16;
-		struct dp_datamap *n = realloc(as->data, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		as->data = n;
-		as->capdata = cap;
-	}
+	if (room((void **)&as->data, as->ndata, &as->capdata, sizeof(*as->data)))
+		return -ENOMEM;
 	as->data[as->ndata] = *d;
 	as->data[as->ndata].gen_from = as->gen;
 	as->data[as->ndata].gen_to = 0;

@@ -5,6 +5,9 @@
 #include <libiberty/demangle.h>
 #include "demangle.h"
 
+/* Parameters shown, ANSI qualifiers, the scheme (C++, Rust) found from the name. */
+#define DP_DMGL (DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO)
+
 char *dp_demangle(const char *name)
 {
 	size_t len = name ? strlen(name) : 0;
@@ -16,12 +19,12 @@ char *dp_demangle(const char *name)
 	/* A PLT stub's name (plt.h): the function's, demangled, then @plt. */
 	if (len > 4 && !strcmp(name + len - 4, "@plt")) {
 		base = strndup(name, len - 4);
-		dem = base ? cplus_demangle(base, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO) : NULL;
+		dem = base ? cplus_demangle(base, DP_DMGL) : NULL;
 		if (dem && asprintf(&out, "%s@plt", dem) < 0)
 			out = NULL;
 		free(dem);
 		free(base);
 		return out;
 	}
-	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	return cplus_demangle(name, DP_DMGL);
 }

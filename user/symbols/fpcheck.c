@@ -22,7 +22,7 @@ static bool go_frame(const uint8_t *buf, size_t len)
 
 	/* The save of %rbp at some offset, right followed by the lea of the same offset. */
 	for (size_t i = 0; i + 10 <= len; i++) {
-		if (!memcmp(buf + i, save8, 4) && i + 10 <= len && !memcmp(buf + i + 5, lea8, 4) &&
+		if (!memcmp(buf + i, save8, 4) && !memcmp(buf + i + 5, lea8, 4) &&
 		    buf[i + 4] == buf[i + 9])
 			return true;
 		if (!memcmp(buf + i, save32, 4) && i + 16 <= len && !memcmp(buf + i + 8, lea32, 4) &&
@@ -73,53 +73,53 @@ static int function_has_fp(const struct dp_obj *o, uint64_t vaddr, uint64_t size
 	return -1;
 }
 
+/* Functions checked, and how many of them keep a frame pointer. */
+struct tally {
+	int funcs, with;
+};
+
+/* The function of size bytes at vaddr into t, unless it is tiny or unreadable. */
+static void tally_function(const struct dp_obj *o, uint64_t vaddr, uint64_t size, struct tally *t)
+{
+	int r;
+
+	/* Tiny functions (thunks, stubs) need no frame either way. */
+	if (size < 16 || (r = function_has_fp(o, vaddr, size)) < 0)
+		return;
+	t->funcs++;
+	t->with += r;
+}
+
 void dp_fpcheck__object(struct dp_obj *o)
 {
 	const struct dp_cfifuncs *funcs;
-	int n, cfi_funcs = 0, cfi_with = 0;
+	struct tally syms = { 0 }, cfi = { 0 };
+	const struct tally *best;
+	int n;
 
 	o->fp_checked = 1;
 	if (!o->mod || o->fd < 0)
 		return;
 	n = dwfl_module_getsymtab(o->mod);
-	for (int i = 1; i < n && o->fp_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
+	for (int i = 1; i < n && syms.funcs < DP_FPCHECK_MAX_FUNCS; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
-		int r;
 
-		if (!dwfl_module_getsym_info(o->mod, i, &sym, &addr, NULL, NULL, NULL))
-			continue;
-		/* Tiny functions (thunks, stubs) need no frame either way. */
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 16 || !sym.st_value)
-			continue;
-		r = function_has_fp(o, sym.st_value, sym.st_size);
-		if (r < 0)
-			continue;
-		o->fp_funcs++;
-		o->fp_with += r;
+		if (dwfl_module_getsym_info(o->mod, i, &sym, &addr, NULL, NULL, NULL) &&
+		    GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value)
+			tally_function(o, sym.st_value, sym.st_size, &syms);
 	}
-	if (o->fp_funcs >= DP_FPCHECK_MIN_FUNCS)
-		return;
 	/*
-	 * Stripped: the functions its unwind tables delimit, when they are more
-	 * than the few a stripped binary may still export (grep exports six
-	 * _obstack_* functions of its 288).
+	 * Stripped: the functions its unwind tables delimit, when the symbols
+	 * give too few (a stripped binary may still export some: grep exports
+	 * six _obstack_* functions of its 288) and those are more.
 	 */
-	funcs = dp_obj__cfi_funcs(o);
-	for (size_t i = 0; i + 1 < funcs->n && cfi_funcs < DP_FPCHECK_MAX_FUNCS; i++) {
-		uint64_t at = funcs->starts[i];
-		int r;
-
-		if (funcs->starts[i + 1] - at < 16)
-			continue;
-		r = function_has_fp(o, at, funcs->starts[i + 1] - at);
-		if (r < 0)
-			continue;
-		cfi_funcs++;
-		cfi_with += r;
+	if (syms.funcs < DP_FPCHECK_MIN_FUNCS) {
+		funcs = dp_obj__cfi_funcs(o);
+		for (size_t i = 0; i + 1 < funcs->n && cfi.funcs < DP_FPCHECK_MAX_FUNCS; i++)
+			tally_function(o, funcs->starts[i], funcs->starts[i + 1] - funcs->starts[i], &cfi);
 	}
-	if (cfi_funcs > o->fp_funcs) {
-		o->fp_funcs = cfi_funcs;
-		o->fp_with = cfi_with;
-	}
+	best = cfi.funcs > syms.funcs ? &cfi : &syms;
+	o->fp_funcs = best->funcs;
+	o->fp_with = best->with;
 }

@@ -210,7 +210,6 @@ static int snapshot_line(struct dp_usyms *u, struct dp_aspace *as, char *line)
 		line[pos + len - 1] = 0;
 	if (!strchr(perms, 'x')) {
 		struct dp_datamap d = { .start = start, .end = end, .pgoff = off };
-
 		const char *slash = strrchr(line + pos, '/');
 		char *module = NULL;
 
