@@ -42,6 +42,12 @@ const volatile __u32 want_kernel = 1;
 const volatile __u32 want_user = 1;
 /* Log a struct dp_leaf with user chains, for the leaf repair (off: --no-leaf-repair). */
 const volatile __u32 want_leaf = 0;
+/*
+ * The session's mode. Only in deferred mode does a chain end with the
+ * deferred marker and a cookie; in classic mode a user return address that
+ * happens to equal the marker, next to last, is just a bad frame.
+ */
+const volatile __u32 deferred_mode = 1;
 /* New entries in the active counts map at which user space is woken to drain it. */
 const volatile __u64 wake_at = 32768;
 
@@ -111,6 +117,15 @@ struct {
 	__type(key, __u64);
 	__type(value, struct dp_stack);
 } stacks SEC(".maps");
+
+/* The leaf gate (deferprof.h), written by user space (user/kernel/leafgate.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct dp_gate_page);
+} leafgate SEC(".maps");
 
 /*
  * The chain sits at buf[1..nr]: buf[0] and the context marker before each
@@ -365,12 +380,16 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
  * The task's user IP and the top DP_LEAF_WORDS words at its user SP, into
  * out: the sample's own registers when it was taken in user mode, else
  * those saved when the task entered the kernel. 0 when there are none (a
- * kernel thread) or the words cannot be read (counted): bpf_probe_read_user()
- * does not fault pages in.
+ * kernel thread), when the leaf gate says the repair has no use for them
+ * there (counted; a page the gate does not know has user space woken to
+ * learn it), or when the words cannot be read (counted):
+ * bpf_probe_read_user() does not fault pages in.
  */
 static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_event_data *ctx,
+					struct dp_log *log, const struct dp_sample_key *key,
 					struct dp_leaf *out)
 {
+	__u32 tgid = key->pid, cpu = key->cpu;
 	__u64 ip, sp;
 
 	/*
@@ -393,6 +412,26 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 		sp = r->sp;
 		barrier_var(ip);
 		barrier_var(sp);
+	}
+	if (!(ip >> DP_GATE_ADDR_BITS)) {
+		__u64 gk = DP_GATE_KEY(tgid, ip);
+		struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
+
+		if (g && !((g->bits[(ip >> 10) & (DP_GATE_WORDS - 1)] >> ((ip >> DP_GATE_BLOCK_SHIFT) & 63)) & 1)) {
+			st->v[DP_STAT_LEAF_GATED]++;
+			return 0;
+		}
+		/*
+		 * A page user space has not learned: it learns it from this
+		 * capture, so the log is read soon rather than at the next
+		 * round (once per read of the log, as for half full).
+		 */
+		if (!g && !log->woken) {
+			__u32 msg = 2 + cpu;
+
+			log->woken = 1;
+			bpf_ringbuf_output(&wake, &msg, sizeof(msg), BPF_RB_FORCE_WAKEUP);
+		}
 	}
 	out->ip = ip;
 	if (bpf_probe_read_user(out->words, sizeof(out->words), (const void *)sp)) {
@@ -429,9 +468,9 @@ static __always_inline int log_chain(struct dp_stats *st, struct bpf_perf_event_
 		return 1;
 	if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
 		return 0;
-	if (n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {
+	if (!deferred_mode || n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {
 		key->flags |= DP_KEY_CHAIN;
-		if (want_leaf && leaf_capture(st, ctx, (struct dp_leaf *)&e->ips[n]))
+		if (want_leaf && leaf_capture(st, ctx, log, key, (struct dp_leaf *)&e->ips[n]))
 			key->flags |= DP_KEY_LEAF;
 		log_commit(st, log, e, key, n, 0, n);
 		return 1;
@@ -443,7 +482,7 @@ static __always_inline int log_chain(struct dp_stats *st, struct bpf_perf_event_
 	st->v[DP_STAT_DEFERRED]++;
 	if (want_leaf && log->leaf_cookie != cookie) {
 		log->leaf_cookie = cookie;
-		if (leaf_capture(st, ctx, (struct dp_leaf *)&e->ips[n]))
+		if (leaf_capture(st, ctx, log, key, (struct dp_leaf *)&e->ips[n]))
 			key->flags |= DP_KEY_LEAF;
 	}
 	log_commit(st, log, e, key, n, kfirst, want_kernel ? n - 2 - kfirst : 0);
@@ -494,7 +533,7 @@ static __always_inline int split_and_count(struct dp_stats *st, struct scratch *
 	if (s->buf[1] == DP_CONTEXT_KERNEL)
 		kstart = 2;
 	/* Deferred: the marker and the cookie always end the chain. */
-	if (nr >= 2) {
+	if (deferred_mode && nr >= 2) {
 		__u64 di = nr - 1;
 
 		barrier_var(di);

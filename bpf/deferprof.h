@@ -52,6 +52,27 @@ struct dp_leaf {
 #define DP_LEAF_NR		(sizeof(struct dp_leaf) / 8)
 
 /*
+ * The leaf gate: where in a process's code a struct dp_leaf can be of use.
+ * The repair needs one only where the sampled function keeps its return
+ * address at an SP-based place its call-frame information gives; in a
+ * function whose frame is set up (most of most code), frame-pointer
+ * unwinding already finds the caller. User space publishes, per process and
+ * 4 KiB page of code (DP_GATE_KEY), one bit per 16 bytes: set when some
+ * address there is such a place. The program reads the user stack only
+ * for an IP whose bit is set or whose page has no entry (not yet learned,
+ * not code of a file, or above 2^47).
+ */
+#define DP_GATE_PAGE_SHIFT	12
+#define DP_GATE_BLOCK_SHIFT	4
+#define DP_GATE_ADDR_BITS	47
+#define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
+				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))
+#define DP_GATE_WORDS		((1 << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT)) / 64)
+struct dp_gate_page {
+	__u64 bits[DP_GATE_WORDS];	/* block b: bits[b / 64] >> (b % 64) & 1 */
+};
+
+/*
  * A sample's key. On the in-kernel path (chains too long for a log entry,
  * kernels before 6.2) it keys the counts maps: samples of one thread with
  * the same kernel stack and user stack, or the same whole chain
@@ -143,6 +164,7 @@ enum dp_stat {
 	DP_STAT_DROP_LOG_FULL,		/* this CPU's sample log full (reader behind): dropped */
 	DP_STAT_LEAF,			/* samples logged with a struct dp_leaf */
 	DP_STAT_LEAF_READ_FAIL,		/* the user stack's top words could not be read */
+	DP_STAT_LEAF_GATED,		/* not read: the leaf gate says the repair has no use for them */
 	DP_STAT_MAX,
 };
 

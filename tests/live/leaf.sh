@@ -105,6 +105,29 @@ else
 	fail json-count "json: leaf_recovered '$rec'" "$tmp/on.json"
 fi
 
+# --- the leaf gate (user/kernel/leafgate.c): in code whose frame is set up
+# the program does not read the user stack at all. dp-bench-work's spin
+# loop is framed: after its pages are learned (a few rounds at the start),
+# captures stop, and its stacks stay whole. The checks above ran with the
+# gate on: every frameless case kept its caller.
+bench=$(realpath "$out/dp-bench-work")
+if ! "$dp" -F 999 -d 2 -f report -o "$tmp/gate.txt" -f folded -o "$tmp/gate.folded" \
+	-- "$bench" -m spin -s 2 2> "$tmp/gate.err"; then
+	fail gate-framed "deferprof failed on dp-bench-work -m spin" "$tmp/gate.err"
+else
+	samples=$(sed -n 's/^  samples: *\([0-9]*\) seen by BPF.*/\1/p' "$tmp/gate.txt")
+	read_n=$(sed -n "s/.*top read for \([0-9]*\),.*/\1/p" "$tmp/gate.txt")
+	gated=$(sed -n "s/.*not needed for \([0-9]*\) by \([0-9]*\) pages.*/\1 \2/p" "$tmp/gate.txt")
+	set -- $gated
+	if [ -n "$samples" ] && [ -n "$read_n" ] && [ -n "${1:-}" ] && [ "${2:-0}" -gt 0 ] &&
+	   [ $((read_n * 4)) -le "$samples" ] && [ $(($1 * 2)) -ge "$samples" ] &&
+	   has "$tmp/gate.folded" ";main;worker;bw_spin_outer;bw_spin_middle;bw_spin_inner "; then
+		pass gate-framed "framed spin loop: the user stack read for $read_n of $samples samples, not needed for $1 ($2 pages learned); stacks whole"
+	else
+		fail gate-framed "expected at most a quarter of $samples samples read (read $read_n, not needed '$gated') and whole bw_spin stacks" "$tmp/gate.txt"
+	fi
+fi
+
 # --- --no-leaf-repair: the stacks frame pointers give
 if has "$tmp/off.folded" ";heron_outer;egret_mid;$READ(;| )" &&
    ! has "$tmp/off.folded" ";ibis_reader;$READ(;| )"; then

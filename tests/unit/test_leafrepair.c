@@ -5,6 +5,8 @@
  * makes from the evidence.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
 #include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,4 +290,110 @@ Test(leaf_object, a_mapping_not_yet_known_is_read_again_from_proc)
 		rmdir(p);
 		rmdir(dir);
 	}
+}
+
+/* Whether block b of bits is set. */
+static bool block_set(const uint64_t *bits, uint64_t b)
+{
+	return (bits[b / 64] >> (b % 64)) & 1;
+}
+
+/*
+ * The leaf gate's blocks (dp_leafrepair__blocks) against the repair's own
+ * answer at every address: a block is set exactly when some address in it
+ * has a slot. A block set where the repair has nothing would only cost a
+ * capture; one clear where it has something would lose a caller.
+ */
+static void blocks_match_slots(struct dp_obj *o, uint64_t from, unsigned int nblocks)
+{
+	struct dp_leafrepair *lr = dp_leafrepair__new();
+	uint64_t bits[(nblocks + 63) / 64];
+
+	cr_assert_not_null(lr);
+	dp_leafrepair__blocks(o, from, nblocks, DP_LEAF_WORDS, bits);
+	for (uint64_t b = 0; b < nblocks; b++) {
+		bool any = false;
+
+		for (uint64_t a = from + 16 * b; a < from + 16 * (b + 1); a++)
+			any |= dp_leafrepair__slot(lr, o, a, DP_LEAF_WORDS) >= 0;
+		cr_assert_eq(block_set(bits, b), any, "%s: block at 0x%llx: %d, the repair says %d",
+			     o->path, (unsigned long long)(from + 16 * b), block_set(bits, b), any);
+	}
+	dp_leafrepair__free(lr);
+}
+
+Test(leaf_gate_blocks, the_fixture_block_by_block)
+{
+	struct dp_obj *o = fixture();
+	uint64_t lo = sym(o, "lf_frameless") & ~15ULL, hi = sym(o, "lf_long_body_end") + 16;
+	uint64_t body = sym(o, "lf_long_body"), bits[1];
+
+	cr_assert_eq(body % 16, 0, "the long body starts a block");
+	blocks_match_slots(o, lo, (unsigned int)((hi - lo) / 16));
+	/* By name: a frameless function's block is set, the long framed body's are clear. */
+	dp_leafrepair__blocks(o, sym(o, "lf_frameless") & ~15ULL, 1, DP_LEAF_WORDS, bits);
+	cr_assert(block_set(bits, 0), "lf_frameless: a capture is of use");
+	dp_leafrepair__blocks(o, body, 4, DP_LEAF_WORDS, bits);
+	cr_assert_eq(bits[0] & 0xf, 0, "lf_long's body: %#llx", (unsigned long long)bits[0]);
+	dp_leafrepair__blocks(o, body + 64, 1, DP_LEAF_WORDS, bits);
+	cr_assert(block_set(bits, 0), "lf_long's epilogue (after pop %%rbp)");
+	/* Between functions (no FDE) and outside the object: nothing to use. */
+	dp_leafrepair__blocks(o, 0x40000000, 2, DP_LEAF_WORDS, bits);
+	cr_assert_eq(bits[0] & 3, 0);
+	dp_objs__free(&objs);
+}
+
+/* The C library: real CFI, thousands of functions. A few pages spread over its code. */
+Test(leaf_gate_blocks, libc_pages_agree_with_the_repair)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], path[256] = "";
+	unsigned long long start, end, off;
+	struct dp_obj_id id = { 0 };
+	struct dp_obj *o;
+	uint64_t vaddr;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%llx r-xp %llx %*s %*s %255s", &start, &end, &off, path) == 4 &&
+		    strstr(path, "/libc.so"))
+			break;
+		else
+			path[0] = 0;
+	fclose(f);
+	cr_assert(path[0], "this test links the C library");
+	memset(&objs, 0, sizeof(objs));
+	id.path = path;
+	o = dp_objs__get(&objs, &id, NULL);
+	cr_assert(o && o->mod, "%s opens", path);
+	cr_assert_eq(dp_obj__vaddr(o, off, &vaddr), 0);
+	for (int i = 0; i < 6; i++) {
+		uint64_t page = vaddr + (end - start) / 6 * (uint64_t)i;
+
+		blocks_match_slots(o, page & ~4095ULL, 256);
+	}
+	dp_objs__free(&objs);
+}
+
+/* The symbols side's page (usyms): the fixture mapped in a process, as the gate asks it. */
+Test(leaf_gate_blocks, a_mapped_page)
+{
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_gate_page pg;
+	uint64_t want[DP_GATE_WORDS];
+
+	cr_assert_not_null(u);
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x1000, &pg), 0);
+	dp_leafrepair__blocks(o, 0x1000, 256, DP_LEAF_WORDS, want);
+	for (int i = 0; i < DP_GATE_WORDS; i++)
+		cr_assert_eq(pg.bits[i], want[i], "word %d", i);
+	cr_assert(block_set(want, (sym(o, "lf_frameless") - 0x1000) / 16));
+	cr_assert_not(block_set(want, (sym(o, "lf_long_body") - 0x1000) / 16));
+	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x2000, &pg), -ENOENT, "no mapping there");
+	cr_assert_eq(dp_usyms__leaf_page(u, 4243, BASE + 0x1000, &pg), -ENOENT, "another process");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
 }

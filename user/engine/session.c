@@ -23,6 +23,7 @@
 #include "usyms.h"
 #include "verify.h"
 #include "watch.h"
+#include "leafgate.h"
 
 /* epoll tags beside the ring buffers' CPU indices */
 #define DP_TAG_WAKE	0xfffffffeU
@@ -41,6 +42,7 @@ struct dp_session {
 	struct dp_drain drain;
 	struct dp_ingest *in;
 	struct dp_verify *verify;
+	struct dp_leafgate *gate;	/* the leaf gate's pages (leafgate.h), or NULL */
 	FILE *rec;		/* --record */
 	int epfd;
 	int pidfd;		/* readable when the target process exits, or -1 */
@@ -109,6 +111,9 @@ static int sink_mmap(void *ctx, const struct dp_record *r)
 		dp_usyms__snapshot(s->res->us, r->mmap.pid);
 	if (dp_usyms__replaces(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len, f.filename))
 		take_logged_samples(s);
+	if (s->gate)	/* new code there: its pages are learned again */
+		dp_leafgate__forget_range(s->gate, r->mmap.pid, r->mmap.start,
+					  r->mmap.start + r->mmap.len);
 	return dp_usyms__add_mmap2(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len,
 				   r->mmap.pgoff, &f);
 }
@@ -118,6 +123,8 @@ static void sink_exec(void *ctx, uint32_t pid)
 	struct dp_session *s = ctx;
 
 	take_logged_samples(s);
+	if (s->gate)
+		dp_leafgate__forget_pid(s->gate, pid);
 	if (dp_usyms__exec(s->res->us, pid))
 		dp_say("out of memory keeping the mappings of process %u from before its exec", pid);
 }
@@ -126,8 +133,37 @@ static void sink_fork(void *ctx, uint32_t ppid, uint32_t pid)
 {
 	struct dp_session *s = ctx;
 
+	if (s->gate)	/* a pid used again: nothing of the last process's pages holds */
+		dp_leafgate__forget_pid(s->gate, pid);
 	if (dp_usyms__fork(s->res->us, ppid, pid))
 		dp_say("out of memory copying process %u's mappings to its child %u", ppid, pid);
+}
+
+static void sink_exit(void *ctx, uint32_t pid)
+{
+	struct dp_session *s = ctx;
+
+	if (s->gate)
+		dp_leafgate__forget_pid(s->gate, pid);
+}
+
+/*
+ * A capture came from ip: its page of code is published to the leaf gate,
+ * with the blocks where the repair can use one, once per page and process.
+ * The page is that of the current address space, whichever the sample's.
+ */
+static void gate_learn(struct dp_session *s, uint32_t pid, uint64_t ip)
+{
+	struct dp_gate_page pg;
+	uint64_t page = ip & ~((1ULL << DP_GATE_PAGE_SHIFT) - 1);
+
+	if (!dp_leafgate__fits(pid, ip) || dp_leafgate__known(s->gate, pid, ip))
+		return;
+	/* Not known code of a file: a capture everywhere (see leafgate.h). */
+	if (dp_usyms__leaf_page(s->res->us, pid, page, &pg))
+		memset(&pg, 0xff, sizeof(pg));
+	/* Out of memory, the page stays unlearned: captures there go on as without the gate. */
+	(void)dp_leafgate__set(s->gate, pid, ip, &pg);
 }
 
 /* The stack tables stamp each stack with its process's address-space generation. */
@@ -141,9 +177,14 @@ static uint64_t sink_leaf(void *ctx, uint32_t pid, const struct dp_leaf *leaf)
 {
 	struct dp_session *s = ctx;
 
+	uint64_t ra;
+
 	if (!dp_usyms__known(s->res->us, pid))
 		dp_usyms__snapshot(s->res->us, pid);
-	return dp_usyms__leaf_caller(s->res->us, pid, leaf);
+	ra = dp_usyms__leaf_caller(s->res->us, pid, leaf);
+	if (s->gate)
+		gate_learn(s, pid, leaf->ip);
+	return ra;
 }
 
 static int on_record(const void *buf, size_t len, void *ctx)
@@ -214,6 +255,12 @@ static void read_counters(struct dp_session *s)
 	else
 		dp_progmaps__read_stats(&s->pm, ri);
 	ri->join = *dp_ingest__join_stats(s->in);
+	if (s->gate) {
+		const struct dp_leafgate_stats *gs = dp_leafgate__stats(s->gate);
+
+		ri->gate_pages = gs->written + gs->all_needed;
+		ri->gate_refused = gs->refused;
+	}
 	ri->ring_records = st->ring_records;
 	ri->ring_bytes = st->ring_bytes;
 	ri->lost_records = st->lost_records;
@@ -323,7 +370,7 @@ static int open_ingest(struct dp_session *s)
 			       .walk_ns = 30000000000ULL, .capacity = o->max_stacks },
 	};
 	struct dp_ingest_sink sink = {
-		.mmap = sink_mmap, .exec = sink_exec, .fork = sink_fork, .ctx = s,
+		.mmap = sink_mmap, .exec = sink_exec, .fork = sink_fork, .exit = sink_exit, .ctx = s,
 		.leaf_caller = o->no_leaf_repair || o->kernel_only ? NULL : sink_leaf,
 	};
 
@@ -425,9 +472,21 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 		goto fail;
 	dp_watch__describe(o, &res->ri);
 	if (!s->raw) {
-		err = dp_progmaps__load(&s->pm, o, pr);
+		err = dp_progmaps__load(&s->pm, o, pr, s->deferred);
 		if (err)
 			goto fail;
+		if (res->ri.leaf_repair) {
+			const struct dp_leafgate_ops gops = {
+				.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase,
+				.ctx = &s->pm,
+			};
+
+			s->gate = dp_leafgate__new(&gops, DP_GATE_PAGES);
+			if (!s->gate) {
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
 		res->ri.bpf_load_ns = s->pm.load_ns;
 		dp_progmaps__drain(&s->pm, &s->drain, o->kernel_only);
 	}
@@ -701,6 +760,7 @@ void dp_session__free(struct dp_session *s)
 		dp_progmaps__free(&s->pm);
 	dp_ingest__free(s->in);
 	dp_verify__free(s->verify);
+	dp_leafgate__free(s->gate);
 	if (s->rec)
 		fclose(s->rec);
 	free(s);

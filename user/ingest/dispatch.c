@@ -408,6 +408,8 @@ int dp_ingest__record(struct dp_ingest *in, const void *buf, size_t len, uint64_
 		dp_join__task_exit(in->join, r.task.tid);
 		if (in->verify)
 			dp_verify__exit(in->verify, r.task.tid);
+		if (r.task.pid == r.task.tid && in->sink.exit)
+			in->sink.exit(in->sink.ctx, r.task.pid);
 		return 0;
 	}
 	return 0;

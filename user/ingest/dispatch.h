@@ -34,6 +34,8 @@ struct dp_ingest_sink {
 	void (*exec)(void *ctx, uint32_t pid);
 	/* A process forked (PERF_RECORD_FORK with pid != ppid): the child's space is a copy. */
 	void (*fork)(void *ctx, uint32_t ppid, uint32_t pid);
+	/* A process's main thread exited (PERF_RECORD_EXIT with pid == tid). */
+	void (*exit)(void *ctx, uint32_t pid);
 	/*
 	 * The leaf repair's decision (user/symbols/leafrepair.h): the caller
 	 * of the function at leaf->ip when that function had not set up its

@@ -19,8 +19,12 @@ struct dp_bpf {
 	struct bpf_program *prog;	/* the program to attach */
 };
 
-/* Errors print one line to stderr and return a negative errno. */
-int dp_bpf__load(struct dp_bpf *b, const struct dp_collect_opts *o, const struct dp_probe *pr);
+/*
+ * deferred: the session's mode (the program looks for deferred chains only
+ * then). Errors print one line to stderr and return a negative errno.
+ */
+int dp_bpf__load(struct dp_bpf *b, const struct dp_collect_opts *o, const struct dp_probe *pr,
+		 bool deferred);
 void dp_bpf__free(struct dp_bpf *b);
 
 #endif

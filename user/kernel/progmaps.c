@@ -56,14 +56,14 @@ static int on_wake(void *ctx, void *data, size_t len)
 }
 
 int dp_progmaps__load(struct dp_progmaps *pm, const struct dp_collect_opts *o,
-		      const struct dp_probe *pr)
+		      const struct dp_probe *pr, bool deferred)
 {
 	uint64_t t0 = mono_ns();
 	int err;
 
 	memset(pm, 0, sizeof(*pm));
 	pm->stats_fd = -1;
-	err = dp_bpf__load(&pm->bpf, o, pr);
+	err = dp_bpf__load(&pm->bpf, o, pr, deferred);
 	if (err)
 		return err;
 	pm->load_ns = mono_ns() - t0;
@@ -188,6 +188,24 @@ int dp_progmaps__forget_stack(void *ctx, uint64_t id)
 	struct dp_progmaps *pm = ctx;
 
 	if (bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.stacks), &id))
+		return -errno;
+	return 0;
+}
+
+int dp_progmaps__gate_write(void *ctx, uint64_t key, const struct dp_gate_page *pg)
+{
+	struct dp_progmaps *pm = ctx;
+
+	if (bpf_map_update_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key, pg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_progmaps__gate_erase(void *ctx, uint64_t key)
+{
+	struct dp_progmaps *pm = ctx;
+
+	if (bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key))
 		return -errno;
 	return 0;
 }

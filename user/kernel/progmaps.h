@@ -30,9 +30,12 @@ struct dp_progmaps {
 	uint64_t load_ns;
 };
 
-/* Load the program once, map its logs; -vv turns the kernel's run-time stats on. */
+/*
+ * Load the program once (deferred: the session's mode), map its logs; -vv
+ * turns the kernel's run-time stats on.
+ */
 int dp_progmaps__load(struct dp_progmaps *pm, const struct dp_collect_opts *o,
-		      const struct dp_probe *pr);
+		      const struct dp_probe *pr, bool deferred);
 /* The drain's view of the program: its words, logs and map reader. */
 void dp_progmaps__drain(struct dp_progmaps *pm, struct dp_drain *d, bool kernel_only);
 /* The program's "drain me" ring, for epoll; wake_seen is set when it has words. */
@@ -42,6 +45,10 @@ void dp_progmaps__take_wake(struct dp_progmaps *pm);
 int dp_progmaps__lookup_stack(void *pm, uint64_t id, struct dp_stack *out);
 /* Delete id from the store: 0 or -errno (-ENOENT when it is not there). */
 int dp_progmaps__forget_stack(void *pm, uint64_t id);
+/* The leaf gate's map (leafgate.h's ops): put a page, delete one; 0 or -errno. */
+struct dp_gate_page;
+int dp_progmaps__gate_write(void *pm, uint64_t key, const struct dp_gate_page *pg);
+int dp_progmaps__gate_erase(void *pm, uint64_t key);
 /* Every id in the store, malloc'd into *ids: how many, or -errno. */
 long dp_progmaps__stack_ids(void *pm, uint64_t **ids);
 /* The program's counters; at the end, the store's size and run time (-v). */

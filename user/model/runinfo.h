@@ -39,6 +39,8 @@ struct dp_runinfo {
 	uint64_t bpf_run_cnt, bpf_run_ns;	/* -v: the program's runs and run time (BPF stats) */
 	uint32_t nthreads_seen;
 	bool leaf_repair;		/* frames recovered in frameless code (not --no-leaf-repair) */
+	uint64_t gate_pages;		/* pages of code the leaf gate learned (leafgate.h) */
+	uint64_t gate_refused;		/* ... that its map did not take: captured as before */
 	bool verify;
 	uint64_t verify_diffs;		/* stacks whose counts differ between the two tables */
 	uint64_t verify_raw_samples;	/* samples stitched in user space */

@@ -67,10 +67,15 @@ static void header(FILE *f, const struct dp_runinfo *ri, const struct dp_profile
 		" log entry; capacity %" PRIu64 "), %" PRIu64 " read, %" PRIu64
 		" aged out unused\n", ri->store_stacks, ri->store_capacity, ri->store_read,
 		ri->store_aged);
-	if (ri->leaf_repair)
+	if (ri->leaf_repair) {
 		fprintf(f, "  leaf:      %" PRIu64 " samples with a caller recovered in frameless code"
-			" (leaf repair; the user stack's top read for %" PRIu64 ", unreadable for %"
-			PRIu64 ")\n", j->leaf_recovered, b[DP_STAT_LEAF], b[DP_STAT_LEAF_READ_FAIL]);
+			" (leaf repair; the user stack's top read for %" PRIu64 ", not needed for %"
+			PRIu64 " by %" PRIu64 " pages of code learned", j->leaf_recovered,
+			b[DP_STAT_LEAF], b[DP_STAT_LEAF_GATED], ri->gate_pages);
+		if (ri->gate_refused)
+			fprintf(f, " (%" PRIu64 " more did not fit)", ri->gate_refused);
+		fprintf(f, ", unreadable for %" PRIu64 ")\n", b[DP_STAT_LEAF_READ_FAIL]);
+	}
 	else
 		fprintf(f, "  leaf:      repair off: callers of frameless code missing, as with perf -g\n");
 	if (ri->bpf_run_cnt)

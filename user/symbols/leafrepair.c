@@ -207,6 +207,82 @@ int dp_leafrepair__slot(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vad
 	return remember(lr, o, vaddr, KIND_SLOT, nwords, slot);
 }
 
+/*
+ * In one CFI table: whether it has a frame at vaddr, with its slot and the
+ * end of the row vaddr lies in (every address of a row has the same rules).
+ */
+static bool row_at(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, unsigned int nwords,
+		   int *slot, uint64_t *row_end)
+{
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Op *cfa = NULL, *ra = NULL, mem[3];
+	Dwarf_Addr start, end;
+	size_t ncfa = 0, nra = 0;
+
+	if (dwarf_cfi_addrframe(cfi, vaddr - bias, &frame) || !frame)
+		return false;
+	*slot = -1;
+	if (!dwarf_frame_cfa(frame, &cfa, &ncfa) &&
+	    !dwarf_frame_register(frame, DP_DWARF_RA, mem, &ra, &nra))
+		*slot = dp_leaf__ra_slot(cfa, ncfa, ra, nra, nwords);
+	*row_end = vaddr + 1;
+	if (dwarf_frame_info(frame, &start, &end, NULL) >= 0 && end + bias > vaddr)
+		*row_end = end + bias;
+	free(frame);
+	return true;
+}
+
+/*
+ * The blocks of [vaddr, end) where one table puts a return address in a
+ * slot, into bits; whether some address had no frame in it.
+ */
+static bool mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, uint64_t end,
+			unsigned int nwords, uint64_t *bits)
+{
+	uint64_t at = vaddr, row_end;
+	bool gaps = false;
+	int slot;
+
+	while (at < end) {
+		if (!row_at(cfi, bias, at, nwords, &slot, &row_end)) {
+			at++;	/* between FDEs: padding, mostly; an FDE may start at any byte */
+			gaps = true;
+			continue;
+		}
+		if (row_end > end)
+			row_end = end;
+		if (slot >= 0)
+			for (uint64_t b = (at - vaddr) >> DP_LEAF_BLOCK_SHIFT;
+			     b <= (row_end - 1 - vaddr) >> DP_LEAF_BLOCK_SHIFT; b++)
+				bits[b / 64] |= 1ULL << (b % 64);
+		at = row_end;
+	}
+	return gaps;
+}
+
+void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
+			   unsigned int nwords, uint64_t *bits)
+{
+	uint64_t end = vaddr + ((uint64_t)nblocks << DP_LEAF_BLOCK_SHIFT);
+	Dwarf_Addr bias = 0;
+	Dwarf_CFI *cfi;
+	bool gaps = true;
+
+	memset(bits, 0, (nblocks + 63) / 64 * sizeof(*bits));
+	if (!o->mod)
+		return;
+	/*
+	 * The repair reads .eh_frame, and .debug_frame where .eh_frame has no
+	 * frame: a block is marked when either table places the return address
+	 * somewhere in it (a superset, the same where the tables agree). A page
+	 * that .eh_frame covers whole needs no .debug_frame.
+	 */
+	if ((cfi = dwfl_module_eh_cfi(o->mod, &bias)))
+		gaps = mark_blocks(cfi, bias, vaddr, end, nwords, bits);
+	if (gaps && (cfi = dwfl_module_dwarf_cfi(o->mod, &bias)))
+		mark_blocks(cfi, bias, vaddr, end, nwords, bits);
+}
+
 /* The n bytes of o's file that end at file address vaddr, in code: 0, or -1 when not there. */
 static int read_before(const struct dp_obj *o, uint64_t vaddr, uint8_t *buf, size_t n)
 {

@@ -52,6 +52,15 @@ void dp_leafrepair__free(struct dp_leafrepair *lr);
 /* dp_leaf__ra_slot() for the function at file address vaddr of o, cached; -1 without CFI. */
 int dp_leafrepair__slot(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vaddr,
 			unsigned int nwords);
+/*
+ * For the leaf gate (deferprof.h): of the nblocks blocks of 2^DP_LEAF_BLOCK_SHIFT
+ * bytes from file address vaddr of o, those holding an address whose slot
+ * (as dp_leafrepair__slot() finds it, nwords) is >= 0, as bits (block b:
+ * bits[b / 64] bit b % 64). Where no block is marked, a capture has no use.
+ */
+#define DP_LEAF_BLOCK_SHIFT	4
+void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
+			   unsigned int nwords, uint64_t *bits);
 /* Whether file address vaddr of o follows a call instruction (its bytes read from o), cached. */
 bool dp_leafrepair__is_return(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vaddr);
 

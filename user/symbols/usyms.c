@@ -565,3 +565,24 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct 
 		return 0;
 	return ra;
 }
+
+_Static_assert(DP_LEAF_BLOCK_SHIFT == DP_GATE_BLOCK_SHIFT, "the repair's blocks are the gate's");
+
+int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
+			struct dp_gate_page *out)
+{
+	const struct dp_map *m = find_map(u, space, page);
+	uint64_t vaddr, bits[DP_GATE_WORDS];
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -ENOENT;
+	/* An object that cannot be read has no CFI: the repair never uses a capture there. */
+	if (!m->obj || map_vaddr(m, page, &vaddr))
+		return 0;
+	dp_leafrepair__blocks(m->obj, vaddr, 1u << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT),
+			      DP_LEAF_WORDS, bits);
+	for (int i = 0; i < DP_GATE_WORDS; i++)
+		out->bits[i] = bits[i];
+	return 0;
+}
