@@ -398,6 +398,25 @@ else
 	fail bad-frame-marker-word "exit $rc: seen/in/dropped ${bm:-none}, malformed ${bm_mal:-none}" "$tmp/bm.folded"
 fi
 
+# --- the same with PERF_CONTEXT_USER_DEFERRED's value, next to last, where a
+# deferred chain has its marker and the cookie follows. In classic mode it is
+# a bad frame like any other: the program once took the chain for a deferred
+# one, and the sample waited for a record that never came (lost to the timeout).
+if [ "$mode" = classic ]; then
+	"$out/dp-live-work" badframe 60 fffffffffffffd80 & bd_pid=$!; pids+=("$bd_pid")
+	wait_until 100 runs "$bd_pid" "$out/dp-live-work"
+	"$dp" -p "$bd_pid" -d 1 -F 999 -f folded -o "$tmp/bd.folded" -f report -o "$tmp/bd.rep" 2> "$tmp/bd.err"; rc=$?
+	kill "$bd_pid" 2>/dev/null
+	wait "$bd_pid" 2>/dev/null
+	bd_lost=$(sed -n 's/.* \([0-9]*\) user stack lost.*/\1/p' "$tmp/bd.rep")
+	if [ $rc = 0 ] && [ "${bd_lost:-1}" = 0 ] &&
+	   grep -q "\[bad frame\];live_bf_outer;live_bf_break;live_bf_leaf [0-9]" "$tmp/bd.folded"; then
+		pass bad-frame-deferred-word "classic: a return address of PERF_CONTEXT_USER_DEFERRED's value, next to last, cut under [bad frame]; 0 user stacks lost"
+	else
+		fail bad-frame-deferred-word "exit $rc: user stacks lost ${bd_lost:-none}" "$tmp/bd.rep"
+	fi
+fi
+
 # --- a stripped executable: functions delimited by its unwind tables (FDEs), named
 # object+0xSTART, so the samples of one function add up under one name
 if ! command -v nm > /dev/null; then
