@@ -416,8 +416,9 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 	if (!(ip >> DP_GATE_ADDR_BITS)) {
 		__u64 gk = DP_GATE_KEY(tgid, ip);
 		struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
+		__u64 blk = (ip & ((1 << DP_GATE_PAGE_SHIFT) - 1)) >> DP_GATE_BLOCK_SHIFT;
 
-		if (g && !((g->bits[(ip >> 10) & (DP_GATE_WORDS - 1)] >> ((ip >> DP_GATE_BLOCK_SHIFT) & 63)) & 1)) {
+		if (g && !((g->bits[(blk >> 6) & (DP_GATE_WORDS - 1)] >> (blk & 63)) & 1)) {
 			st->v[DP_STAT_LEAF_GATED]++;
 			return 0;
 		}

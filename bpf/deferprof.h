@@ -57,13 +57,13 @@ struct dp_leaf {
  * address at an SP-based place its call-frame information gives; in a
  * function whose frame is set up (most of most code), frame-pointer
  * unwinding already finds the caller. User space publishes, per process and
- * 4 KiB page of code (DP_GATE_KEY), one bit per 16 bytes: set when some
- * address there is such a place. The program reads the user stack only
+ * 4 KiB page of code (DP_GATE_KEY), one bit per byte: set when that
+ * address is such a place. The program reads the user stack only
  * for an IP whose bit is set or whose page has no entry (not yet learned,
  * not code of a file, or above 2^47).
  */
 #define DP_GATE_PAGE_SHIFT	12
-#define DP_GATE_BLOCK_SHIFT	4
+#define DP_GATE_BLOCK_SHIFT	0	/* one bit per byte: a system call's return point is often the byte before an epilogue */
 #define DP_GATE_ADDR_BITS	47
 #define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
 				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))

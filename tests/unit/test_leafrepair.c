@@ -292,11 +292,14 @@ Test(leaf_object, a_mapping_not_yet_known_is_read_again_from_proc)
 	}
 }
 
-/* Whether block b of bits is set. */
+/* Whether block b of bits is set; a block's bytes. */
 static bool block_set(const uint64_t *bits, uint64_t b)
 {
 	return (bits[b / 64] >> (b % 64)) & 1;
 }
+
+#define BLOCK (1ULL << DP_LEAF_BLOCK_SHIFT)
+#define PAGE_BLOCKS ((unsigned int)(4096 / BLOCK))
 
 /*
  * The leaf gate's blocks (dp_leafrepair__blocks) against the repair's own
@@ -314,10 +317,10 @@ static void blocks_match_slots(struct dp_obj *o, uint64_t from, unsigned int nbl
 	for (uint64_t b = 0; b < nblocks; b++) {
 		bool any = false;
 
-		for (uint64_t a = from + 16 * b; a < from + 16 * (b + 1); a++)
+		for (uint64_t a = from + BLOCK * b; a < from + BLOCK * (b + 1); a++)
 			any |= dp_leafrepair__slot(lr, o, a, DP_LEAF_WORDS) >= 0;
 		cr_assert_eq(block_set(bits, b), any, "%s: block at 0x%llx: %d, the repair says %d",
-			     o->path, (unsigned long long)(from + 16 * b), block_set(bits, b), any);
+			     o->path, (unsigned long long)(from + BLOCK * b), block_set(bits, b), any);
 	}
 	dp_leafrepair__free(lr);
 }
@@ -325,19 +328,22 @@ static void blocks_match_slots(struct dp_obj *o, uint64_t from, unsigned int nbl
 Test(leaf_gate_blocks, the_fixture_block_by_block)
 {
 	struct dp_obj *o = fixture();
-	uint64_t lo = sym(o, "lf_frameless") & ~15ULL, hi = sym(o, "lf_long_body_end") + 16;
-	uint64_t body = sym(o, "lf_long_body"), bits[1];
+	uint64_t lo = sym(o, "lf_frameless") & ~(BLOCK - 1), hi = sym(o, "lf_long_body_end") + 16;
+	uint64_t body = sym(o, "lf_long_body"), end = sym(o, "lf_long_body_end"), bits[2];
 
-	cr_assert_eq(body % 16, 0, "the long body starts a block");
-	blocks_match_slots(o, lo, (unsigned int)((hi - lo) / 16));
+	cr_assert_eq(body % 16, 0, "the long body starts a 16-byte block");
+	cr_assert_eq(end - body, 64);
+	blocks_match_slots(o, lo, (unsigned int)((hi - lo) / BLOCK));
 	/* By name: a frameless function's block is set, the long framed body's are clear. */
-	dp_leafrepair__blocks(o, sym(o, "lf_frameless") & ~15ULL, 1, DP_LEAF_WORDS, bits);
+	dp_leafrepair__blocks(o, sym(o, "lf_frameless") & ~(BLOCK - 1), 1, DP_LEAF_WORDS, bits);
 	cr_assert(block_set(bits, 0), "lf_frameless: a capture is of use");
-	dp_leafrepair__blocks(o, body, 4, DP_LEAF_WORDS, bits);
-	cr_assert_eq(bits[0] & 0xf, 0, "lf_long's body: %#llx", (unsigned long long)bits[0]);
-	dp_leafrepair__blocks(o, body + 64, 1, DP_LEAF_WORDS, bits);
+	dp_leafrepair__blocks(o, body, (unsigned int)(64 / BLOCK), DP_LEAF_WORDS, bits);
+	for (uint64_t b = 0; b < 64 / BLOCK; b++)
+		cr_assert_not(block_set(bits, b), "lf_long's body, block %llu", (unsigned long long)b);
+	/* `pop %rbp` is at the body's end; `ret` after it has the CFA on %rsp. */
+	dp_leafrepair__blocks(o, end + 1, 1, DP_LEAF_WORDS, bits);
 	cr_assert(block_set(bits, 0), "lf_long's epilogue (after pop %%rbp)");
-	/* Between functions (no FDE) and outside the object: nothing to use. */
+	/* Outside the object: nothing to use. */
 	dp_leafrepair__blocks(o, 0x40000000, 2, DP_LEAF_WORDS, bits);
 	cr_assert_eq(bits[0] & 3, 0);
 	dp_objs__free(&objs);
@@ -370,7 +376,7 @@ Test(leaf_gate_blocks, libc_pages_agree_with_the_repair)
 	for (int i = 0; i < 6; i++) {
 		uint64_t page = vaddr + (end - start) / 6 * (uint64_t)i;
 
-		blocks_match_slots(o, page & ~4095ULL, 256);
+		blocks_match_slots(o, page & ~4095ULL, PAGE_BLOCKS);
 	}
 	dp_objs__free(&objs);
 }
@@ -387,11 +393,11 @@ Test(leaf_gate_blocks, a_mapped_page)
 	cr_assert_not_null(u);
 	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
 	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x1000, &pg), 0);
-	dp_leafrepair__blocks(o, 0x1000, 256, DP_LEAF_WORDS, want);
+	dp_leafrepair__blocks(o, 0x1000, PAGE_BLOCKS, DP_LEAF_WORDS, want);
 	for (int i = 0; i < DP_GATE_WORDS; i++)
 		cr_assert_eq(pg.bits[i], want[i], "word %d", i);
-	cr_assert(block_set(want, (sym(o, "lf_frameless") - 0x1000) / 16));
-	cr_assert_not(block_set(want, (sym(o, "lf_long_body") - 0x1000) / 16));
+	cr_assert(block_set(want, (sym(o, "lf_frameless") - 0x1000) / BLOCK));
+	cr_assert_not(block_set(want, (sym(o, "lf_long_body") - 0x1000) / BLOCK));
 	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x2000, &pg), -ENOENT, "no mapping there");
 	cr_assert_eq(dp_usyms__leaf_page(u, 4243, BASE + 0x1000, &pg), -ENOENT, "another process");
 	dp_usyms__free(u);

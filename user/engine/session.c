@@ -258,7 +258,7 @@ static void read_counters(struct dp_session *s)
 	if (s->gate) {
 		const struct dp_leafgate_stats *gs = dp_leafgate__stats(s->gate);
 
-		ri->gate_pages = gs->written + gs->all_needed;
+		ri->gate_pages = gs->written;
 		ri->gate_refused = gs->refused;
 	}
 	ri->ring_records = st->ring_records;

@@ -58,7 +58,7 @@ int dp_leafrepair__slot(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vad
  * (as dp_leafrepair__slot() finds it, nwords) is >= 0, as bits (block b:
  * bits[b / 64] bit b % 64). Where no block is marked, a capture has no use.
  */
-#define DP_LEAF_BLOCK_SHIFT	4
+#define DP_LEAF_BLOCK_SHIFT	0
 void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
 			   unsigned int nwords, uint64_t *bits);
 /* Whether file address vaddr of o follows a call instruction (its bytes read from o), cached. */
