@@ -467,8 +467,17 @@ static __always_inline int log_chain(struct dp_stats *st, struct bpf_perf_event_
 	e = log_reserve(st, &log, key->cpu, want_leaf ? n + DP_LEAF_NR : n);
 	if (!e)
 		return 1;
-	if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0]))
+	/*
+	 * A sample taken in user mode with a deferred user part is the whole
+	 * chain [USER_DEFERRED, cookie]: two direct loads (the verifier allows
+	 * constant offsets into the flexible array), no helper call.
+	 */
+	if (n == 2 && deferred_mode) {
+		e->ips[0] = cc->ip[0];
+		e->ips[1] = cc->ip[1];
+	} else if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0])) {
 		return 0;
+	}
 	if (!deferred_mode || n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {
 		key->flags |= DP_KEY_CHAIN;
 		if (want_leaf && leaf_capture(st, ctx, log, key, (struct dp_leaf *)&e->ips[n]))

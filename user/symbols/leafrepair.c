@@ -234,30 +234,28 @@ static bool row_at(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, unsigned int
 
 /*
  * The blocks of [vaddr, end) where one table puts a return address in a
- * slot, into bits; whether some address had no frame in it.
+ * slot, into bits. Addresses the table has no frame for are marked too
+ * when gaps_too (see dp_leafrepair__blocks).
  */
-static bool mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, uint64_t end,
-			unsigned int nwords, uint64_t *bits)
+static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, uint64_t end,
+			unsigned int nwords, bool gaps_too, uint64_t *bits)
 {
 	uint64_t at = vaddr, row_end;
-	bool gaps = false;
 	int slot;
 
 	while (at < end) {
-		if (!row_at(cfi, bias, at, nwords, &slot, &row_end)) {
-			at++;	/* between FDEs: padding, mostly; an FDE may start at any byte */
-			gaps = true;
-			continue;
-		}
-		if (row_end > end)
+		bool found = row_at(cfi, bias, at, nwords, &slot, &row_end);
+
+		if (!found)
+			row_end = at + 1;	/* between FDEs: padding, mostly; an FDE may start at any byte */
+		else if (row_end > end)
 			row_end = end;
-		if (slot >= 0)
+		if (found ? slot >= 0 : gaps_too)
 			for (uint64_t b = (at - vaddr) >> DP_LEAF_BLOCK_SHIFT;
 			     b <= (row_end - 1 - vaddr) >> DP_LEAF_BLOCK_SHIFT; b++)
 				bits[b / 64] |= 1ULL << (b % 64);
 		at = row_end;
 	}
-	return gaps;
 }
 
 void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
@@ -266,21 +264,22 @@ void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblock
 	uint64_t end = vaddr + ((uint64_t)nblocks << DP_LEAF_BLOCK_SHIFT);
 	Dwarf_Addr bias = 0;
 	Dwarf_CFI *cfi;
-	bool gaps = true;
 
 	memset(bits, 0, (nblocks + 63) / 64 * sizeof(*bits));
 	if (!o->mod)
 		return;
 	/*
 	 * The repair reads .eh_frame, and .debug_frame where .eh_frame has no
-	 * frame: a block is marked when either table places the return address
-	 * somewhere in it (a superset, the same where the tables agree). A page
-	 * that .eh_frame covers whole needs no .debug_frame.
+	 * frame. Where .eh_frame has none (padding, mostly, never run) the
+	 * block is marked rather than .debug_frame read: finding an object's
+	 * debug file can take tens of milliseconds (seen: 46 ms for libc), paid
+	 * in the loop that reads the rings. Without .eh_frame, .debug_frame
+	 * decides, as for the repair.
 	 */
 	if ((cfi = dwfl_module_eh_cfi(o->mod, &bias)))
-		gaps = mark_blocks(cfi, bias, vaddr, end, nwords, bits);
-	if (gaps && (cfi = dwfl_module_dwarf_cfi(o->mod, &bias)))
-		mark_blocks(cfi, bias, vaddr, end, nwords, bits);
+		mark_blocks(cfi, bias, vaddr, end, nwords, true, bits);
+	else if ((cfi = dwfl_module_dwarf_cfi(o->mod, &bias)))
+		mark_blocks(cfi, bias, vaddr, end, nwords, false, bits);
 }
 
 /* The n bytes of o's file that end at file address vaddr, in code: 0, or -1 when not there. */

@@ -56,7 +56,8 @@ int dp_leafrepair__slot(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vad
  * For the leaf gate (deferprof.h): of the nblocks blocks of 2^DP_LEAF_BLOCK_SHIFT
  * bytes from file address vaddr of o, those holding an address whose slot
  * (as dp_leafrepair__slot() finds it, nwords) is >= 0, as bits (block b:
- * bits[b / 64] bit b % 64). Where no block is marked, a capture has no use.
+ * bits[b / 64] bit b % 64), and those holding an address .eh_frame has no
+ * frame for. Where a block is not marked, a capture has no use.
  */
 #define DP_LEAF_BLOCK_SHIFT	0
 void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
