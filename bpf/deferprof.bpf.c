@@ -91,6 +91,8 @@ __u32 active = 0;
 __u64 filled[2] = {};
 /* Set when the wake-up for a map was sent; user space clears it with filled. */
 __u32 woken[2] = {};
+/* Set by user space while the leaf gate's map is full (leafgate.h). */
+__u32 gate_full = 0;
 
 /* The per-CPU sample logs (see deferprof.h); max_entries is set to the CPU count. */
 struct {
@@ -417,17 +419,23 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 		__u64 gk = DP_GATE_KEY(tgid, ip);
 		struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
 		__u64 blk = (ip & ((1 << DP_GATE_PAGE_SHIFT) - 1)) >> DP_GATE_BLOCK_SHIFT;
+		bool wake_up;
 
 		if (g && !((g->bits[(blk >> 6) & (DP_GATE_WORDS - 1)] >> (blk & 63)) & 1)) {
 			st->v[DP_STAT_LEAF_GATED]++;
 			return 0;
 		}
 		/*
-		 * A page user space has not learned: it learns it from this
-		 * capture, so the log is read soon rather than at the next
-		 * round (once per read of the log, as for half full).
+		 * A page user space has not seen, or a provisional one that
+		 * reaches DP_GATE_LEARN_AT captures: user space reads the log
+		 * soon rather than at the next round (once per read of the
+		 * log, as for half full), and publishes or works the page out.
+		 * Not when the gate's map is full: no entry would come.
 		 */
-		if (!g && !log->woken) {
+		wake_up = g ? g->provisional &&
+			      __sync_fetch_and_add(&g->captures, 1) + 1 == DP_GATE_LEARN_AT :
+			      !gate_full;
+		if (wake_up && !log->woken) {
 			__u32 msg = 2 + cpu;
 
 			log->woken = 1;

@@ -59,8 +59,8 @@ struct dp_leaf {
  * unwinding already finds the caller. User space publishes, per process and
  * 4 KiB page of code (DP_GATE_KEY), one bit per byte: set when that
  * address is such a place. The program reads the user stack only
- * for an IP whose bit is set or whose page has no entry (not yet learned,
- * not code of a file, or above 2^47).
+ * for an IP whose bit is set or whose page has no entry (not yet seen,
+ * or above 2^47). Code that is not a file's (JIT) has every bit set.
  */
 #define DP_GATE_PAGE_SHIFT	12
 #define DP_GATE_BLOCK_SHIFT	0	/* one bit per byte: a system call's return point is often the byte before an epilogue */
@@ -68,8 +68,19 @@ struct dp_leaf {
 #define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
 				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))
 #define DP_GATE_WORDS		((1 << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT)) / 64)
+/*
+ * Working a page out costs user space tens of microseconds; a capture a
+ * few hundred nanoseconds. So a page is first published provisional (every
+ * bit set, captures counted by the program), and worked out once
+ * DP_GATE_LEARN_AT captures came from it: the program then wakes user
+ * space. Pages sampled less often stay provisional.
+ */
+#define DP_GATE_LEARN_AT	128
 struct dp_gate_page {
 	__u64 bits[DP_GATE_WORDS];	/* block b: bits[b / 64] >> (b % 64) & 1 */
+	__u64 captures;			/* the program's count while provisional */
+	__u32 provisional;
+	__u32 pad;
 };
 
 /*

@@ -148,22 +148,23 @@ static void sink_exit(void *ctx, uint32_t pid)
 }
 
 /*
- * A capture came from ip: its page of code is published to the leaf gate,
- * with the blocks where the repair can use one, once per page and process.
- * The page is that of the current address space, whichever the sample's.
+ * A capture came from ip: the leaf gate counts it (a page not seen yet is
+ * published provisional), and works the page out when it is sampled often
+ * enough. The page is that of the current address space, whichever the
+ * sample's.
  */
 static void gate_learn(struct dp_session *s, uint32_t pid, uint64_t ip)
 {
 	struct dp_gate_page pg;
 	uint64_t page = ip & ~((1ULL << DP_GATE_PAGE_SHIFT) - 1);
 
-	if (!dp_leafgate__fits(pid, ip) || dp_leafgate__known(s->gate, pid, ip))
+	/* Out of memory, the page stays unpublished: captures there go on as without the gate. */
+	if (dp_leafgate__seen(s->gate, pid, ip) != 1)
 		return;
 	/* Not known code of a file: a capture everywhere (see leafgate.h). */
 	if (dp_usyms__leaf_page(s->res->us, pid, page, &pg))
 		memset(&pg, 0xff, sizeof(pg));
-	/* Out of memory, the page stays unlearned: captures there go on as without the gate. */
-	(void)dp_leafgate__set(s->gate, pid, ip, &pg);
+	(void)dp_leafgate__set(s->gate, pid, ip, &pg);	/* -ENOENT cannot be: seen above */
 }
 
 /* The stack tables stamp each stack with its process's address-space generation. */
@@ -478,7 +479,7 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 		if (res->ri.leaf_repair) {
 			const struct dp_leafgate_ops gops = {
 				.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase,
-				.ctx = &s->pm,
+				.full = dp_progmaps__gate_full, .ctx = &s->pm,
 			};
 
 			s->gate = dp_leafgate__new(&gops, DP_GATE_PAGES);

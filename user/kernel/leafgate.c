@@ -5,12 +5,19 @@
 #include "leafgate.h"
 #include "dphash.h"
 
-#define PAGE_MASK_	((1ULL << DP_GATE_PAGE_SHIFT) - 1)
+#define PAGE_BYTES	(1ULL << DP_GATE_PAGE_SHIFT)
+
+enum gstate {
+	G_PROVISIONAL,	/* in the map, every bit set, captures counted */
+	G_FINAL,	/* in the map, worked out */
+	G_REFUSED,	/* not in the map: it was full, or the write failed */
+};
 
 struct gpage {
 	UT_hash_handle hh;
 	uint64_t page;		/* its address */
-	bool in_map;		/* written (else decided without an entry) */
+	uint32_t captures;	/* while provisional */
+	uint8_t state;		/* enum gstate */
 };
 
 struct gproc {
@@ -22,6 +29,7 @@ struct gproc {
 struct dp_leafgate {
 	struct dp_leafgate_ops ops;
 	uint32_t capacity, used;
+	bool full;		/* told to the program */
 	struct gproc *procs;
 	struct dp_leafgate_stats st;
 };
@@ -37,12 +45,23 @@ struct dp_leafgate *dp_leafgate__new(const struct dp_leafgate_ops *ops, uint32_t
 	return g;
 }
 
+/* The program wakes user space for pages it has no entry for, unless the map is full. */
+static void tell_full(struct dp_leafgate *g)
+{
+	bool full = g->used >= g->capacity;
+
+	if (full != g->full && g->ops.full) {
+		g->full = full;
+		g->ops.full(g->ops.ctx, full);
+	}
+}
+
 static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
 {
-	if (pg->in_map) {
+	if (pg->state != G_REFUSED) {
 		int err = g->ops.erase(g->ops.ctx, DP_GATE_KEY(p->pid, pg->page));
 
-		/* -ENOENT: gone already; anything else leaves an entry that is not counted. */
+		/* -ENOENT: gone already; anything else leaves an entry, still counted as used. */
 		if (!err || err == -ENOENT) {
 			g->used--;
 			g->st.erased++;
@@ -60,6 +79,7 @@ static void drop_proc(struct dp_leafgate *g, struct gproc *p)
 		drop_page(g, p, pg);
 	HASH_DEL(g->procs, p);
 	free(p);
+	tell_full(g);
 }
 
 void dp_leafgate__free(struct dp_leafgate *g)
@@ -90,40 +110,71 @@ static struct gproc *find_proc(const struct dp_leafgate *g, uint32_t pid)
 	return p;
 }
 
+static struct gpage *find_page(const struct gproc *p, uint64_t addr)
+{
+	uint64_t page = addr & ~(PAGE_BYTES - 1);
+	struct gpage *pg;
+
+	if (!p)
+		return NULL;
+	HASH_FIND(hh, p->pages, &page, sizeof(page), pg);
+	return pg;
+}
+
 bool dp_leafgate__fits(uint32_t pid, uint64_t addr)
 {
 	return !(addr >> DP_GATE_ADDR_BITS) &&
 	       !((uint64_t)pid >> (64 - (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)));
 }
 
-bool dp_leafgate__known(const struct dp_leafgate *g, uint32_t pid, uint64_t addr)
+/* Put pg's entry in the map (provisional, or final with bits): its new state. */
+static void put(struct dp_leafgate *g, uint32_t pid, struct gpage *pg,
+		const struct dp_gate_page *bits)
 {
-	const struct gproc *p = find_proc(g, pid);
-	uint64_t page = addr & ~PAGE_MASK_;
-	struct gpage *pg;
+	bool was_in = pg->state != G_REFUSED;
+	int err;
 
-	if (!p)
-		return false;
-	HASH_FIND(hh, p->pages, &page, sizeof(page), pg);
-	return pg != NULL;
+	if (!was_in && g->used >= g->capacity) {
+		g->st.refused++;
+		pg->state = G_REFUSED;
+		return;
+	}
+	err = g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), bits);
+	if (err) {
+		g->st.refused++;
+		if (was_in)	/* an update that failed leaves the old entry */
+			return;
+		pg->state = G_REFUSED;
+		return;
+	}
+	if (!was_in) {
+		g->used++;
+		tell_full(g);
+	}
+	if (bits->provisional) {
+		pg->state = G_PROVISIONAL;
+		g->st.provisional++;
+	} else {
+		pg->state = G_FINAL;
+		g->st.written++;
+	}
 }
 
-static bool all_needed(const struct dp_gate_page *pg)
-{
-	for (int i = 0; i < DP_GATE_WORDS; i++)
-		if (pg->bits[i] != ~0ULL)
-			return false;
-	return true;
-}
-
-int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
-		     const struct dp_gate_page *bits)
+int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 {
 	struct gproc *p = find_proc(g, pid);
-	struct gpage *pg;
+	struct gpage *pg = find_page(p, addr);
+	struct dp_gate_page all;
 
-	if (!dp_leafgate__fits(pid, addr) || dp_leafgate__known(g, pid, addr))
+	if (!dp_leafgate__fits(pid, addr))
 		return 0;
+	if (pg) {
+		if (pg->state == G_PROVISIONAL)
+			return ++pg->captures >= DP_GATE_LEARN_AT;
+		if (pg->state == G_REFUSED && g->used < g->capacity)
+			return 1;	/* room again: worked out at once, it was sampled before */
+		return 0;
+	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -138,29 +189,33 @@ int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
 	pg = calloc(1, sizeof(*pg));
 	if (!pg)
 		return -ENOMEM;
-	pg->page = addr & ~PAGE_MASK_;
-	if (all_needed(bits))
-		g->st.all_needed++;
-	/* Written all the same: a page with no entry wakes user space to learn it. */
-	if (g->used >= g->capacity) {
-		g->st.refused++;
-	} else if (g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), bits)) {
-		g->st.refused++;	/* decided all the same: not asked again per sample */
-	} else {
-		pg->in_map = true;
-		g->used++;
-		g->st.written++;
-	}
+	pg->page = addr & ~(PAGE_BYTES - 1);
+	pg->state = G_REFUSED;	/* not in the map yet */
+	pg->captures = 1;
 	HASH_ADD(hh, p->pages, page, sizeof(pg->page), pg);
 	if (dp_hash_failed()) {
-		if (pg->in_map) {
-			g->ops.erase(g->ops.ctx, DP_GATE_KEY(pid, pg->page));
-			g->used--;
-			g->st.written--;
-		}
 		free(pg);
 		return -ENOMEM;
 	}
+	memset(&all, 0xff, sizeof(all));
+	all.captures = 1;
+	all.provisional = 1;
+	all.pad = 0;
+	put(g, pid, pg, &all);
+	return 0;
+}
+
+int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
+		     const struct dp_gate_page *bits)
+{
+	struct gpage *pg = find_page(find_proc(g, pid), addr);
+	struct dp_gate_page v = *bits;
+
+	if (!pg)
+		return -ENOENT;
+	v.provisional = 0;
+	v.captures = 0;
+	put(g, pid, pg, &v);
 	return 0;
 }
 
@@ -172,12 +227,13 @@ void dp_leafgate__forget_range(struct dp_leafgate *g, uint32_t pid, uint64_t sta
 	if (!p)
 		return;
 	HASH_ITER(hh, p->pages, pg, t)
-		if (pg->page < end && pg->page + PAGE_MASK_ + 1 > start)
+		if (pg->page < end && pg->page + PAGE_BYTES > start)
 			drop_page(g, p, pg);
 	if (!p->pages) {
 		HASH_DEL(g->procs, p);
 		free(p);
 	}
+	tell_full(g);
 }
 
 void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid)

@@ -3,22 +3,25 @@
  * The leaf gate's user side (the map is described in deferprof.h). The
  * program reads the user stack's top words, for the leaf repair, only
  * where the repair could use them; it learns where from pages published
- * here. A page is published when a capture first comes from it (so only
- * code that is sampled costs a map entry and an update), with the blocks
- * the symbols side finds in its call-frame information
- * (dp_usyms__leaf_page). Pages are forgotten when the code under them may
- * change: a new executable mapping over them, an exec, a fork (a reused
- * pid), an exit.
+ * here. A page is published when a capture first comes from it, as
+ * provisional (every bit set: captures go on, and the program counts
+ * them); once DP_GATE_LEARN_AT captures came from it, it is worked out
+ * (the symbols side's dp_usyms__leaf_page) and published final. So only
+ * code that is sampled costs a map entry, and only code sampled often the
+ * work. Pages are forgotten when the code under them may change: a new
+ * executable mapping over them, an exec, a fork (a reused pid), an exit.
  *
- * Until its page is published a capture is taken as before, and the
- * program wakes user space to read the log soon (once per read). A page
- * that is not known code of a file (JIT code, a mapping whose record has
- * not been read) is published as "capture everywhere", so that it does not
- * wake user space again; its mapping's record forgets it. A page
+ * Until its page is worked out a capture is taken as before. A page
  * forgotten late (its record read after new code ran there) can only skip
  * captures the new code needed: some samples then keep a frameless
  * function without its caller, as perf -g shows them. No name is ever
- * wrong because of the gate.
+ * wrong because of the gate. Code that is not known code of a file (JIT
+ * code, a mapping whose record has not been read) is worked out as "every
+ * bit set"; its mapping's record forgets it.
+ *
+ * When the map is full, new pages are not published (counted), and the
+ * program is told, so that it stops waking user space for pages without
+ * an entry; pages forgotten make room again.
  *
  * The map is written through ops, so unit tests drive the bookkeeping with
  * a fake.
@@ -35,17 +38,19 @@
 #define DP_GATE_PAGES	16384
 
 struct dp_leafgate_ops {
-	/* Put one page's blocks under key (DP_GATE_KEY): 0 or -errno (-E2BIG: map full). */
+	/* Put one page's value under key (DP_GATE_KEY): 0 or -errno (-E2BIG: map full). */
 	int (*write)(void *ctx, uint64_t key, const struct dp_gate_page *pg);
 	/* Delete key: 0 or -errno (-ENOENT when not there). */
 	int (*erase)(void *ctx, uint64_t key);
+	/* Tell the program whether the map is full (may be NULL). */
+	void (*full)(void *ctx, bool full);
 	void *ctx;
 };
 
 struct dp_leafgate_stats {
-	uint64_t written;	/* pages put in the map */
-	uint64_t all_needed;	/* ... where every block may need a capture (or nothing is known) */
-	uint64_t refused;	/* pages the map did not take (full, or an error): captured as before */
+	uint64_t provisional;	/* pages published provisional (every bit set) */
+	uint64_t written;	/* pages worked out and published */
+	uint64_t refused;	/* writes the map did not take (full, or an error): captured as before */
 	uint64_t erased;	/* pages taken out again */
 };
 
@@ -55,11 +60,15 @@ struct dp_leafgate;
 struct dp_leafgate *dp_leafgate__new(const struct dp_leafgate_ops *ops, uint32_t capacity);
 void dp_leafgate__free(struct dp_leafgate *g);
 
-/* Whether the page holding addr of process pid has been decided (published or not). */
-bool dp_leafgate__known(const struct dp_leafgate *g, uint32_t pid, uint64_t addr);
 /* Whether the gate can hold addr of pid at all (the key's bits). */
 bool dp_leafgate__fits(uint32_t pid, uint64_t addr);
-/* Publish the page holding addr of pid: 0 or -ENOMEM (the map's refusals are counted, not returned). */
+/*
+ * A capture came from addr of pid: a page not seen before is published
+ * provisional. 1 when the page is to be worked out now (then
+ * dp_leafgate__set), 0 when not, -ENOMEM.
+ */
+int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr);
+/* Publish the worked-out page holding addr of pid: 0, or -ENOENT when it was not seen. */
 int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
 		     const struct dp_gate_page *pg);
 /* Forget pid's pages that overlap [start, end). */

@@ -113,3 +113,21 @@ void dp_cfifuncs__free(struct dp_cfifuncs *f)
 	free(f->starts);
 	memset(f, 0, sizeof(*f));
 }
+
+int dp_cfifuncs__next(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *next)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {	/* the first start > vaddr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->starts[mid] <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == f->n)
+		return -ENOENT;
+	*next = f->starts[lo];
+	return 0;
+}

@@ -28,6 +28,8 @@ int dp_cfifuncs__parse(struct dp_cfifuncs *f, const uint8_t *hdr, size_t size, u
 int dp_cfifuncs__load(struct dp_cfifuncs *f, Elf *elf);
 /* The largest start <= vaddr: 0, or -ENOENT when there is none. */
 int dp_cfifuncs__find(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *start);
+/* The smallest start > vaddr: 0, or -ENOENT when there is none. */
+int dp_cfifuncs__next(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *next);
 void dp_cfifuncs__free(struct dp_cfifuncs *f);
 
 #endif

@@ -237,8 +237,9 @@ static bool row_at(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, unsigned int
  * slot, into bits. Addresses the table has no frame for are marked too
  * when gaps_too (see dp_leafrepair__blocks).
  */
-static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, uint64_t end,
-			unsigned int nwords, bool gaps_too, uint64_t *bits)
+static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, const struct dp_cfifuncs *starts,
+			uint64_t vaddr, uint64_t end, unsigned int nwords, bool gaps_too,
+			uint64_t *bits)
 {
 	uint64_t at = vaddr, row_end;
 	int slot;
@@ -246,9 +247,15 @@ static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, uint64_
 	while (at < end) {
 		bool found = row_at(cfi, bias, at, nwords, &slot, &row_end);
 
-		if (!found)
-			row_end = at + 1;	/* between FDEs: padding, mostly; an FDE may start at any byte */
-		else if (row_end > end)
+		/*
+		 * Between FDEs (padding, mostly): on to the next FDE's start
+		 * when the table of starts has one, else the next byte (an FDE
+		 * may start at any byte).
+		 */
+		if (!found && (!starts || !starts->n || dp_cfifuncs__next(starts, at, &row_end) ||
+			       row_end <= at))
+			row_end = starts && starts->n ? end : at + 1;
+		if (row_end > end)
 			row_end = end;
 		if (found ? slot >= 0 : gaps_too)
 			for (uint64_t b = (at - vaddr) >> DP_LEAF_BLOCK_SHIFT;
@@ -277,9 +284,9 @@ void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblock
 	 * decides, as for the repair.
 	 */
 	if ((cfi = dwfl_module_eh_cfi(o->mod, &bias)))
-		mark_blocks(cfi, bias, vaddr, end, nwords, true, bits);
+		mark_blocks(cfi, bias, dp_obj__cfi_funcs(o), vaddr, end, nwords, true, bits);
 	else if ((cfi = dwfl_module_dwarf_cfi(o->mod, &bias)))
-		mark_blocks(cfi, bias, vaddr, end, nwords, false, bits);
+		mark_blocks(cfi, bias, NULL, vaddr, end, nwords, false, bits);
 }
 
 /* The n bytes of o's file that end at file address vaddr, in code: 0, or -1 when not there. */
