@@ -199,6 +199,11 @@ $(OUT)/tests/leafcfi.so: tests/fixtures/leafcfi.S
 	$(call msg,AS,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -nostdlib -Wl,--build-id $< -o $@
+# The same linked by lld: its code segment starts mid-page in the file.
+$(OUT)/tests/leafcfi-lld.so: tests/fixtures/leafcfi.S
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang -shared -nostdlib -fuse-ld=lld -Wl,--build-id $< -o $@
 
 $(OUT)/unit-tests: $(TEST_OBJS) $(OUT)/user/kernel/procfs.o $(OUT)/user/kernel/say.o $(OUT)/libdpcore.a
 	$(call msg,BINARY,$@)
@@ -243,16 +248,17 @@ $(SPEEDSCOPE_SCHEMA):
 # (tests/live/debuginfod.sh starts its own).
 TEST_ENV = DP_VALIDATE=tests/validate-json.py DP_SPEEDSCOPE_SCHEMA=$(SPEEDSCOPE_SCHEMA) DEBUGINFOD_URLS=
 
-unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(OUT)/tests/leafcfi.so $(SPEEDSCOPE_SCHEMA)
-	$(Q)$(TEST_ENV) DP_DEMO=$(OUT)/deferprof-demo DP_LEAFCFI=$(OUT)/tests/leafcfi.so $(OUT)/unit-tests --jobs 2
+unit-test: $(OUT)/unit-tests $(OUT)/deferprof-demo $(OUT)/tests/leafcfi.so $(OUT)/tests/leafcfi-lld.so $(SPEEDSCOPE_SCHEMA)
+	$(Q)$(TEST_ENV) DP_DEMO=$(OUT)/deferprof-demo DP_LEAFCFI=$(OUT)/tests/leafcfi.so DP_LEAFCFI_LLD=$(OUT)/tests/leafcfi-lld.so $(OUT)/unit-tests --jobs 2
 
 # Unit tests again under AddressSanitizer and UBSan, in their own build folder.
 # Criterion counts a test whose process reports a leak as passed: any
 # sanitizer report in the output fails the run.
 asan-test: $(SPEEDSCOPE_SCHEMA)
 	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/asan WEB=$(WEB) SAN=1 $(OUT)/asan/unit-tests $(OUT)/asan/deferprof-demo \
-		$(OUT)/asan/tests/leafcfi.so
+		$(OUT)/asan/tests/leafcfi.so $(OUT)/asan/tests/leafcfi-lld.so
 	$(Q)set -o pipefail; $(TEST_ENV) DP_DEMO=$(OUT)/asan/deferprof-demo DP_LEAFCFI=$(OUT)/asan/tests/leafcfi.so \
+		DP_LEAFCFI_LLD=$(OUT)/asan/tests/leafcfi-lld.so \
 		$(OUT)/asan/unit-tests --jobs 2 2>&1 | \
 		tee $(OUT)/asan/unit-tests.log
 	$(Q)if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" $(OUT)/asan/unit-tests.log; then \

@@ -93,6 +93,8 @@ __u64 filled[2] = {};
 __u32 woken[2] = {};
 /* Set by user space while the leaf gate's map is full (leafgate.h). */
 __u32 gate_full = 0;
+/* Bumped by user space after every change of the leaf gate's map: the logs' cached answers expire. */
+__u64 gate_gen = 0;
 
 /* The per-CPU sample logs (see deferprof.h); max_entries is set to the CPU count. */
 struct {
@@ -416,25 +418,42 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 		barrier_var(sp);
 	}
 	if (!(ip >> DP_GATE_ADDR_BITS)) {
-		__u64 gk = DP_GATE_KEY(tgid, ip);
-		struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
-		__u64 blk = (ip & ((1 << DP_GATE_PAGE_SHIFT) - 1)) >> DP_GATE_BLOCK_SHIFT;
-		bool wake_up;
+		__u64 win = DP_GATE_WINDOW(tgid, ip), gen = *(volatile __u64 *)&gate_gen;
+		struct dp_gate_page *g = NULL;
+		bool wake_up = false;
+		__u64 word;
 
-		if (g && !((g->bits[(blk >> 6) & (DP_GATE_WORDS - 1)] >> (blk & 63)) & 1)) {
+		_Static_assert(DP_GATE_BLOCK_SHIFT == 0, "a word of bits is 64 bytes of code");
+		/* A hot loop asks about the same 64 bytes again and again: no lookup then. */
+		if (log->gate_window == win && log->gate_gen == gen) {
+			word = log->gate_word;
+		} else {
+			__u64 gk = DP_GATE_KEY(tgid, ip);
+
+			g = bpf_map_lookup_elem(&leafgate, &gk);
+			word = g ? g->bits[(ip >> 6) & (DP_GATE_WORDS - 1)] : ~0ULL;
+			if (g && !g->provisional) {
+				log->gate_window = win;
+				log->gate_gen = gen;
+				log->gate_word = word;
+			}
+			/*
+			 * A page user space has not seen, or a provisional one
+			 * that reaches DP_GATE_LEARN_AT captures: user space
+			 * reads the log soon rather than at the next round
+			 * (once per read of the log, as for half full), and
+			 * publishes or works the page out. Not when the gate's
+			 * map is full: no entry would come.
+			 */
+			if (!g)
+				wake_up = !gate_full;
+			else if (g->provisional && ((word >> (ip & 63)) & 1))
+				wake_up = __sync_fetch_and_add(&g->captures, 1) + 1 == DP_GATE_LEARN_AT;
+		}
+		if (!((word >> (ip & 63)) & 1)) {
 			st->v[DP_STAT_LEAF_GATED]++;
 			return 0;
 		}
-		/*
-		 * A page user space has not seen, or a provisional one that
-		 * reaches DP_GATE_LEARN_AT captures: user space reads the log
-		 * soon rather than at the next round (once per read of the
-		 * log, as for half full), and publishes or works the page out.
-		 * Not when the gate's map is full: no entry would come.
-		 */
-		wake_up = g ? g->provisional &&
-			      __sync_fetch_and_add(&g->captures, 1) + 1 == DP_GATE_LEARN_AT :
-			      !gate_full;
 		if (wake_up && !log->woken) {
 			__u32 msg = 2 + cpu;
 

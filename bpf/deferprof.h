@@ -60,7 +60,7 @@ struct dp_leaf {
  * 4 KiB page of code (DP_GATE_KEY), one bit per byte: set when that
  * address is such a place. The program reads the user stack only
  * for an IP whose bit is set or whose page has no entry (not yet seen,
- * or above 2^47). Code that is not a file's (JIT) has every bit set.
+ * or above 2^47).
  */
 #define DP_GATE_PAGE_SHIFT	12
 #define DP_GATE_BLOCK_SHIFT	0	/* one bit per byte: a system call's return point is often the byte before an epilogue */
@@ -76,6 +76,9 @@ struct dp_leaf {
  * space. Pages sampled less often stay provisional.
  */
 #define DP_GATE_LEARN_AT	128
+/* The 64 bytes of code one word of bits covers, as a key (never 0 for user code of a process). */
+#define DP_GATE_WINDOW(tgid, addr)	((DP_GATE_KEY(tgid, addr) << 6) | \
+					 (((__u64)(addr) >> 6) & ((1 << (DP_GATE_PAGE_SHIFT - 6)) - 1)))
 struct dp_gate_page {
 	__u64 bits[DP_GATE_WORDS];	/* block b: bits[b / 64] >> (b % 64) & 1 */
 	__u64 captures;			/* the program's count while provisional */
@@ -142,7 +145,13 @@ struct dp_log {
 	__u64 head;		/* written by the program */
 	__u64 woken;		/* the program sent the half-full word; user space clears it */
 	__u64 leaf_cookie;	/* the program's: the last cookie it logged a struct dp_leaf with */
-	__u64 pad0[5];
+	/*
+	 * The program's: the leaf gate's last answer on this CPU, one word of
+	 * bits for 64 bytes of code (DP_GATE_WINDOW), valid while gate_gen
+	 * (.bss, bumped by user space at every change of the map) is unchanged.
+	 */
+	__u64 gate_window, gate_gen, gate_word;
+	__u64 pad0[2];
 	__u64 tail;		/* written by user space */
 	__u64 pad1[7];
 	__u8 data[DP_LOG_BYTES + DP_LOG_SLACK];

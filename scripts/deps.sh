@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	make gcc clang llvm pkg-config libclang-rt-dev
+	make gcc clang llvm lld pkg-config libclang-rt-dev
 	libbpf-dev bpftool
 	libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev libzstd-dev libiberty-dev uthash-dev
 	libjson-c-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev

@@ -403,7 +403,7 @@ fi
 # a bad frame like any other: the program once took the chain for a deferred
 # one, and the sample waited for a record that never came (lost to the timeout).
 if [ "$mode" = classic ]; then
-	"$out/dp-live-work" badframe 60 fffffffffffffd80 & bd_pid=$!; pids+=("$bd_pid")
+	"$out/dp-live-work" badframe 60 fffffffffffffd80 next & bd_pid=$!; pids+=("$bd_pid")
 	wait_until 100 runs "$bd_pid" "$out/dp-live-work"
 	"$dp" -p "$bd_pid" -d 1 -F 999 -f folded -o "$tmp/bd.folded" -f report -o "$tmp/bd.rep" 2> "$tmp/bd.err"; rc=$?
 	kill "$bd_pid" 2>/dev/null

@@ -9,12 +9,13 @@
  *   dp-live-work a|b SECS          live_proc_a or live_proc_b for SECS s
  *   dp-live-work short MS          live_short_spin for MS ms, then exits
  *   dp-live-work threads N SECS    N threads in live_thread_spin for SECS s
- *   dp-live-work badframe SECS [W] live_bf_leaf under live_bf_break, whose saved
+ *   dp-live-work badframe SECS [W [next]]
+ *                                  live_bf_leaf under live_bf_break, whose saved
  *                                  frame pointer is overwritten with text for SECS s
  *                                  (or with a frame whose return address is the
  *                                  hex word W, e.g. ffffffffffffff80: a perf
- *                                  context marker's value, next to last in
- *                                  the chain)
+ *                                  context marker's value; last in the chain, or
+ *                                  with "next" next to last)
  *   dp-live-work dlopen SECS DIR   DIR/dp-live-liba.so's dl_alpha_work under
  *                                  live_dl_phase_a for SECS s, dlclose, then
  *                                  DIR/dp-live-libb.so's dl_beta_work under
@@ -89,15 +90,15 @@ __attribute__((noinline)) static void live_bf_break(double secs, volatile unsign
 	__asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) static void live_bf_outer(double secs, unsigned long word, int marker)
+__attribute__((noinline)) static void live_bf_outer(double secs, unsigned long word, int next)
 {
 	/*
 	 * { next frame pointer, return address }: ends the chain after the
-	 * text. A marker word is followed by one more frame, so that it is
-	 * next to last in the chain, where a deferred chain has its marker.
+	 * text, or (next) after one more frame, so that the word is next to
+	 * last in the chain, where a deferred chain has its marker.
 	 */
 	volatile unsigned long after[2] = { 0, 0x1000 };
-	volatile unsigned long text[2] = { marker ? (unsigned long)after : 0, word };
+	volatile unsigned long text[2] = { next ? (unsigned long)after : 0, word };
 
 	live_bf_break(secs, text);
 	__asm__ volatile("" ::: "memory");
@@ -291,7 +292,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "forks") && argc > 3)
 		return forks((int)v, atof(argv[3]));
 	if (!strcmp(m, "badframe")) {
-		live_bf_outer(v, argc > 3 ? strtoul(argv[3], NULL, 16) : 0x31333436383a3d3fUL, argc > 3);
+		live_bf_outer(v, argc > 3 ? strtoul(argv[3], NULL, 16) : 0x31333436383a3d3fUL,
+			      argc > 4 && !strcmp(argv[4], "next"));
 		return 0;
 	}
 	if (!strcmp(m, "jit"))

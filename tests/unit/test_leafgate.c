@@ -192,6 +192,31 @@ Test(leafgate, exec_fork_or_exit_forgets_the_process)
 	dp_leafgate__free(g);
 }
 
+/*
+ * An exit record is read before the logs that still hold the process's
+ * last samples: their pages, published again, are forgotten with the
+ * rest once the logs are read.
+ */
+Test(leafgate, an_exited_process_is_forgotten_after_its_last_samples)
+{
+	struct fake_map m;
+	struct dp_leafgate *g = gate(&m, 100);
+
+	cr_assert_eq(dp_leafgate__seen(g, 5, 0x1000), 0);
+	dp_leafgate__exited(g, 5);
+	dp_leafgate__exited(g, 6);	/* no page yet */
+	cr_assert_eq(dp_leafgate__seen(g, 5, 0x2000), 0, "a last sample from the log");
+	cr_assert_eq(dp_leafgate__seen(g, 6, 0x3000), 0, "its first and last");
+	cr_assert_eq(dp_leafgate__seen(g, 7, 0x1000), 0, "a live process");
+	cr_assert_eq(m.n, 4);
+	dp_leafgate__logs_read(g);
+	cr_assert_eq(m.n, 1);
+	cr_assert_geq(find(&m, DP_GATE_KEY(7, 0x1000)), 0);
+	dp_leafgate__logs_read(g);	/* nothing queued: nothing more */
+	cr_assert_eq(m.n, 1);
+	dp_leafgate__free(g);
+}
+
 Test(leafgate, a_full_map_is_told_to_the_program_and_counted)
 {
 	struct fake_map m;

@@ -405,25 +405,90 @@ Test(leaf_gate_blocks, libc_pages_agree_with_the_repair)
 	dp_objs__free(&objs);
 }
 
-/* The symbols side's page (usyms): the fixture mapped in a process, as the gate asks it. */
+/*
+ * The symbols side's page (usyms), as the gate asks it, against the
+ * repair at each runtime address of the page: the byte's own file offset
+ * to its file address, as dp_usyms__leaf_caller() maps an IP.
+ */
+static void page_matches_repair(struct dp_usyms *u, struct dp_obj *o, uint64_t page,
+				uint64_t map_start, uint64_t pgoff)
+{
+	struct dp_leafrepair *lr = dp_leafrepair__new();
+	struct dp_gate_page pg;
+
+	cr_assert_not_null(lr);
+	cr_assert_eq(dp_usyms__leaf_page(u, 4242, page, &pg), 0);
+	for (uint64_t a = page; a < page + 4096; a++) {
+		uint64_t v, i = a - page;
+		bool want = false, got = (pg.bits[i / 64] >> (i % 64)) & 1;
+
+		if (!dp_obj__vaddr(o, a - map_start + pgoff, &v))
+			want = dp_leafrepair__slot(lr, o, v, DP_LEAF_WORDS) >= 0 || !eh_covers(o, v);
+		cr_assert_eq(got, want, "%s at +0x%llx: %d, the repair says %d", o->path,
+			     (unsigned long long)(a - map_start), got, want);
+	}
+	dp_leafrepair__free(lr);
+}
+
+/* Whether the page's bit for addr is set. */
+static bool gate_bit(struct dp_usyms *u, uint64_t addr)
+{
+	struct dp_gate_page pg;
+	uint64_t i = addr & 4095;
+
+	cr_assert_eq(dp_usyms__leaf_page(u, 4242, addr & ~4095ULL, &pg), 0);
+	return (pg.bits[i / 64] >> (i % 64)) & 1;
+}
+
 Test(leaf_gate_blocks, a_mapped_page)
 {
 	struct dp_obj *o = fixture();
 	const char *path = getenv("DP_LEAFCFI");
 	struct dp_usyms *u = dp_usyms__new(NULL);
 	struct dp_gate_page pg;
-	uint64_t want[DP_GATE_WORDS];
 
 	cr_assert_not_null(u);
+	/* GNU ld: the code segment at file offset 0x1000, file address 0x1000. */
 	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
-	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x1000, &pg), 0);
-	dp_leafrepair__blocks(o, 0x1000, PAGE_BLOCKS, DP_LEAF_WORDS, want);
-	for (int i = 0; i < DP_GATE_WORDS; i++)
-		cr_assert_eq(pg.bits[i], want[i], "word %d", i);
-	cr_assert(block_set(want, (sym(o, "lf_frameless") - 0x1000) / BLOCK));
-	cr_assert_not(block_set(want, (sym(o, "lf_long_body") - 0x1000) / BLOCK));
+	page_matches_repair(u, o, BASE + 0x1000, BASE + 0x1000, 0x1000);
+	cr_assert(gate_bit(u, BASE + sym(o, "lf_frameless")));
+	cr_assert_not(gate_bit(u, BASE + sym(o, "lf_long_body") + 8));
 	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x2000, &pg), -ENOENT, "no mapping there");
 	cr_assert_eq(dp_usyms__leaf_page(u, 4243, BASE + 0x1000, &pg), -ENOENT, "another process");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
+}
+
+/*
+ * lld puts the code segment at a file offset that is not page-aligned
+ * (here 0x7c0 at file address 0x17c0): the loader maps the file's first
+ * page, which also holds the read-only segment's bytes, at 0x1000. The
+ * page's bytes map to two segments; the code's must be those of the code.
+ */
+Test(leaf_gate_blocks, a_page_holding_two_segments)
+{
+	const char *path = getenv("DP_LEAFCFI_LLD");
+	struct dp_obj_id id = { .path = path };
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	const GElf_Phdr *code = NULL;
+	struct dp_obj *o;
+
+	cr_assert_not_null(path, "DP_LEAFCFI_LLD names the lld-linked fixture (make unit-test sets it)");
+	memset(&objs, 0, sizeof(objs));
+	o = dp_objs__get(&objs, &id, NULL);
+	cr_assert(o && o->mod && u);
+	for (size_t i = 0; i < o->nloads; i++)
+		if (o->loads[i].p_flags & PF_X)
+			code = &o->loads[i];
+	cr_assert(code && code->p_offset % 4096 && code->p_offset < 4096,
+		  "lld laid the code out mid-page (offset 0x%llx)",
+		  code ? (unsigned long long)code->p_offset : 0ULL);
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + (code->p_vaddr & ~4095ULL), 0x1000, 0, path),
+		     0);
+	page_matches_repair(u, o, BASE + (code->p_vaddr & ~4095ULL), BASE + (code->p_vaddr & ~4095ULL), 0);
+	cr_assert(gate_bit(u, BASE + sym(o, "lf_frameless")));
+	cr_assert_not(gate_bit(u, BASE + sym(o, "lf_long_body") + 8),
+		      "the long body's bytes are those of the code segment");
 	dp_usyms__free(u);
 	dp_objs__free(&objs);
 }

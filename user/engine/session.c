@@ -144,7 +144,7 @@ static void sink_exit(void *ctx, uint32_t pid)
 	struct dp_session *s = ctx;
 
 	if (s->gate)
-		dp_leafgate__forget_pid(s->gate, pid);
+		dp_leafgate__exited(s->gate, pid);
 }
 
 /*
@@ -225,6 +225,8 @@ static int round_trip(struct dp_session *s)
 		err = dp_drain__counts(&s->drain, s->in, now);
 		if (!err)
 			err = dp_drain__logs(&s->drain, s->in, now);
+		if (s->gate)	/* after the samples exited processes left in the logs */
+			dp_leafgate__logs_read(s->gate);
 		dp_tasks__learn_new(&s->tasks, s->in);
 	}
 	if (err)

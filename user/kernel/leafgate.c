@@ -31,6 +31,8 @@ struct dp_leafgate {
 	uint32_t capacity, used;
 	bool full;		/* told to the program */
 	struct gproc *procs;
+	uint32_t *exited;	/* processes to forget once their last samples are read */
+	size_t nexited, capexited;
 	struct dp_leafgate_stats st;
 };
 
@@ -99,6 +101,7 @@ void dp_leafgate__free(struct dp_leafgate *g)
 		HASH_DEL(g->procs, p);
 		free(p);
 	}
+	free(g->exited);
 	free(g);
 }
 
@@ -247,4 +250,28 @@ void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid)
 const struct dp_leafgate_stats *dp_leafgate__stats(const struct dp_leafgate *g)
 {
 	return &g->st;
+}
+
+void dp_leafgate__exited(struct dp_leafgate *g, uint32_t pid)
+{
+	/* Queued even without pages yet: its last samples may bring the first. */
+	if (g->nexited == g->capexited) {
+		size_t cap = g->capexited ? 2 * g->capexited : 16;
+		uint32_t *n = realloc(g->exited, cap * sizeof(*n));
+
+		if (!n) {	/* forgotten now: its last samples may publish a page again */
+			dp_leafgate__forget_pid(g, pid);
+			return;
+		}
+		g->exited = n;
+		g->capexited = cap;
+	}
+	g->exited[g->nexited++] = pid;
+}
+
+void dp_leafgate__logs_read(struct dp_leafgate *g)
+{
+	for (size_t i = 0; i < g->nexited; i++)
+		dp_leafgate__forget_pid(g, g->exited[i]);
+	g->nexited = 0;
 }

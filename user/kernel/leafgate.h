@@ -15,9 +15,14 @@
  * forgotten late (its record read after new code ran there) can only skip
  * captures the new code needed: some samples then keep a frameless
  * function without its caller, as perf -g shows them. No name is ever
- * wrong because of the gate. Code that is not known code of a file (JIT
- * code, a mapping whose record has not been read) is worked out as "every
- * bit set"; its mapping's record forgets it.
+ * wrong because of the gate. A page in no known mapping (its record not
+ * read yet) is worked out as "every bit set", and its mapping's record
+ * forgets it; anonymous code (JIT) as "no bit set": the repair needs an
+ * object's call-frame information, which it has not.
+ *
+ * An exit is read from the rings before the logs holding the process's
+ * last samples, which would publish its pages again: they are forgotten
+ * after the next read of the logs (dp_leafgate__logs_read).
  *
  * When the map is full, new pages are not published (counted), and the
  * program is told, so that it stops waking user space for pages without
@@ -75,6 +80,13 @@ int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
 void dp_leafgate__forget_range(struct dp_leafgate *g, uint32_t pid, uint64_t start, uint64_t end);
 /* Forget every page of pid. */
 void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid);
+/*
+ * pid exited: its pages are forgotten at the next dp_leafgate__logs_read(),
+ * after the samples it left in the program's logs (which would publish
+ * its pages again) have been read.
+ */
+void dp_leafgate__exited(struct dp_leafgate *g, uint32_t pid);
+void dp_leafgate__logs_read(struct dp_leafgate *g);
 const struct dp_leafgate_stats *dp_leafgate__stats(const struct dp_leafgate *g);
 
 #endif

@@ -196,9 +196,13 @@ int dp_progmaps__gate_write(void *ctx, uint64_t key, const struct dp_gate_page *
 {
 	struct dp_progmaps *pm = ctx;
 
+	int err = 0;
+
 	if (bpf_map_update_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key, pg, BPF_ANY))
-		return -errno;
-	return 0;
+		err = -errno;
+	/* After the change: a program that read the old count looked up the old entry. */
+	__atomic_fetch_add(&pm->bpf.skel->bss->gate_gen, 1, __ATOMIC_RELEASE);
+	return err;
 }
 
 void dp_progmaps__gate_full(void *ctx, bool full)
@@ -212,9 +216,12 @@ int dp_progmaps__gate_erase(void *ctx, uint64_t key)
 {
 	struct dp_progmaps *pm = ctx;
 
+	int err = 0;
+
 	if (bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key))
-		return -errno;
-	return 0;
+		err = -errno;
+	__atomic_fetch_add(&pm->bpf.skel->bss->gate_gen, 1, __ATOMIC_RELEASE);
+	return err;
 }
 
 long dp_progmaps__stack_ids(void *ctx, uint64_t **ids)

@@ -568,21 +568,55 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct 
 
 _Static_assert(DP_LEAF_BLOCK_SHIFT == DP_GATE_BLOCK_SHIFT, "the repair's blocks are the gate's");
 
+/*
+ * Where the run of a page's file offsets that starts at off ends (at most
+ * at end): the next boundary of any PT_LOAD, so that one segment maps the
+ * whole run as dp_obj__vaddr() maps each of its bytes.
+ */
+static uint64_t run_end(const struct dp_obj *o, uint64_t off, uint64_t end)
+{
+	for (size_t i = 0; i < o->nloads; i++) {
+		uint64_t b0 = o->loads[i].p_offset, b1 = b0 + o->loads[i].p_memsz;
+
+		if (b0 > off && b0 < end)
+			end = b0;
+		if (b1 > off && b1 < end)
+			end = b1;
+	}
+	return end;
+}
+
 int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
 			struct dp_gate_page *out)
 {
 	const struct dp_map *m = find_map(u, space, page);
-	uint64_t vaddr, bits[DP_GATE_WORDS];
+	const uint64_t nbytes = 1ULL << DP_GATE_PAGE_SHIFT;
+	uint64_t off0, at = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!m)
 		return -ENOENT;
 	/* An object that cannot be read has no CFI: the repair never uses a capture there. */
-	if (!m->obj || map_vaddr(m, page, &vaddr))
+	if (!m->obj)
 		return 0;
-	dp_leafrepair__blocks(m->obj, vaddr, 1u << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT),
-			      DP_LEAF_WORDS, bits);
-	for (int i = 0; i < DP_GATE_WORDS; i++)
-		out->bits[i] = bits[i];
+	/*
+	 * The repair maps each IP's own file offset to a file address; a page
+	 * may hold parts of two segments (lld puts the code's at an offset
+	 * that is not page-aligned), so the page is worked out in runs.
+	 */
+	off0 = page - m->start + m->pgoff;
+	while (at < nbytes) {
+		uint64_t end = run_end(m->obj, off0 + at, off0 + nbytes) - off0, vaddr;
+		uint64_t bits[DP_GATE_WORDS];
+
+		if (!dp_obj__vaddr(m->obj, off0 + at, &vaddr)) {
+			dp_leafrepair__blocks(m->obj, vaddr, (unsigned int)(end - at), DP_LEAF_WORDS,
+					      bits);
+			for (uint64_t i = 0; i < end - at; i++)
+				if ((bits[i / 64] >> (i % 64)) & 1)
+					out->bits[(at + i) / 64] |= 1ULL << ((at + i) % 64);
+		}
+		at = end;	/* no segment: the repair has nothing there either */
+	}
 	return 0;
 }

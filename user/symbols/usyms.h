@@ -98,9 +98,11 @@ struct dp_leaf;
 uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf);
 /*
  * For the leaf gate (deferprof.h): the blocks of the code page at page
- * (4 KiB aligned) where the repair could use a capture. 0, or -ENOENT when
- * no known executable mapping of a file holds the page (JIT code, or not
- * learned yet): nothing to say about it.
+ * (4 KiB aligned) where the repair could use a capture, each byte's file
+ * address found from its own file offset (a page may hold two segments).
+ * Anonymous code (JIT) and an object that cannot be read: none. 0, or
+ * -ENOENT when no known executable mapping holds the page (not learned
+ * yet): nothing to say about it.
  */
 struct dp_gate_page;
 int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
