@@ -42,6 +42,14 @@ Test(cfifuncs, starts_from_the_header_table_relative_to_it)
 	cr_assert_eq(dp_cfifuncs__find(&f, 0x9000, &s), 0);
 	cr_assert_eq(s, 0x2800);
 	cr_assert_eq(dp_cfifuncs__find(&f, 0x1dff, &s), -ENOENT);
+	/* The next start after an address (the leaf gate's jump over padding). */
+	cr_assert_eq(dp_cfifuncs__next(&f, 0x1dff, &s), 0);
+	cr_assert_eq(s, 0x1e00);
+	cr_assert_eq(dp_cfifuncs__next(&f, 0x1e00, &s), 0, "strictly after");
+	cr_assert_eq(s, 0x2000);
+	cr_assert_eq(dp_cfifuncs__next(&f, 0x27ff, &s), 0);
+	cr_assert_eq(s, 0x2800);
+	cr_assert_eq(dp_cfifuncs__next(&f, 0x2800, &s), -ENOENT, "none after the last");
 	dp_cfifuncs__free(&f);
 }
 

@@ -90,11 +90,12 @@ int dp_cfifuncs__load(struct dp_cfifuncs *f, Elf *elf)
 	return -ENOENT;
 }
 
-int dp_cfifuncs__find(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *start)
+/* The index of the first start > vaddr (n when there is none). */
+static size_t first_after(const struct dp_cfifuncs *f, uint64_t vaddr)
 {
 	size_t lo = 0, hi = f->n;
 
-	while (lo < hi) {	/* the first start > vaddr */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (f->starts[mid] <= vaddr)
@@ -102,9 +103,16 @@ int dp_cfifuncs__find(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *sta
 		else
 			hi = mid;
 	}
-	if (!lo)
+	return lo;
+}
+
+int dp_cfifuncs__find(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *start)
+{
+	size_t i = first_after(f, vaddr);
+
+	if (!i)
 		return -ENOENT;
-	*start = f->starts[lo - 1];
+	*start = f->starts[i - 1];
 	return 0;
 }
 
@@ -116,18 +124,10 @@ void dp_cfifuncs__free(struct dp_cfifuncs *f)
 
 int dp_cfifuncs__next(const struct dp_cfifuncs *f, uint64_t vaddr, uint64_t *next)
 {
-	size_t lo = 0, hi = f->n;
+	size_t i = first_after(f, vaddr);
 
-	while (lo < hi) {	/* the first start > vaddr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->starts[mid] <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == f->n)
+	if (i == f->n)
 		return -ENOENT;
-	*next = f->starts[lo];
+	*next = f->starts[i];
 	return 0;
 }
