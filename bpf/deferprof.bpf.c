@@ -91,8 +91,6 @@ __u32 active = 0;
 __u64 filled[2] = {};
 /* Set when the wake-up for a map was sent; user space clears it with filled. */
 __u32 woken[2] = {};
-/* Set by user space while the leaf gate's map is full (leafgate.h). */
-__u32 gate_full = 0;
 /* Bumped by user space after every change of the leaf gate's map: the logs' cached answers expire. */
 __u64 gate_gen = 0;
 
@@ -385,15 +383,14 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
  * out: the sample's own registers when it was taken in user mode, else
  * those saved when the task entered the kernel. 0 when there are none (a
  * kernel thread), when the leaf gate says the repair has no use for them
- * there (counted; a page the gate does not know has user space woken to
- * learn it), or when the words cannot be read (counted):
+ * there (counted), or when the words cannot be read (counted):
  * bpf_probe_read_user() does not fault pages in.
  */
 static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_event_data *ctx,
 					struct dp_log *log, const struct dp_sample_key *key,
 					struct dp_leaf *out)
 {
-	__u32 tgid = key->pid, cpu = key->cpu;
+	__u32 tgid = key->pid;
 	__u64 ip, sp;
 
 	/*
@@ -419,8 +416,6 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 	}
 	if (!(ip >> DP_GATE_ADDR_BITS)) {
 		__u64 win = DP_GATE_WINDOW(tgid, ip), gen = *(volatile __u64 *)&gate_gen;
-		struct dp_gate_page *g = NULL;
-		bool wake_up = false;
 		__u64 word;
 
 		_Static_assert(DP_GATE_BLOCK_SHIFT == 0, "a word of bits is 64 bytes of code");
@@ -429,38 +424,21 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 			word = log->gate_word;
 		} else {
 			__u64 gk = DP_GATE_KEY(tgid, ip);
+			struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
 
-			g = bpf_map_lookup_elem(&leafgate, &gk);
-			word = g ? g->bits[(ip >> 6) & (DP_GATE_WORDS - 1)] : ~0ULL;
-			if (g && !g->provisional) {
-				log->gate_window = win;
-				log->gate_gen = gen;
-				log->gate_word = word;
-			}
-			/*
-			 * A page user space has not seen, or a provisional one
-			 * that reaches DP_GATE_LEARN_AT captures: user space
-			 * reads the log soon rather than at the next round
-			 * (once per read of the log, as for half full), and
-			 * publishes or works the page out. Not when the gate's
-			 * map is full: no entry would come.
-			 */
 			if (!g)
-				wake_up = !gate_full;
-			else if (g->provisional && ((word >> (ip & 63)) & 1))
-				wake_up = __sync_fetch_and_add(&g->captures, 1) + 1 == DP_GATE_LEARN_AT;
+				goto read;	/* not worked out (yet): the words are read */
+			word = g->bits[(ip >> 6) & (DP_GATE_WORDS - 1)];
+			log->gate_window = win;
+			log->gate_gen = gen;
+			log->gate_word = word;
 		}
 		if (!((word >> (ip & 63)) & 1)) {
 			st->v[DP_STAT_LEAF_GATED]++;
 			return 0;
 		}
-		if (wake_up && !log->woken) {
-			__u32 msg = 2 + cpu;
-
-			log->woken = 1;
-			bpf_ringbuf_output(&wake, &msg, sizeof(msg), BPF_RB_FORCE_WAKEUP);
-		}
 	}
+read:
 	out->ip = ip;
 	if (bpf_probe_read_user(out->words, sizeof(out->words), (const void *)sp)) {
 		st->v[DP_STAT_LEAF_READ_FAIL]++;

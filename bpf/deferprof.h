@@ -58,9 +58,9 @@ struct dp_leaf {
  * function whose frame is set up (most of most code), frame-pointer
  * unwinding already finds the caller. User space publishes, per process and
  * 4 KiB page of code (DP_GATE_KEY), one bit per byte: set when that
- * address is such a place. The program reads the user stack only
- * for an IP whose bit is set or whose page has no entry (not yet seen,
- * or above 2^47).
+ * address is such a place, once the page was sampled often enough to be
+ * worth working out (user/kernel/leafgate.h). The program reads the user
+ * stack only for an IP whose bit is set or whose page has no entry.
  */
 #define DP_GATE_PAGE_SHIFT	12
 #define DP_GATE_BLOCK_SHIFT	0	/* one bit per byte: a system call's return point is often the byte before an epilogue */
@@ -68,22 +68,11 @@ struct dp_leaf {
 #define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
 				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))
 #define DP_GATE_WORDS		((1 << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT)) / 64)
-/*
- * Working a page out costs user space tens of microseconds; a capture a
- * few hundred nanoseconds. So a page is first published provisional (every
- * bit set, captures counted by the program), and worked out once
- * DP_GATE_LEARN_AT captures came from it: the program then wakes user
- * space. Pages sampled less often stay provisional.
- */
-#define DP_GATE_LEARN_AT	128
 /* The 64 bytes of code one word of bits covers, as a key (never 0 for user code of a process). */
 #define DP_GATE_WINDOW(tgid, addr)	((DP_GATE_KEY(tgid, addr) << 6) | \
 					 (((__u64)(addr) >> 6) & ((1 << (DP_GATE_PAGE_SHIFT - 6)) - 1)))
 struct dp_gate_page {
 	__u64 bits[DP_GATE_WORDS];	/* block b: bits[b / 64] >> (b % 64) & 1 */
-	__u64 captures;			/* the program's count while provisional */
-	__u32 provisional;
-	__u32 pad;
 };
 
 /*

@@ -106,13 +106,14 @@ else
 fi
 
 # --- the leaf gate (user/kernel/leafgate.c): in code whose frame is set up
-# the program does not read the user stack at all. dp-bench-work's spin
-# loop is framed: after its pages are learned (a few rounds at the start),
-# captures stop, and its stacks stay whole. The checks above ran with the
-# gate on: every frameless case kept its caller.
+# the program does not read the user stack at all, once the page has been
+# sampled often enough to be worked out (512 captures). dp-bench-work's spin
+# loop is framed: at 4999 Hz its page is worked out at the first round
+# (half a second), then the reads stop, and its stacks stay whole. The
+# checks above ran with the gate on: every frameless case kept its caller.
 bench=$(realpath "$out/dp-bench-work")
-if ! "$dp" -F 999 -d 2 -f report -o "$tmp/gate.txt" -f folded -o "$tmp/gate.folded" \
-	-- "$bench" -m spin -s 2 2> "$tmp/gate.err"; then
+if ! "$dp" -F 4999 -d 3 -f report -o "$tmp/gate.txt" -f folded -o "$tmp/gate.folded" \
+	-- "$bench" -m spin -s 3 2> "$tmp/gate.err"; then
 	fail gate-framed "deferprof failed on dp-bench-work -m spin" "$tmp/gate.err"
 else
 	samples=$(sed -n 's/^  samples: *\([0-9]*\) seen by BPF.*/\1/p' "$tmp/gate.txt")
@@ -120,11 +121,11 @@ else
 	gated=$(sed -n "s/.*not needed for \([0-9]*\) by \([0-9]*\) pages.*/\1 \2/p" "$tmp/gate.txt")
 	set -- $gated
 	if [ -n "$samples" ] && [ -n "$read_n" ] && [ -n "${1:-}" ] && [ "${2:-0}" -gt 0 ] &&
-	   [ $((read_n * 4)) -le "$samples" ] && [ $(($1 * 2)) -ge "$samples" ] &&
+	   [ $((read_n * 5)) -le $((samples * 2)) ] && [ $(($1 * 2)) -ge "$samples" ] &&
 	   has "$tmp/gate.folded" ";main;worker;bw_spin_outer;bw_spin_middle;bw_spin_inner "; then
-		pass gate-framed "framed spin loop: the user stack read for $read_n of $samples samples, not needed for $1 ($2 pages learned); stacks whole"
+		pass gate-framed "framed spin loop: the user stack read for $read_n of $samples samples, not needed for $1 ($2 pages worked out); stacks whole"
 	else
-		fail gate-framed "expected at most a quarter of $samples samples read (read $read_n, not needed '$gated') and whole bw_spin stacks" "$tmp/gate.txt"
+		fail gate-framed "expected at most 40% of $samples samples read (read $read_n, not needed '$gated') and whole bw_spin stacks" "$tmp/gate.txt"
 	fi
 fi
 

@@ -16,8 +16,6 @@ struct fake_map {
 	int n;
 	int fail_write;		/* the next write fails with this */
 	int writes, erases;
-	bool full;
-	int full_calls;
 };
 
 static int find(struct fake_map *m, uint64_t key)
@@ -64,14 +62,6 @@ static int fake_erase(void *ctx, uint64_t key)
 	return 0;
 }
 
-static void fake_full(void *ctx, bool full)
-{
-	struct fake_map *m = ctx;
-
-	m->full = full;
-	m->full_calls++;
-}
-
 static struct dp_gate_page some_bits(uint64_t w0)
 {
 	struct dp_gate_page pg;
@@ -83,8 +73,7 @@ static struct dp_gate_page some_bits(uint64_t w0)
 
 static struct dp_leafgate *gate(struct fake_map *m, uint32_t capacity)
 {
-	const struct dp_leafgate_ops ops = { .write = fake_write, .erase = fake_erase,
-					     .full = fake_full, .ctx = m };
+	const struct dp_leafgate_ops ops = { .write = fake_write, .erase = fake_erase, .ctx = m };
 	struct dp_leafgate *g;
 
 	memset(m, 0, sizeof(*m));
@@ -106,15 +95,16 @@ static int until_learn(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 	return -1;
 }
 
-static bool all_set(const struct dp_gate_page *pg)
+/* Worked out and published: the page of addr. */
+static void learn(struct dp_leafgate *g, uint32_t pid, uint64_t addr, uint64_t w0)
 {
-	for (int i = 0; i < DP_GATE_WORDS; i++)
-		if (pg->bits[i] != ~0ULL)
-			return false;
-	return true;
+	struct dp_gate_page pg = some_bits(w0);
+
+	cr_assert_eq(until_learn(g, pid, addr), DP_GATE_LEARN_AT);
+	cr_assert_eq(dp_leafgate__set(g, pid, addr, &pg), 0);
 }
 
-Test(leafgate, provisional_first_then_worked_out_when_sampled_often)
+Test(leafgate, a_page_is_worked_out_once_sampled_often_enough)
 {
 	struct fake_map m;
 	struct dp_leafgate *g = gate(&m, 100);
@@ -123,29 +113,24 @@ Test(leafgate, provisional_first_then_worked_out_when_sampled_often)
 	int i;
 
 	cr_assert_eq(key, ((uint64_t)42 << 35) | 0x401, "key %#llx", (unsigned long long)key);
-	cr_assert_eq(dp_leafgate__seen(g, 42, 0x401234), 0);
-	cr_assert_eq(m.n, 1);
-	cr_assert_eq(m.keys[0], key);
-	cr_assert(m.vals[0].provisional && all_set(&m.vals[0]), "provisional: every bit set");
-	/* The first capture published it; DP_GATE_LEARN_AT in all ask for the work. */
-	cr_assert_eq(until_learn(g, 42, 0x401ff8), DP_GATE_LEARN_AT - 1, "the same page");
-	cr_assert_eq(m.writes, 1, "no write while provisional");
+	/* Counted across the page, nothing written until then. */
+	for (int k = 1; k < DP_GATE_LEARN_AT; k++)
+		cr_assert_eq(dp_leafgate__seen(g, 42, k % 2 ? 0x401234 : 0x401ff8), 0);
+	cr_assert_eq(m.writes, 0, "a page sampled less often costs no map entry");
+	cr_assert_eq(dp_leafgate__seen(g, 42, 0x401000), 1, "the %dth capture", DP_GATE_LEARN_AT);
 	cr_assert_eq(dp_leafgate__set(g, 42, 0x401000, &pg), 0);
 	i = find(&m, key);
 	cr_assert_geq(i, 0);
 	cr_assert_eq(m.vals[i].bits[0], 0x5);
-	cr_assert_not(m.vals[i].provisional);
-	cr_assert_eq(m.n, 1, "updated in place");
 	/* Worked out: further captures (from a set bit) ask nothing. */
 	for (int k = 0; k < 2 * DP_GATE_LEARN_AT; k++)
 		cr_assert_eq(dp_leafgate__seen(g, 42, 0x401234), 0);
-	cr_assert_eq(m.writes, 2);
-	cr_assert_eq(dp_leafgate__stats(g)->provisional, 1);
+	cr_assert_eq(dp_leafgate__set(g, 42, 0x401000, &pg), 0, "again: nothing");
+	cr_assert_eq(m.writes, 1);
 	cr_assert_eq(dp_leafgate__stats(g)->written, 1);
-	/* Another process, another page: their own entries. */
-	cr_assert_eq(dp_leafgate__seen(g, 43, 0x401234), 0);
-	cr_assert_eq(dp_leafgate__seen(g, 42, 0x402000), 0);
-	cr_assert_eq(m.n, 3);
+	/* Another process, another page: counted apart. */
+	cr_assert_eq(until_learn(g, 43, 0x401234), DP_GATE_LEARN_AT);
+	cr_assert_eq(until_learn(g, 42, 0x402000), DP_GATE_LEARN_AT);
 	cr_assert_eq(dp_leafgate__set(g, 44, 0x1000, &pg), -ENOENT, "never seen");
 	dp_leafgate__free(g);
 }
@@ -156,8 +141,8 @@ Test(leafgate, new_code_over_a_range_forgets_its_pages)
 	struct dp_leafgate *g = gate(&m, 100);
 
 	for (uint64_t p = 0x10000; p < 0x15000; p += 0x1000)
-		cr_assert_eq(dp_leafgate__seen(g, 5, p), 0);
-	cr_assert_eq(dp_leafgate__seen(g, 6, 0x11000), 0);
+		learn(g, 5, p, 1);
+	learn(g, 6, 0x11000, 1);
 	cr_assert_eq(m.n, 6);
 	/* A mapping over [0x11800, 0x13000): pages 0x11000 and 0x12000 of process 5. */
 	dp_leafgate__forget_range(g, 5, 0x11800, 0x13000);
@@ -167,10 +152,9 @@ Test(leafgate, new_code_over_a_range_forgets_its_pages)
 	cr_assert_geq(find(&m, DP_GATE_KEY(5, 0x13000)), 0, "the end is exclusive");
 	cr_assert_geq(find(&m, DP_GATE_KEY(5, 0x10000)), 0);
 	cr_assert_geq(find(&m, DP_GATE_KEY(6, 0x11000)), 0, "another process keeps its page");
-	/* Sampled again: published again, and counted from the start. */
-	cr_assert_eq(dp_leafgate__seen(g, 5, 0x11000), 0);
+	/* Sampled again: counted from the start, worked out again. */
+	learn(g, 5, 0x11000, 1);
 	cr_assert_geq(find(&m, DP_GATE_KEY(5, 0x11000)), 0);
-	cr_assert_eq(until_learn(g, 5, 0x11000), DP_GATE_LEARN_AT - 1);
 	cr_assert_eq(dp_leafgate__stats(g)->erased, 2);
 	dp_leafgate__free(g);
 }
@@ -180,34 +164,36 @@ Test(leafgate, exec_fork_or_exit_forgets_the_process)
 	struct fake_map m;
 	struct dp_leafgate *g = gate(&m, 100);
 
-	cr_assert_eq(dp_leafgate__seen(g, 5, 0x1000), 0);
-	cr_assert_eq(dp_leafgate__seen(g, 5, 0x2000), 0);
-	cr_assert_eq(dp_leafgate__seen(g, 9, 0x1000), 0);
+	learn(g, 5, 0x1000, 1);
+	learn(g, 5, 0x2000, 1);
+	learn(g, 9, 0x1000, 1);
+	cr_assert_eq(dp_leafgate__seen(g, 5, 0x3000), 0, "a page still counted");
 	dp_leafgate__forget_pid(g, 5);
 	cr_assert_eq(m.n, 1);
 	cr_assert_geq(find(&m, DP_GATE_KEY(9, 0x1000)), 0);
 	dp_leafgate__forget_pid(g, 5);	/* twice: nothing */
 	dp_leafgate__forget_pid(g, 1234);	/* never seen: nothing */
 	cr_assert_eq(m.n, 1);
+	cr_assert_eq(until_learn(g, 5, 0x3000), DP_GATE_LEARN_AT, "its count started again");
 	dp_leafgate__free(g);
 }
 
 /*
  * An exit record is read before the logs that still hold the process's
- * last samples: their pages, published again, are forgotten with the
- * rest once the logs are read.
+ * last samples: pages they finish working out are forgotten with the rest
+ * once the logs are read.
  */
 Test(leafgate, an_exited_process_is_forgotten_after_its_last_samples)
 {
 	struct fake_map m;
 	struct dp_leafgate *g = gate(&m, 100);
 
-	cr_assert_eq(dp_leafgate__seen(g, 5, 0x1000), 0);
+	learn(g, 5, 0x1000, 1);
 	dp_leafgate__exited(g, 5);
 	dp_leafgate__exited(g, 6);	/* no page yet */
-	cr_assert_eq(dp_leafgate__seen(g, 5, 0x2000), 0, "a last sample from the log");
-	cr_assert_eq(dp_leafgate__seen(g, 6, 0x3000), 0, "its first and last");
-	cr_assert_eq(dp_leafgate__seen(g, 7, 0x1000), 0, "a live process");
+	learn(g, 5, 0x2000, 1);	/* its last samples, from the log */
+	learn(g, 6, 0x3000, 1);
+	learn(g, 7, 0x1000, 1);	/* a live process */
 	cr_assert_eq(m.n, 4);
 	dp_leafgate__logs_read(g);
 	cr_assert_eq(m.n, 1);
@@ -217,51 +203,29 @@ Test(leafgate, an_exited_process_is_forgotten_after_its_last_samples)
 	dp_leafgate__free(g);
 }
 
-Test(leafgate, a_full_map_is_told_to_the_program_and_counted)
+Test(leafgate, a_full_map_or_a_failed_write_is_counted_and_not_asked_again)
 {
 	struct fake_map m;
 	struct dp_leafgate *g = gate(&m, 2);
 	struct dp_gate_page pg = some_bits(1);
 
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x1000), 0);
-	cr_assert_not(m.full);
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x2000), 0);
-	cr_assert(m.full, "the program stops waking user space for pages without an entry");
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x3000), 0, "a full map is no error");
+	learn(g, 1, 0x1000, 1);
+	learn(g, 1, 0x2000, 1);
+	learn(g, 1, 0x3000, 1);
 	cr_assert_eq(m.n, 2, "the capacity is kept");
 	cr_assert_eq(dp_leafgate__stats(g)->refused, 1);
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x3000), 0, "still full: not asked");
-	/* Room again: the page refused is worked out at its next capture. */
+	for (int k = 0; k < 2 * DP_GATE_LEARN_AT; k++)
+		cr_assert_eq(dp_leafgate__seen(g, 1, 0x3000), 0, "decided: not asked again");
+	/* Room again: a page counted after that is published. */
 	dp_leafgate__forget_range(g, 1, 0x1000, 0x2000);
-	cr_assert_not(m.full);
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x3000), 1);
-	cr_assert_eq(dp_leafgate__set(g, 1, 0x3000, &pg), 0);
-	cr_assert_geq(find(&m, DP_GATE_KEY(1, 0x3000)), 0);
-	cr_assert(m.full);
-	dp_leafgate__free(g);
-}
-
-Test(leafgate, a_failed_write_leaves_the_page_unpublished)
-{
-	struct fake_map m;
-	struct dp_leafgate *g = gate(&m, 100);
-	struct dp_gate_page pg = some_bits(1);
-
+	learn(g, 1, 0x4000, 1);
+	cr_assert_geq(find(&m, DP_GATE_KEY(1, 0x4000)), 0);
+	/* A write the map refuses: counted, the page captured as before. */
+	cr_assert_eq(until_learn(g, 2, 0x1000), DP_GATE_LEARN_AT);
 	m.fail_write = -ENOMEM;
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x1000), 0);
-	cr_assert_eq(m.n, 0);
-	cr_assert_eq(dp_leafgate__stats(g)->refused, 1);
-	/* Asked again at the next capture, and published then. */
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x1000), 1);
-	cr_assert_eq(dp_leafgate__set(g, 1, 0x1000, &pg), 0);
-	cr_assert_eq(m.n, 1);
-	/* A failed update keeps the provisional entry it would have replaced. */
-	cr_assert_eq(dp_leafgate__seen(g, 1, 0x2000), 0);
-	cr_assert_eq(until_learn(g, 1, 0x2000), DP_GATE_LEARN_AT - 1);
-	m.fail_write = -EINVAL;
-	cr_assert_eq(dp_leafgate__set(g, 1, 0x2000, &pg), 0);
-	cr_assert(m.vals[find(&m, DP_GATE_KEY(1, 0x2000))].provisional);
-	cr_assert_eq(m.n, 2);
+	cr_assert_eq(dp_leafgate__set(g, 2, 0x1000, &pg), 0);
+	cr_assert_lt(find(&m, DP_GATE_KEY(2, 0x1000)), 0);
+	cr_assert_eq(dp_leafgate__stats(g)->refused, 2);
 	dp_leafgate__free(g);
 }
 
@@ -273,7 +237,8 @@ Test(leafgate, addresses_and_pids_past_the_key)
 	cr_assert(dp_leafgate__fits(4194304, 0x7fffffffe000));
 	cr_assert_not(dp_leafgate__fits(1, 1ULL << 47), "5-level paging's upper half");
 	cr_assert_not(dp_leafgate__fits(1U << 29, 0x1000));
-	cr_assert_eq(dp_leafgate__seen(g, 1, 1ULL << 47), 0);
+	for (int k = 0; k < 2 * DP_GATE_LEARN_AT; k++)
+		cr_assert_eq(dp_leafgate__seen(g, 1, 1ULL << 47), 0);
 	cr_assert_eq(m.n, 0, "not published");
 	dp_leafgate__free(g);
 }

@@ -148,10 +148,9 @@ static void sink_exit(void *ctx, uint32_t pid)
 }
 
 /*
- * A capture came from ip: the leaf gate counts it (a page not seen yet is
- * published provisional), and works the page out when it is sampled often
- * enough. The page is that of the current address space, whichever the
- * sample's.
+ * A capture came from ip: the leaf gate counts it, and works the page out
+ * when it is sampled often enough (leafgate.h). The page is that of the
+ * current address space, whichever the sample's.
  */
 static void gate_learn(struct dp_session *s, uint32_t pid, uint64_t ip)
 {
@@ -161,7 +160,7 @@ static void gate_learn(struct dp_session *s, uint32_t pid, uint64_t ip)
 	/* Out of memory, the page stays unpublished: captures there go on as without the gate. */
 	if (dp_leafgate__seen(s->gate, pid, ip) != 1)
 		return;
-	/* Not known code of a file: a capture everywhere (see leafgate.h). */
+	/* In no known mapping (its record not read yet): a capture everywhere. */
 	if (dp_usyms__leaf_page(s->res->us, pid, page, &pg))
 		memset(&pg, 0xff, sizeof(pg));
 	(void)dp_leafgate__set(s->gate, pid, ip, &pg);	/* -ENOENT cannot be: seen above */
@@ -481,7 +480,7 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 		if (res->ri.leaf_repair) {
 			const struct dp_leafgate_ops gops = {
 				.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase,
-				.full = dp_progmaps__gate_full, .ctx = &s->pm,
+				.ctx = &s->pm,
 			};
 
 			s->gate = dp_leafgate__new(&gops, DP_GATE_PAGES);

@@ -8,15 +8,15 @@
 #define PAGE_BYTES	(1ULL << DP_GATE_PAGE_SHIFT)
 
 enum gstate {
-	G_PROVISIONAL,	/* in the map, every bit set, captures counted */
+	G_COUNTING,	/* not in the map: its captures counted */
 	G_FINAL,	/* in the map, worked out */
-	G_REFUSED,	/* not in the map: it was full, or the write failed */
+	G_REFUSED,	/* worked out, not in the map: it was full, or the write failed */
 };
 
 struct gpage {
 	UT_hash_handle hh;
 	uint64_t page;		/* its address */
-	uint32_t captures;	/* while provisional */
+	uint32_t captures;	/* while counting */
 	uint8_t state;		/* enum gstate */
 };
 
@@ -29,7 +29,6 @@ struct gproc {
 struct dp_leafgate {
 	struct dp_leafgate_ops ops;
 	uint32_t capacity, used;
-	bool full;		/* told to the program */
 	struct gproc *procs;
 	uint32_t *exited;	/* processes to forget once their last samples are read */
 	size_t nexited, capexited;
@@ -47,20 +46,9 @@ struct dp_leafgate *dp_leafgate__new(const struct dp_leafgate_ops *ops, uint32_t
 	return g;
 }
 
-/* The program wakes user space for pages it has no entry for, unless the map is full. */
-static void tell_full(struct dp_leafgate *g)
-{
-	bool full = g->used >= g->capacity;
-
-	if (full != g->full && g->ops.full) {
-		g->full = full;
-		g->ops.full(g->ops.ctx, full);
-	}
-}
-
 static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
 {
-	if (pg->state != G_REFUSED) {
+	if (pg->state == G_FINAL) {
 		int err = g->ops.erase(g->ops.ctx, DP_GATE_KEY(p->pid, pg->page));
 
 		/* -ENOENT: gone already; anything else leaves an entry, still counted as used. */
@@ -81,7 +69,6 @@ static void drop_proc(struct dp_leafgate *g, struct gproc *p)
 		drop_page(g, p, pg);
 	HASH_DEL(g->procs, p);
 	free(p);
-	tell_full(g);
 }
 
 void dp_leafgate__free(struct dp_leafgate *g)
@@ -130,52 +117,16 @@ bool dp_leafgate__fits(uint32_t pid, uint64_t addr)
 	       !((uint64_t)pid >> (64 - (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)));
 }
 
-/* Put pg's entry in the map (provisional, or final with bits): its new state. */
-static void put(struct dp_leafgate *g, uint32_t pid, struct gpage *pg,
-		const struct dp_gate_page *bits)
-{
-	bool was_in = pg->state != G_REFUSED;
-	int err;
-
-	if (!was_in && g->used >= g->capacity) {
-		g->st.refused++;
-		pg->state = G_REFUSED;
-		return;
-	}
-	err = g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), bits);
-	if (err) {
-		g->st.refused++;
-		if (was_in)	/* an update that failed leaves the old entry */
-			return;
-		pg->state = G_REFUSED;
-		return;
-	}
-	if (!was_in) {
-		g->used++;
-		tell_full(g);
-	}
-	if (bits->provisional) {
-		pg->state = G_PROVISIONAL;
-		g->st.provisional++;
-	} else {
-		pg->state = G_FINAL;
-		g->st.written++;
-	}
-}
-
 int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 {
 	struct gproc *p = find_proc(g, pid);
 	struct gpage *pg = find_page(p, addr);
-	struct dp_gate_page all;
 
 	if (!dp_leafgate__fits(pid, addr))
 		return 0;
 	if (pg) {
-		if (pg->state == G_PROVISIONAL)
-			return ++pg->captures >= DP_GATE_LEARN_AT;
-		if (pg->state == G_REFUSED && g->used < g->capacity)
-			return 1;	/* room again: worked out at once, it was sampled before */
+		if (pg->state == G_COUNTING)
+			return ++pg->captures == DP_GATE_LEARN_AT;
 		return 0;
 	}
 	if (!p) {
@@ -193,32 +144,33 @@ int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 	if (!pg)
 		return -ENOMEM;
 	pg->page = addr & ~(PAGE_BYTES - 1);
-	pg->state = G_REFUSED;	/* not in the map yet */
+	pg->state = G_COUNTING;
 	pg->captures = 1;
 	HASH_ADD(hh, p->pages, page, sizeof(pg->page), pg);
 	if (dp_hash_failed()) {
 		free(pg);
 		return -ENOMEM;
 	}
-	memset(&all, 0xff, sizeof(all));
-	all.captures = 1;
-	all.provisional = 1;
-	all.pad = 0;
-	put(g, pid, pg, &all);
-	return 0;
+	return DP_GATE_LEARN_AT == 1;
 }
 
 int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
 		     const struct dp_gate_page *bits)
 {
 	struct gpage *pg = find_page(find_proc(g, pid), addr);
-	struct dp_gate_page v = *bits;
 
 	if (!pg)
 		return -ENOENT;
-	v.provisional = 0;
-	v.captures = 0;
-	put(g, pid, pg, &v);
+	if (pg->state != G_COUNTING)
+		return 0;
+	pg->state = G_REFUSED;	/* decided either way: not asked again */
+	if (g->used >= g->capacity || g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), bits)) {
+		g->st.refused++;
+		return 0;
+	}
+	pg->state = G_FINAL;
+	g->used++;
+	g->st.written++;
 	return 0;
 }
 
@@ -236,7 +188,6 @@ void dp_leafgate__forget_range(struct dp_leafgate *g, uint32_t pid, uint64_t sta
 		HASH_DEL(g->procs, p);
 		free(p);
 	}
-	tell_full(g);
 }
 
 void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid)

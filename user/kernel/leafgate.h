@@ -3,13 +3,15 @@
  * The leaf gate's user side (the map is described in deferprof.h). The
  * program reads the user stack's top words, for the leaf repair, only
  * where the repair could use them; it learns where from pages published
- * here. A page is published when a capture first comes from it, as
- * provisional (every bit set: captures go on, and the program counts
- * them); once DP_GATE_LEARN_AT captures came from it, it is worked out
- * (the symbols side's dp_usyms__leaf_page) and published final. So only
- * code that is sampled costs a map entry, and only code sampled often the
- * work. Pages are forgotten when the code under them may change: a new
- * executable mapping over them, an exec, a fork (a reused pid), an exit.
+ * here. User space counts the captures that come from each page of each
+ * process; a page is worked out (the symbols side's dp_usyms__leaf_page)
+ * and published once DP_GATE_LEARN_AT captures came from it. Working a
+ * page out costs 20-50 us (an object's first, up to 0.5 ms), a capture a
+ * few hundred nanoseconds with its handling here: only a page sampled
+ * that often repays it, and code sampled a few times (start-up code, a
+ * short run at 99 Hz) costs nothing but the counting. Pages are forgotten
+ * when the code under them may change: a new executable mapping over
+ * them, an exec, a fork (a reused pid), an exit.
  *
  * Until its page is worked out a capture is taken as before. A page
  * forgotten late (its record read after new code ran there) can only skip
@@ -24,9 +26,7 @@
  * last samples, which would publish its pages again: they are forgotten
  * after the next read of the logs (dp_leafgate__logs_read).
  *
- * When the map is full, new pages are not published (counted), and the
- * program is told, so that it stops waking user space for pages without
- * an entry; pages forgotten make room again.
+ * When the map is full, pages worked out are not published (counted).
  *
  * The map is written through ops, so unit tests drive the bookkeeping with
  * a fake.
@@ -41,19 +41,18 @@
 
 /* Entries of the program's map: 64 MiB of sampled code pages. */
 #define DP_GATE_PAGES	16384
+/* Captures from a page before it is worked out (see above). */
+#define DP_GATE_LEARN_AT	512
 
 struct dp_leafgate_ops {
 	/* Put one page's value under key (DP_GATE_KEY): 0 or -errno (-E2BIG: map full). */
 	int (*write)(void *ctx, uint64_t key, const struct dp_gate_page *pg);
 	/* Delete key: 0 or -errno (-ENOENT when not there). */
 	int (*erase)(void *ctx, uint64_t key);
-	/* Tell the program whether the map is full (may be NULL). */
-	void (*full)(void *ctx, bool full);
 	void *ctx;
 };
 
 struct dp_leafgate_stats {
-	uint64_t provisional;	/* pages published provisional (every bit set) */
 	uint64_t written;	/* pages worked out and published */
 	uint64_t refused;	/* writes the map did not take (full, or an error): captured as before */
 	uint64_t erased;	/* pages taken out again */
@@ -68,9 +67,8 @@ void dp_leafgate__free(struct dp_leafgate *g);
 /* Whether the gate can hold addr of pid at all (the key's bits). */
 bool dp_leafgate__fits(uint32_t pid, uint64_t addr);
 /*
- * A capture came from addr of pid: a page not seen before is published
- * provisional. 1 when the page is to be worked out now (then
- * dp_leafgate__set), 0 when not, -ENOMEM.
+ * A capture came from addr of pid: counted. 1 when the page is to be
+ * worked out now (then dp_leafgate__set), 0 when not, -ENOMEM.
  */
 int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr);
 /* Publish the worked-out page holding addr of pid: 0, or -ENOENT when it was not seen. */

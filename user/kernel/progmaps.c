@@ -205,13 +205,6 @@ int dp_progmaps__gate_write(void *ctx, uint64_t key, const struct dp_gate_page *
 	return err;
 }
 
-void dp_progmaps__gate_full(void *ctx, bool full)
-{
-	struct dp_progmaps *pm = ctx;
-
-	__atomic_store_n(&pm->bpf.skel->bss->gate_full, full ? 1 : 0, __ATOMIC_RELAXED);
-}
-
 int dp_progmaps__gate_erase(void *ctx, uint64_t key)
 {
 	struct dp_progmaps *pm = ctx;

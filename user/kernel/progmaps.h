@@ -49,7 +49,6 @@ int dp_progmaps__forget_stack(void *pm, uint64_t id);
 struct dp_gate_page;
 int dp_progmaps__gate_write(void *pm, uint64_t key, const struct dp_gate_page *pg);
 int dp_progmaps__gate_erase(void *pm, uint64_t key);
-void dp_progmaps__gate_full(void *pm, bool full);
 /* Every id in the store, malloc'd into *ids: how many, or -errno. */
 long dp_progmaps__stack_ids(void *pm, uint64_t **ids);
 /* The program's counters; at the end, the store's size and run time (-v). */
