@@ -418,7 +418,6 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 		__u64 win = DP_GATE_WINDOW(tgid, ip), gen = *(volatile __u64 *)&gate_gen;
 		__u64 word;
 
-		_Static_assert(DP_GATE_BLOCK_SHIFT == 0, "a word of bits is 64 bytes of code");
 		/* A hot loop asks about the same 64 bytes again and again: no lookup then. */
 		if (log->gate_window == win && log->gate_gen == gen) {
 			word = log->gate_word;

@@ -63,16 +63,19 @@ struct dp_leaf {
  * stack only for an IP whose bit is set or whose page has no entry.
  */
 #define DP_GATE_PAGE_SHIFT	12
-#define DP_GATE_BLOCK_SHIFT	0	/* one bit per byte: a system call's return point is often the byte before an epilogue */
 #define DP_GATE_ADDR_BITS	47
 #define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
 				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))
-#define DP_GATE_WORDS		((1 << (DP_GATE_PAGE_SHIFT - DP_GATE_BLOCK_SHIFT)) / 64)
+#define DP_GATE_WORDS		((1 << DP_GATE_PAGE_SHIFT) / 64)
 /* The 64 bytes of code one word of bits covers, as a key (never 0 for user code of a process). */
 #define DP_GATE_WINDOW(tgid, addr)	((DP_GATE_KEY(tgid, addr) << 6) | \
 					 (((__u64)(addr) >> 6) & ((1 << (DP_GATE_PAGE_SHIFT - 6)) - 1)))
+/*
+ * Byte b of the page: bits[b / 64] >> (b % 64) & 1. Bytes, not larger
+ * blocks: a system call's return point is often the byte before an epilogue.
+ */
 struct dp_gate_page {
-	__u64 bits[DP_GATE_WORDS];	/* block b: bits[b / 64] >> (b % 64) & 1 */
+	__u64 bits[DP_GATE_WORDS];
 };
 
 /*

@@ -292,14 +292,18 @@ Test(leaf_object, a_mapping_not_yet_known_is_read_again_from_proc)
 	}
 }
 
-/* Whether block b of bits is set; a block's bytes. */
-static bool block_set(const uint64_t *bits, uint64_t b)
+/* Whether bit b of bits is set. */
+static bool block_set(const __u64 *bits, uint64_t b)
 {
 	return (bits[b / 64] >> (b % 64)) & 1;
 }
 
-#define BLOCK (1ULL << DP_LEAF_BLOCK_SHIFT)
-#define PAGE_BLOCKS ((unsigned int)(4096 / BLOCK))
+/* The gate's bits for the n bytes from vaddr of o (the leaf repair's side). */
+static void blocks(struct dp_obj *o, uint64_t vaddr, unsigned int n, __u64 *bits)
+{
+	memset(bits, 0, (n + 63) / 64 * sizeof(*bits));
+	dp_leafrepair__mark(o, vaddr, n, DP_LEAF_WORDS, bits, 0);
+}
 
 /* Whether .eh_frame has a frame at vaddr of o. */
 static bool eh_covers(struct dp_obj *o, uint64_t vaddr)
@@ -317,7 +321,7 @@ static bool eh_covers(struct dp_obj *o, uint64_t vaddr)
 }
 
 /*
- * The leaf gate's blocks (dp_leafrepair__blocks) against the repair's own
+ * The leaf gate's bits (dp_leafrepair__mark) against the repair's own
  * answer at every address. A block left clear must hold no address the
  * repair has a slot for: that would lose a caller. A block marked must
  * hold one, or an address .eh_frame has no frame for (padding: marked
@@ -327,21 +331,18 @@ static bool eh_covers(struct dp_obj *o, uint64_t vaddr)
 static unsigned int blocks_match_slots(struct dp_obj *o, uint64_t from, unsigned int nblocks)
 {
 	struct dp_leafrepair *lr = dp_leafrepair__new();
-	uint64_t bits[(nblocks + 63) / 64];
+	__u64 bits[(nblocks + 63) / 64];
 	unsigned int gaps = 0;
 
 	cr_assert_not_null(lr);
-	dp_leafrepair__blocks(o, from, nblocks, DP_LEAF_WORDS, bits);
+	blocks(o, from, nblocks, bits);
 	for (uint64_t b = 0; b < nblocks; b++) {
-		bool any = false, gap = false;
+		bool any = dp_leafrepair__slot(lr, o, from + b, DP_LEAF_WORDS) >= 0;
+		bool gap = !eh_covers(o, from + b);
 
-		for (uint64_t a = from + BLOCK * b; a < from + BLOCK * (b + 1); a++) {
-			any |= dp_leafrepair__slot(lr, o, a, DP_LEAF_WORDS) >= 0;
-			gap |= !eh_covers(o, a);
-		}
 		cr_assert(block_set(bits, b) == (any || gap),
 			  "%s: block at 0x%llx: %d, the repair says %d, no frame %d", o->path,
-			  (unsigned long long)(from + BLOCK * b), block_set(bits, b), any, gap);
+			  (unsigned long long)(from + b), block_set(bits, b), any, gap);
 		gaps += !any && gap;
 	}
 	dp_leafrepair__free(lr);
@@ -351,23 +352,24 @@ static unsigned int blocks_match_slots(struct dp_obj *o, uint64_t from, unsigned
 Test(leaf_gate_blocks, the_fixture_block_by_block)
 {
 	struct dp_obj *o = fixture();
-	uint64_t lo = sym(o, "lf_frameless") & ~(BLOCK - 1), hi = sym(o, "lf_long_body_end") + 16;
-	uint64_t body = sym(o, "lf_long_body"), end = sym(o, "lf_long_body_end"), bits[2];
+	uint64_t lo = sym(o, "lf_frameless"), hi = sym(o, "lf_long_body_end") + 16;
+	uint64_t body = sym(o, "lf_long_body"), end = sym(o, "lf_long_body_end");
+	__u64 bits[2];
 
 	cr_assert_eq(body % 16, 0, "the long body starts a 16-byte block");
 	cr_assert_eq(end - body, 64);
-	blocks_match_slots(o, lo, (unsigned int)((hi - lo) / BLOCK));
+	blocks_match_slots(o, lo, (unsigned int)(hi - lo));
 	/* By name: a frameless function's block is set, the long framed body's are clear. */
-	dp_leafrepair__blocks(o, sym(o, "lf_frameless") & ~(BLOCK - 1), 1, DP_LEAF_WORDS, bits);
+	blocks(o, sym(o, "lf_frameless"), 1, bits);
 	cr_assert(block_set(bits, 0), "lf_frameless: a capture is of use");
-	dp_leafrepair__blocks(o, body, (unsigned int)(64 / BLOCK), DP_LEAF_WORDS, bits);
-	for (uint64_t b = 0; b < 64 / BLOCK; b++)
+	blocks(o, body, 64, bits);
+	for (uint64_t b = 0; b < 64; b++)
 		cr_assert_not(block_set(bits, b), "lf_long's body, block %llu", (unsigned long long)b);
 	/* `pop %rbp` is at the body's end; `ret` after it has the CFA on %rsp. */
-	dp_leafrepair__blocks(o, end + 1, 1, DP_LEAF_WORDS, bits);
+	blocks(o, end + 1, 1, bits);
 	cr_assert(block_set(bits, 0), "lf_long's epilogue (after pop %%rbp)");
 	/* Outside every FDE: marked, a capture rather than a guess. */
-	dp_leafrepair__blocks(o, 0x40000000, 2, DP_LEAF_WORDS, bits);
+	blocks(o, 0x40000000, 2, bits);
 	cr_assert_eq(bits[0] & 3, 3);
 	dp_objs__free(&objs);
 }
@@ -400,7 +402,7 @@ Test(leaf_gate_blocks, libc_pages_agree_with_the_repair)
 		uint64_t page = vaddr + (end - start) / 6 * (uint64_t)i;
 
 		/* Padding between functions is a small part of a page. */
-		cr_assert_lt(blocks_match_slots(o, page & ~4095ULL, PAGE_BLOCKS), PAGE_BLOCKS / 4);
+		cr_assert_lt(blocks_match_slots(o, page & ~4095ULL, 4096), 4096 / 4);
 	}
 	dp_objs__free(&objs);
 }

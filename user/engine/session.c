@@ -176,7 +176,6 @@ static uint32_t table_generation(void *ctx, uint32_t pid)
 static uint64_t sink_leaf(void *ctx, uint32_t pid, const struct dp_leaf *leaf)
 {
 	struct dp_session *s = ctx;
-
 	uint64_t ra;
 
 	if (!dp_usyms__known(s->res->us, pid))

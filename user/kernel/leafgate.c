@@ -61,12 +61,19 @@ static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
 	free(pg);
 }
 
-static void drop_proc(struct dp_leafgate *g, struct gproc *p)
+/* pid's pages out of the bookkeeping, and out of the map too when erase. */
+static void drop_proc(struct dp_leafgate *g, struct gproc *p, bool erase)
 {
 	struct gpage *pg, *t;
 
-	HASH_ITER(hh, p->pages, pg, t)
-		drop_page(g, p, pg);
+	HASH_ITER(hh, p->pages, pg, t) {
+		if (erase) {
+			drop_page(g, p, pg);
+		} else {
+			HASH_DEL(p->pages, pg);
+			free(pg);
+		}
+	}
 	HASH_DEL(g->procs, p);
 	free(p);
 }
@@ -78,16 +85,8 @@ void dp_leafgate__free(struct dp_leafgate *g)
 	if (!g)
 		return;
 	/* The map goes with the program: no erasing here. */
-	HASH_ITER(hh, g->procs, p, t) {
-		struct gpage *pg, *pt;
-
-		HASH_ITER(hh, p->pages, pg, pt) {
-			HASH_DEL(p->pages, pg);
-			free(pg);
-		}
-		HASH_DEL(g->procs, p);
-		free(p);
-	}
+	HASH_ITER(hh, g->procs, p, t)
+		drop_proc(g, p, false);
 	free(g->exited);
 	free(g);
 }
@@ -119,11 +118,13 @@ bool dp_leafgate__fits(uint32_t pid, uint64_t addr)
 
 int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 {
-	struct gproc *p = find_proc(g, pid);
-	struct gpage *pg = find_page(p, addr);
+	struct gproc *p;
+	struct gpage *pg;
 
 	if (!dp_leafgate__fits(pid, addr))
 		return 0;
+	p = find_proc(g, pid);
+	pg = find_page(p, addr);
 	if (pg) {
 		if (pg->state == G_COUNTING)
 			return ++pg->captures == DP_GATE_LEARN_AT;
@@ -184,10 +185,8 @@ void dp_leafgate__forget_range(struct dp_leafgate *g, uint32_t pid, uint64_t sta
 	HASH_ITER(hh, p->pages, pg, t)
 		if (pg->page < end && pg->page + PAGE_BYTES > start)
 			drop_page(g, p, pg);
-	if (!p->pages) {
-		HASH_DEL(g->procs, p);
-		free(p);
-	}
+	if (!p->pages)
+		drop_proc(g, p, false);
 }
 
 void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid)
@@ -195,7 +194,7 @@ void dp_leafgate__forget_pid(struct dp_leafgate *g, uint32_t pid)
 	struct gproc *p = find_proc(g, pid);
 
 	if (p)
-		drop_proc(g, p);
+		drop_proc(g, p, true);
 }
 
 const struct dp_leafgate_stats *dp_leafgate__stats(const struct dp_leafgate *g)

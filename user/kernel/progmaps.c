@@ -192,29 +192,32 @@ int dp_progmaps__forget_stack(void *ctx, uint64_t id)
 	return 0;
 }
 
+/*
+ * After a change of the leaf gate's map (rc: the call's result): the logs'
+ * cached answers expire. Bumped after the change, so that a program that
+ * read the old count looked up the old entry.
+ */
+static int gate_changed(struct dp_progmaps *pm, int rc)
+{
+	int err = rc ? -errno : 0;
+
+	__atomic_fetch_add(&pm->bpf.skel->bss->gate_gen, 1, __ATOMIC_RELEASE);
+	return err;
+}
+
 int dp_progmaps__gate_write(void *ctx, uint64_t key, const struct dp_gate_page *pg)
 {
 	struct dp_progmaps *pm = ctx;
 
-	int err = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key, pg, BPF_ANY))
-		err = -errno;
-	/* After the change: a program that read the old count looked up the old entry. */
-	__atomic_fetch_add(&pm->bpf.skel->bss->gate_gen, 1, __ATOMIC_RELEASE);
-	return err;
+	return gate_changed(pm, bpf_map_update_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate),
+						    &key, pg, BPF_ANY));
 }
 
 int dp_progmaps__gate_erase(void *ctx, uint64_t key)
 {
 	struct dp_progmaps *pm = ctx;
 
-	int err = 0;
-
-	if (bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key))
-		err = -errno;
-	__atomic_fetch_add(&pm->bpf.skel->bss->gate_gen, 1, __ATOMIC_RELEASE);
-	return err;
+	return gate_changed(pm, bpf_map_delete_elem(bpf_map__fd(pm->bpf.skel->maps.leafgate), &key));
 }
 
 long dp_progmaps__stack_ids(void *ctx, uint64_t **ids)

@@ -233,13 +233,13 @@ static bool row_at(Dwarf_CFI *cfi, Dwarf_Addr bias, uint64_t vaddr, unsigned int
 }
 
 /*
- * The blocks of [vaddr, end) where one table puts a return address in a
- * slot, into bits. Addresses the table has no frame for are marked too
- * when gaps_too (see dp_leafrepair__blocks).
+ * The bytes of [vaddr, end) where one table puts a return address in a
+ * slot, into bits from bit first. Addresses the table has no frame for are
+ * marked too when gaps_too (see dp_leafrepair__mark).
  */
-static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, const struct dp_cfifuncs *starts,
-			uint64_t vaddr, uint64_t end, unsigned int nwords, bool gaps_too,
-			uint64_t *bits)
+static void mark_rows(Dwarf_CFI *cfi, Dwarf_Addr bias, const struct dp_cfifuncs *starts,
+		      uint64_t vaddr, uint64_t end, unsigned int nwords, bool gaps_too,
+		      __u64 *bits, uint64_t first)
 {
 	uint64_t at = vaddr, row_end;
 	int slot;
@@ -258,35 +258,32 @@ static void mark_blocks(Dwarf_CFI *cfi, Dwarf_Addr bias, const struct dp_cfifunc
 		if (row_end > end)
 			row_end = end;
 		if (found ? slot >= 0 : gaps_too)
-			for (uint64_t b = (at - vaddr) >> DP_LEAF_BLOCK_SHIFT;
-			     b <= (row_end - 1 - vaddr) >> DP_LEAF_BLOCK_SHIFT; b++)
+			for (uint64_t b = first + (at - vaddr); b < first + (row_end - vaddr); b++)
 				bits[b / 64] |= 1ULL << (b % 64);
 		at = row_end;
 	}
 }
 
-void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
-			   unsigned int nwords, uint64_t *bits)
+void dp_leafrepair__mark(struct dp_obj *o, uint64_t vaddr, uint64_t n, unsigned int nwords,
+			 __u64 *bits, uint64_t first)
 {
-	uint64_t end = vaddr + ((uint64_t)nblocks << DP_LEAF_BLOCK_SHIFT);
 	Dwarf_Addr bias = 0;
 	Dwarf_CFI *cfi;
 
-	memset(bits, 0, (nblocks + 63) / 64 * sizeof(*bits));
 	if (!o->mod)
 		return;
 	/*
 	 * The repair reads .eh_frame, and .debug_frame where .eh_frame has no
 	 * frame. Where .eh_frame has none (padding, mostly, never run) the
-	 * block is marked rather than .debug_frame read: finding an object's
+	 * byte is marked rather than .debug_frame read: finding an object's
 	 * debug file can take tens of milliseconds (seen: 46 ms for libc), paid
 	 * in the loop that reads the rings. Without .eh_frame, .debug_frame
 	 * decides, as for the repair.
 	 */
 	if ((cfi = dwfl_module_eh_cfi(o->mod, &bias)))
-		mark_blocks(cfi, bias, dp_obj__cfi_funcs(o), vaddr, end, nwords, true, bits);
+		mark_rows(cfi, bias, dp_obj__cfi_funcs(o), vaddr, vaddr + n, nwords, true, bits, first);
 	else if ((cfi = dwfl_module_dwarf_cfi(o->mod, &bias)))
-		mark_blocks(cfi, bias, NULL, vaddr, end, nwords, false, bits);
+		mark_rows(cfi, bias, NULL, vaddr, vaddr + n, nwords, false, bits, first);
 }
 
 /* The n bytes of o's file that end at file address vaddr, in code: 0, or -1 when not there. */

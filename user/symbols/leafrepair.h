@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
 #include <elfutils/libdw.h>
 
 struct dp_obj;
@@ -53,15 +54,14 @@ void dp_leafrepair__free(struct dp_leafrepair *lr);
 int dp_leafrepair__slot(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vaddr,
 			unsigned int nwords);
 /*
- * For the leaf gate (deferprof.h): of the nblocks blocks of 2^DP_LEAF_BLOCK_SHIFT
- * bytes from file address vaddr of o, those holding an address whose slot
- * (as dp_leafrepair__slot() finds it, nwords) is >= 0, as bits (block b:
- * bits[b / 64] bit b % 64), and those holding an address .eh_frame has no
- * frame for. Where a block is not marked, a capture has no use.
+ * For the leaf gate (deferprof.h): of the n bytes from file address vaddr
+ * of o, those whose slot (as dp_leafrepair__slot() finds it, nwords) is
+ * >= 0, and those .eh_frame has no frame for, are set in bits as bits
+ * first + i (bit j: bits[j / 64] >> (j % 64)); other bits are left as they
+ * are. Where a bit is not set, a capture has no use.
  */
-#define DP_LEAF_BLOCK_SHIFT	0
-void dp_leafrepair__blocks(struct dp_obj *o, uint64_t vaddr, unsigned int nblocks,
-			   unsigned int nwords, uint64_t *bits);
+void dp_leafrepair__mark(struct dp_obj *o, uint64_t vaddr, uint64_t n, unsigned int nwords,
+			 __u64 *bits, uint64_t first);
 /* Whether file address vaddr of o follows a call instruction (its bytes read from o), cached. */
 bool dp_leafrepair__is_return(struct dp_leafrepair *lr, struct dp_obj *o, uint64_t vaddr);
 

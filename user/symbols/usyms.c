@@ -566,8 +566,6 @@ uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct 
 	return ra;
 }
 
-_Static_assert(DP_LEAF_BLOCK_SHIFT == DP_GATE_BLOCK_SHIFT, "the repair's blocks are the gate's");
-
 /*
  * Where the run of a page's file offsets that starts at off ends (at most
  * at end): the next boundary of any PT_LOAD, so that one segment maps the
@@ -607,15 +605,9 @@ int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
 	off0 = page - m->start + m->pgoff;
 	while (at < nbytes) {
 		uint64_t end = run_end(m->obj, off0 + at, off0 + nbytes) - off0, vaddr;
-		uint64_t bits[DP_GATE_WORDS];
 
-		if (!dp_obj__vaddr(m->obj, off0 + at, &vaddr)) {
-			dp_leafrepair__blocks(m->obj, vaddr, (unsigned int)(end - at), DP_LEAF_WORDS,
-					      bits);
-			for (uint64_t i = 0; i < end - at; i++)
-				if ((bits[i / 64] >> (i % 64)) & 1)
-					out->bits[(at + i) / 64] |= 1ULL << ((at + i) % 64);
-		}
+		if (!dp_obj__vaddr(m->obj, off0 + at, &vaddr))
+			dp_leafrepair__mark(m->obj, vaddr, end - at, DP_LEAF_WORDS, out->bits, at);
 		at = end;	/* no segment: the repair has nothing there either */
 	}
 	return 0;
