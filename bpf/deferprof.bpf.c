@@ -48,6 +48,8 @@ const volatile __u32 want_leaf = 0;
  * happens to equal the marker, next to last, is just a bad frame.
  */
 const volatile __u32 deferred_mode = 1;
+/* With the leaf gate: wake user space when captures come from pages it has not learned. */
+const volatile __u32 learn_wake = 0;
 /* New entries in the active counts map at which user space is woken to drain it. */
 const volatile __u64 wake_at = 32768;
 
@@ -378,6 +380,23 @@ static __always_inline void log_commit(struct dp_stats *st, struct dp_log *log,
 	}
 }
 
+/* A capture from a page the gate has no entry for: user space is woken to learn when they come fast. */
+static __always_inline void count_unlearned(struct dp_log *log, __u32 cpu)
+{
+	__u64 n = ++log->unlearned;
+
+	if (n == 1) {
+		log->unlearned_t0 = bpf_ktime_get_ns();
+	} else if (n == DP_GATE_WAKE_AT) {
+		__u32 msg = DP_WAKE_LEARN + cpu;
+
+		if (bpf_ktime_get_ns() - log->unlearned_t0 > DP_GATE_WAKE_NS)
+			log->unlearned = 0;	/* too slow to repay a wake-up: start over */
+		else
+			bpf_ringbuf_output(&wake, &msg, sizeof(msg), BPF_RB_FORCE_WAKEUP);
+	}
+}
+
 /*
  * The task's user IP and the top DP_LEAF_WORDS words at its user SP, into
  * out: the sample's own registers when it was taken in user mode, else
@@ -425,8 +444,11 @@ static __always_inline int leaf_capture(struct dp_stats *st, struct bpf_perf_eve
 			__u64 gk = DP_GATE_KEY(tgid, ip);
 			struct dp_gate_page *g = bpf_map_lookup_elem(&leafgate, &gk);
 
-			if (!g)
-				goto read;	/* not worked out (yet): the words are read */
+			if (!g) {	/* not worked out (yet): the words are read */
+				if (learn_wake)
+					count_unlearned(log, key->cpu);
+				goto read;
+			}
 			word = g->bits[(ip >> 6) & (DP_GATE_WORDS - 1)];
 			log->gate_window = win;
 			log->gate_gen = gen;

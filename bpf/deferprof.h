@@ -63,6 +63,15 @@ struct dp_leaf {
  * stack only for an IP whose bit is set or whose page has no entry.
  */
 #define DP_GATE_PAGE_SHIFT	12
+/*
+ * Captures from pages without an entry at which one CPU's program wakes
+ * user space to learn them, when they came within DP_GATE_WAKE_NS (2,000
+ * a second): at lower rates a wake-up costs more than the reads it saves.
+ */
+#define DP_GATE_WAKE_AT		64
+#define DP_GATE_WAKE_NS		32000000ULL
+/* The wake ring's word for that: DP_WAKE_LEARN + the CPU (other words: a map or log to drain). */
+#define DP_WAKE_LEARN		0x10000
 #define DP_GATE_ADDR_BITS	47
 #define DP_GATE_KEY(tgid, addr)	(((__u64)(tgid) << (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)) | \
 				 ((__u64)(addr) >> DP_GATE_PAGE_SHIFT))
@@ -143,7 +152,13 @@ struct dp_log {
 	 * (.bss, bumped by user space at every change of the map) is unchanged.
 	 */
 	__u64 gate_window, gate_gen, gate_word;
-	__u64 pad0[2];
+	/*
+	 * Captures from pages the gate has no entry for since user space last
+	 * read this log (it clears the count), and when the first of them was
+	 * taken: at DP_GATE_WAKE_AT within DP_GATE_WAKE_NS the program wakes
+	 * user space to learn them (leafgate.h); slower, the count starts over.
+	 */
+	__u64 unlearned, unlearned_t0;
 	__u64 tail;		/* written by user space */
 	__u64 pad1[7];
 	__u8 data[DP_LOG_BYTES + DP_LOG_SLACK];

@@ -236,6 +236,37 @@ Test(leaf_object, caller_of_a_mapped_process)
 	dp_objs__free(&objs);
 }
 
+/*
+ * The answers are remembered per (process, address) with every capture;
+ * a change of mappings must not leave an old one: a return address in no
+ * mapping becomes one when its code is mapped, and an exec's new code is
+ * asked again.
+ */
+Test(leaf_object, remembered_answers_follow_the_mappings)
+{
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	uint64_t ret = BASE + sym(o, "lf_after_call_rel");
+	uint64_t other = ret + 0x100000;	/* the same code, mapped again 1 MiB higher */
+	struct dp_leaf to_other = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { other } };
+	struct dp_leaf frameless = { .ip = BASE + sym(o, "lf_frameless_body"), .words = { ret } };
+
+	cr_assert_not_null(u);
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &frameless), ret);
+		cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &to_other), 0, "not mapped yet");
+	}
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x101000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &to_other), other, "mapped now");
+	/* An exec: none of the old mappings hold; the IP is in no mapping (no /proc here). */
+	cr_assert_eq(dp_usyms__exec(u, 4242), 0);
+	cr_assert_eq(dp_usyms__leaf_caller(u, 4242, &frameless), 0, "after the exec");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
+}
+
 /* A fake /proc/4242/maps under dir, with the fixture's code segment or without. */
 static void write_maps(const char *dir, const char *path, bool with_code)
 {
@@ -408,9 +439,32 @@ Test(leaf_gate_blocks, libc_pages_agree_with_the_repair)
 }
 
 /*
- * The symbols side's page (usyms), as the gate asks it, against the
- * repair at each runtime address of the page: the byte's own file offset
- * to its file address, as dp_usyms__leaf_caller() maps an IP.
+ * The page as the gate learns it (usyms), span after span, each asked for
+ * from its first byte: the spans tile the page, and each span's bits are
+ * set nowhere outside it.
+ */
+static void page_from_spans(struct dp_usyms *u, uint64_t page, struct dp_gate_page *pg)
+{
+	memset(pg, 0, sizeof(*pg));
+	for (uint32_t at = 0; at < 4096;) {
+		struct dp_gate_page sp;
+		uint32_t from = 9999, to = 0;
+
+		cr_assert_eq(dp_usyms__leaf_span(u, 4242, page + at, &sp, &from, &to), 0);
+		cr_assert(from <= at && at < to && to <= 4096, "span [%u, %u) for +%u", from, to, at);
+		for (uint32_t i = 0; i < 4096; i++)
+			if (i < from || i >= to)
+				cr_assert_not(block_set(sp.bits, i), "bit %u outside [%u, %u)", i, from, to);
+		for (int w = 0; w < DP_GATE_WORDS; w++)
+			pg->bits[w] |= sp.bits[w];
+		at = to;
+	}
+}
+
+/*
+ * The symbols side's page, as the gate learns it, against the repair at
+ * each runtime address of the page: the byte's own file offset to its
+ * file address, as dp_usyms__leaf_caller() maps an IP.
  */
 static void page_matches_repair(struct dp_usyms *u, struct dp_obj *o, uint64_t page,
 				uint64_t map_start, uint64_t pgoff)
@@ -419,7 +473,7 @@ static void page_matches_repair(struct dp_usyms *u, struct dp_obj *o, uint64_t p
 	struct dp_gate_page pg;
 
 	cr_assert_not_null(lr);
-	cr_assert_eq(dp_usyms__leaf_page(u, 4242, page, &pg), 0);
+	page_from_spans(u, page, &pg);
 	for (uint64_t a = page; a < page + 4096; a++) {
 		uint64_t v, i = a - page;
 		bool want = false, got = (pg.bits[i / 64] >> (i % 64)) & 1;
@@ -432,13 +486,15 @@ static void page_matches_repair(struct dp_usyms *u, struct dp_obj *o, uint64_t p
 	dp_leafrepair__free(lr);
 }
 
-/* Whether the page's bit for addr is set. */
+/* Whether the page's bit for addr is set, as its span says. */
 static bool gate_bit(struct dp_usyms *u, uint64_t addr)
 {
 	struct dp_gate_page pg;
+	uint32_t from, to;
 	uint64_t i = addr & 4095;
 
-	cr_assert_eq(dp_usyms__leaf_page(u, 4242, addr & ~4095ULL, &pg), 0);
+	cr_assert_eq(dp_usyms__leaf_span(u, 4242, addr, &pg, &from, &to), 0);
+	cr_assert(from <= i && i < to);
 	return (pg.bits[i / 64] >> (i % 64)) & 1;
 }
 
@@ -448,6 +504,7 @@ Test(leaf_gate_blocks, a_mapped_page)
 	const char *path = getenv("DP_LEAFCFI");
 	struct dp_usyms *u = dp_usyms__new(NULL);
 	struct dp_gate_page pg;
+	uint32_t from, to;
 
 	cr_assert_not_null(u);
 	/* GNU ld: the code segment at file offset 0x1000, file address 0x1000. */
@@ -455,8 +512,15 @@ Test(leaf_gate_blocks, a_mapped_page)
 	page_matches_repair(u, o, BASE + 0x1000, BASE + 0x1000, 0x1000);
 	cr_assert(gate_bit(u, BASE + sym(o, "lf_frameless")));
 	cr_assert_not(gate_bit(u, BASE + sym(o, "lf_long_body") + 8));
-	cr_assert_eq(dp_usyms__leaf_page(u, 4242, BASE + 0x2000, &pg), -ENOENT, "no mapping there");
-	cr_assert_eq(dp_usyms__leaf_page(u, 4243, BASE + 0x1000, &pg), -ENOENT, "another process");
+	/* A span is one function's (and the padding after it): cheap to work out. */
+	cr_assert_eq(dp_usyms__leaf_span(u, 4242, BASE + sym(o, "lf_long_body") + 8, &pg, &from, &to), 0);
+	cr_assert_eq(from, (BASE + sym(o, "lf_long")) & 4095, "span from 0x%x", from);
+	cr_assert(to > ((BASE + sym(o, "lf_long_body") + 8) & 4095) && to - from < 1024,
+		  "span [0x%x, 0x%x)", from, to);
+	cr_assert_eq(dp_usyms__leaf_span(u, 4242, BASE + 0x2000, &pg, &from, &to), -ENOENT,
+		     "no mapping there");
+	cr_assert_eq(dp_usyms__leaf_span(u, 4243, BASE + 0x1000, &pg, &from, &to), -ENOENT,
+		     "another process");
 	dp_usyms__free(u);
 	dp_objs__free(&objs);
 }

@@ -23,7 +23,7 @@
 #include "usyms.h"
 #include "verify.h"
 #include "watch.h"
-#include "leafgate.h"
+#include "gatelearn.h"
 
 /* epoll tags beside the ring buffers' CPU indices */
 #define DP_TAG_WAKE	0xfffffffeU
@@ -42,7 +42,7 @@ struct dp_session {
 	struct dp_drain drain;
 	struct dp_ingest *in;
 	struct dp_verify *verify;
-	struct dp_leafgate *gate;	/* the leaf gate's pages (leafgate.h), or NULL */
+	struct dp_gatelearn gl;		/* the leaf gate's learning (gatelearn.h); gl.gate NULL: none */
 	FILE *rec;		/* --record */
 	int epfd;
 	int pidfd;		/* readable when the target process exits, or -1 */
@@ -111,8 +111,8 @@ static int sink_mmap(void *ctx, const struct dp_record *r)
 		dp_usyms__snapshot(s->res->us, r->mmap.pid);
 	if (dp_usyms__replaces(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len, f.filename))
 		take_logged_samples(s);
-	if (s->gate)	/* new code there: its pages are learned again */
-		dp_leafgate__forget_range(s->gate, r->mmap.pid, r->mmap.start,
+	if (s->gl.gate)	/* new code there: its pages are learned again */
+		dp_leafgate__forget_range(s->gl.gate, r->mmap.pid, r->mmap.start,
 					  r->mmap.start + r->mmap.len);
 	return dp_usyms__add_mmap2(s->res->us, r->mmap.pid, r->mmap.start, r->mmap.len,
 				   r->mmap.pgoff, &f);
@@ -123,8 +123,8 @@ static void sink_exec(void *ctx, uint32_t pid)
 	struct dp_session *s = ctx;
 
 	take_logged_samples(s);
-	if (s->gate)
-		dp_leafgate__forget_pid(s->gate, pid);
+	if (s->gl.gate)
+		dp_leafgate__forget_pid(s->gl.gate, pid);
 	if (dp_usyms__exec(s->res->us, pid))
 		dp_say("out of memory keeping the mappings of process %u from before its exec", pid);
 }
@@ -133,8 +133,8 @@ static void sink_fork(void *ctx, uint32_t ppid, uint32_t pid)
 {
 	struct dp_session *s = ctx;
 
-	if (s->gate)	/* a pid used again: nothing of the last process's pages holds */
-		dp_leafgate__forget_pid(s->gate, pid);
+	if (s->gl.gate)	/* a pid used again: nothing of the last process's pages holds */
+		dp_leafgate__forget_pid(s->gl.gate, pid);
 	if (dp_usyms__fork(s->res->us, ppid, pid))
 		dp_say("out of memory copying process %u's mappings to its child %u", ppid, pid);
 }
@@ -143,27 +143,8 @@ static void sink_exit(void *ctx, uint32_t pid)
 {
 	struct dp_session *s = ctx;
 
-	if (s->gate)
-		dp_leafgate__exited(s->gate, pid);
-}
-
-/*
- * A capture came from ip: the leaf gate counts it, and works the page out
- * when it is sampled often enough (leafgate.h). The page is that of the
- * current address space, whichever the sample's.
- */
-static void gate_learn(struct dp_session *s, uint32_t pid, uint64_t ip)
-{
-	struct dp_gate_page pg;
-	uint64_t page = ip & ~((1ULL << DP_GATE_PAGE_SHIFT) - 1);
-
-	/* Out of memory, the page stays unpublished: captures there go on as without the gate. */
-	if (dp_leafgate__seen(s->gate, pid, ip) != 1)
-		return;
-	/* In no known mapping (its record not read yet): a capture everywhere. */
-	if (dp_usyms__leaf_page(s->res->us, pid, page, &pg))
-		memset(&pg, 0xff, sizeof(pg));
-	(void)dp_leafgate__set(s->gate, pid, ip, &pg);	/* -ENOENT cannot be: seen above */
+	if (s->gl.gate)
+		dp_leafgate__exited(s->gl.gate, pid);
 }
 
 /* The stack tables stamp each stack with its process's address-space generation. */
@@ -181,8 +162,7 @@ static uint64_t sink_leaf(void *ctx, uint32_t pid, const struct dp_leaf *leaf)
 	if (!dp_usyms__known(s->res->us, pid))
 		dp_usyms__snapshot(s->res->us, pid);
 	ra = dp_usyms__leaf_caller(s->res->us, pid, leaf);
-	if (s->gate)
-		gate_learn(s, pid, leaf->ip);
+	dp_gatelearn__capture(&s->gl, pid, leaf->ip);	/* the page of the current address space */
 	return ra;
 }
 
@@ -223,8 +203,7 @@ static int round_trip(struct dp_session *s)
 		err = dp_drain__counts(&s->drain, s->in, now);
 		if (!err)
 			err = dp_drain__logs(&s->drain, s->in, now);
-		if (s->gate)	/* after the samples exited processes left in the logs */
-			dp_leafgate__logs_read(s->gate);
+		dp_gatelearn__logs_read(&s->gl);
 		dp_tasks__learn_new(&s->tasks, s->in);
 	}
 	if (err)
@@ -256,12 +235,7 @@ static void read_counters(struct dp_session *s)
 	else
 		dp_progmaps__read_stats(&s->pm, ri);
 	ri->join = *dp_ingest__join_stats(s->in);
-	if (s->gate) {
-		const struct dp_leafgate_stats *gs = dp_leafgate__stats(s->gate);
-
-		ri->gate_pages = gs->written;
-		ri->gate_refused = gs->refused;
-	}
+	dp_gatelearn__runinfo(&s->gl, ri);
 	ri->ring_records = st->ring_records;
 	ri->ring_bytes = st->ring_bytes;
 	ri->lost_records = st->lost_records;
@@ -477,16 +451,10 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 		if (err)
 			goto fail;
 		if (res->ri.leaf_repair) {
-			const struct dp_leafgate_ops gops = {
-				.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase,
-				.ctx = &s->pm,
-			};
-
-			s->gate = dp_leafgate__new(&gops, DP_GATE_PAGES);
-			if (!s->gate) {
-				err = -ENOMEM;
+			err = dp_gatelearn__open(&s->gl, &s->pm, res->us,
+						 (uint64_t)o->drain_ms * 1000000ULL);
+			if (err)
 				goto fail;
-			}
 		}
 		res->ri.bpf_load_ns = s->pm.load_ns;
 		dp_progmaps__drain(&s->pm, &s->drain, o->kernel_only);
@@ -587,6 +555,8 @@ static uint64_t next_wake(struct dp_session *s, uint64_t now, uint64_t last_roun
 		wake = s->next_tick;
 	if (round_has_work(s) && last_round + round_ns < wake)
 		wake = last_round + round_ns;
+	if (dp_gatelearn__due(&s->gl, last_round) < wake)
+		wake = dp_gatelearn__due(&s->gl, last_round);
 	if (s->drain_soon)
 		wake = now;
 	if (check_proc && last_check + 1000000000ULL < wake)
@@ -635,7 +605,9 @@ int dp_session__poll(struct dp_session *s)
 			if (evs[i].data.u32 == DP_TAG_WAKE) {
 				dp_progmaps__take_wake(&s->pm);
 				s->drain_soon |= s->pm.wake_seen;
-				s->pm.wake_seen = false;
+				if (s->pm.learn_seen)
+					dp_gatelearn__asked(&s->gl);
+				s->pm.wake_seen = s->pm.learn_seen = false;
 			} else if (evs[i].data.u32 == DP_TAG_PIDFD) {
 				exited = true;
 			} else {
@@ -654,6 +626,7 @@ int dp_session__poll(struct dp_session *s)
 				break;
 		}
 		if (s->drain_soon || (s->hooks && now >= s->next_tick) ||
+		    now >= dp_gatelearn__due(&s->gl, last_round) ||
 		    (now >= last_round + round_ns && round_has_work(s))) {
 			/*
 			 * A map that filled up becomes the idle one in this round
@@ -662,7 +635,9 @@ int dp_session__poll(struct dp_session *s)
 			bool again = s->drain_soon;
 
 			s->drain_soon = false;
+			dp_gatelearn__round_start(&s->gl);
 			err = round_trip(s);
+			dp_gatelearn__round_end(&s->gl);
 			if (err)
 				break;
 			if (mono_ns() - now > s->max_round)
@@ -707,6 +682,8 @@ int dp_session__stop(struct dp_session *s)
 	if (o->verbose)
 		fprintf(stderr, "deferprof: the loop woke at worst %.1f ms late; longest round %.1f ms\n",
 			(double)s->max_late / 1e6, (double)s->max_round / 1e6);
+	if (o->verbose)
+		dp_gatelearn__say(&s->gl);
 	/* Records of tasks leaving the kernel right now still come: two more rounds. */
 	for (int i = 0; i < 3 && !err; i++) {
 		if (i)
@@ -761,7 +738,7 @@ void dp_session__free(struct dp_session *s)
 		dp_progmaps__free(&s->pm);
 	dp_ingest__free(s->in);
 	dp_verify__free(s->verify);
-	dp_leafgate__free(s->gate);
+	dp_gatelearn__free(&s->gl);
 	if (s->rec)
 		fclose(s->rec);
 	free(s);

@@ -21,6 +21,7 @@ static int try_load(struct dp_bpf *b, const struct dp_collect_opts *o, bool defe
 	skel->rodata->want_user = o->kernel_only ? 0 : 1;
 	skel->rodata->want_leaf = o->kernel_only || o->no_leaf_repair ? 0 : 1;
 	skel->rodata->deferred_mode = deferred ? 1 : 0;
+	skel->rodata->learn_wake = skel->rodata->want_leaf;
 	/* Wake user space to drain when the active map is half full. */
 	skel->rodata->wake_at = o->max_entries / 2 ? o->max_entries / 2 : 1;
 	bpf_map__set_max_entries(skel->maps.counts0, o->max_entries);

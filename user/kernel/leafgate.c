@@ -8,15 +8,22 @@
 #define PAGE_BYTES	(1ULL << DP_GATE_PAGE_SHIFT)
 
 enum gstate {
-	G_COUNTING,	/* not in the map: its captures counted */
-	G_FINAL,	/* in the map, worked out */
-	G_REFUSED,	/* worked out, not in the map: it was full, or the write failed */
+	G_COUNTING,	/* not in the map yet: its captures counted */
+	G_IN_MAP,	/* in the map; captures from bytes not worked out still counted */
+	G_REFUSED,	/* not in the map: it was full, or the write failed; not asked again */
+};
+
+/* What is known of a page: allocated when a first span of it is worked out. */
+struct gknown {
+	struct dp_gate_page bits;	/* worked-out bytes' bits */
+	struct dp_gate_page done;	/* which bytes are worked out */
 };
 
 struct gpage {
 	UT_hash_handle hh;
 	uint64_t page;		/* its address */
-	uint32_t captures;	/* while counting */
+	struct gknown *known;	/* NULL until a span is worked out */
+	uint32_t captures;	/* from bytes not worked out, since the last span */
 	uint8_t state;		/* enum gstate */
 };
 
@@ -30,6 +37,9 @@ struct dp_leafgate {
 	struct dp_leafgate_ops ops;
 	uint32_t capacity, used;
 	struct gproc *procs;
+	/* The page of the last capture: a hot loop's captures ask no hash table. */
+	struct gpage *last;
+	uint32_t last_pid;
 	uint32_t *exited;	/* processes to forget once their last samples are read */
 	size_t nexited, capexited;
 	struct dp_leafgate_stats st;
@@ -48,7 +58,9 @@ struct dp_leafgate *dp_leafgate__new(const struct dp_leafgate_ops *ops, uint32_t
 
 static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
 {
-	if (pg->state == G_FINAL) {
+	if (g->last == pg)
+		g->last = NULL;
+	if (pg->state == G_IN_MAP) {
 		int err = g->ops.erase(g->ops.ctx, DP_GATE_KEY(p->pid, pg->page));
 
 		/* -ENOENT: gone already; anything else leaves an entry, still counted as used. */
@@ -58,6 +70,7 @@ static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
 		}
 	}
 	HASH_DEL(p->pages, pg);
+	free(pg->known);
 	free(pg);
 }
 
@@ -70,7 +83,10 @@ static void drop_proc(struct dp_leafgate *g, struct gproc *p, bool erase)
 		if (erase) {
 			drop_page(g, p, pg);
 		} else {
+			if (g->last == pg)
+				g->last = NULL;
 			HASH_DEL(p->pages, pg);
+			free(pg->known);
 			free(pg);
 		}
 	}
@@ -116,19 +132,35 @@ bool dp_leafgate__fits(uint32_t pid, uint64_t addr)
 	       !((uint64_t)pid >> (64 - (DP_GATE_ADDR_BITS - DP_GATE_PAGE_SHIFT)));
 }
 
-int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
+/* Whether byte i of the page is worked out. */
+static bool byte_done(const struct gpage *pg, uint64_t i)
 {
-	struct gproc *p;
+	return pg->known && ((pg->known->done.bits[i / 64] >> (i % 64)) & 1);
+}
+
+int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr, bool eager)
+{
+	const uint32_t at = eager ? DP_GATE_LEARN_EAGER : DP_GATE_LEARN_AT;
+	struct gproc *p = NULL;
 	struct gpage *pg;
 
 	if (!dp_leafgate__fits(pid, addr))
 		return 0;
-	p = find_proc(g, pid);
-	pg = find_page(p, addr);
+	if (g->last && g->last_pid == pid && g->last->page == (addr & ~(PAGE_BYTES - 1))) {
+		pg = g->last;
+	} else {
+		p = find_proc(g, pid);
+		pg = find_page(p, addr);
+		if (pg) {
+			g->last = pg;
+			g->last_pid = pid;
+		}
+	}
 	if (pg) {
-		if (pg->state == G_COUNTING)
-			return ++pg->captures == DP_GATE_LEARN_AT;
-		return 0;
+		/* A byte worked out came with a capture: its bit is set, the read was needed. */
+		if (pg->state == G_REFUSED || byte_done(pg, addr & (PAGE_BYTES - 1)))
+			return 0;
+		return ++pg->captures >= at;
 	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
@@ -152,26 +184,57 @@ int dp_leafgate__seen(struct dp_leafgate *g, uint32_t pid, uint64_t addr)
 		free(pg);
 		return -ENOMEM;
 	}
-	return DP_GATE_LEARN_AT == 1;
+	g->last = pg;
+	g->last_pid = pid;
+	return at == 1;
 }
 
-int dp_leafgate__set(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
-		     const struct dp_gate_page *bits)
+/* The page's value in the map: worked-out bytes' bits, every other byte set (read). */
+static void map_value(const struct gknown *k, struct dp_gate_page *out)
+{
+	for (int w = 0; w < DP_GATE_WORDS; w++)
+		out->bits[w] = (k->bits.bits[w] & k->done.bits[w]) | ~k->done.bits[w];
+}
+
+int dp_leafgate__learn(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
+		       const struct dp_gate_page *bits, uint32_t from, uint32_t to)
 {
 	struct gpage *pg = find_page(find_proc(g, pid), addr);
+	struct dp_gate_page val;
 
 	if (!pg)
 		return -ENOENT;
-	if (pg->state != G_COUNTING)
+	pg->captures = 0;
+	if (pg->state == G_REFUSED || from >= to || to > PAGE_BYTES)
 		return 0;
-	pg->state = G_REFUSED;	/* decided either way: not asked again */
-	if (g->used >= g->capacity || g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), bits)) {
+	if (!pg->known && !(pg->known = calloc(1, sizeof(*pg->known))))
+		return 0;	/* out of memory: counted again, asked again */
+	for (uint32_t i = from; i < to; i++) {
+		uint64_t m = 1ULL << (i % 64);
+
+		pg->known->done.bits[i / 64] |= m;
+		pg->known->bits.bits[i / 64] = (pg->known->bits.bits[i / 64] & ~m) |
+					       (bits->bits[i / 64] & m);
+	}
+	map_value(pg->known, &val);
+	if (pg->state == G_COUNTING && g->used >= g->capacity) {
+		pg->state = G_REFUSED;
 		g->st.refused++;
 		return 0;
 	}
-	pg->state = G_FINAL;
-	g->used++;
-	g->st.written++;
+	if (g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), &val)) {
+		/* A page in the map keeps its last value: only more bytes would be read. */
+		if (pg->state == G_COUNTING)
+			pg->state = G_REFUSED;
+		g->st.refused++;
+		return 0;
+	}
+	if (pg->state == G_COUNTING) {
+		pg->state = G_IN_MAP;
+		g->used++;
+		g->st.written++;
+	}
+	g->st.spans++;
 	return 0;
 }
 

@@ -48,10 +48,14 @@ static int map_logs(struct dp_progmaps *pm)
 static int on_wake(void *ctx, void *data, size_t len)
 {
 	struct dp_progmaps *pm = ctx;
+	uint32_t msg = 0;
 
-	(void)data;
-	(void)len;
-	pm->wake_seen = true;
+	if (len >= sizeof(msg))
+		memcpy(&msg, data, sizeof(msg));
+	if (msg >= DP_WAKE_LEARN)
+		pm->learn_seen = true;
+	else
+		pm->wake_seen = true;
 	return 0;
 }
 

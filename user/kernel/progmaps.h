@@ -24,6 +24,7 @@ struct dp_progmaps {
 	uint32_t nlogs;
 	struct ring_buffer *wake;	/* the program's "drain me" words */
 	bool wake_seen;			/* a word came since the last take */
+	bool learn_seen;		/* ... a DP_WAKE_LEARN word: pages for the leaf gate */
 	bool no_batch;			/* the kernel lacks lookup_and_delete_batch for hash maps */
 	int stats_fd;			/* -vv: keeps the kernel's BPF run-time stats on, or -1 */
 	uint64_t batch_calls;

@@ -17,6 +17,9 @@
 #include "objects.h"
 #include "usyms.h"
 
+/* Entries of each leaf repair memo (a power of two). */
+#define DP_LEAF_MEMO	256
+
 struct dp_usyms {
 	struct dp_usyms_opts opts;
 	struct dp_objs objs;
@@ -24,6 +27,16 @@ struct dp_usyms {
 	char **pool;		/* demangled names and special region names */
 	size_t npool, cappool;
 	struct dp_leafrepair *leaf;	/* the leaf repair's cache, made on first use */
+	/*
+	 * The leaf repair's answers per (space, address), asked with every
+	 * capture: valid while epoch, bumped at every change of any mapping,
+	 * is unchanged (new mappings where nothing was start no generation).
+	 */
+	uint64_t epoch;
+	struct leaf_memo {
+		uint64_t space, addr, epoch;
+		int32_t value;		/* the slot at an IP; 1/0 at a return address */
+	} slot_memo[DP_LEAF_MEMO], ret_memo[DP_LEAF_MEMO];
 	uint64_t new_generations;	/* in any process: none, and every stack's is 0 */
 	struct dp_obj *vdso;		/* the kernel's vDSO image (deferprof's own copy), or NULL */
 	uint64_t vdso_size;
@@ -56,6 +69,7 @@ struct dp_usyms *dp_usyms__new(const struct dp_usyms_opts *opts)
 
 	if (!u)
 		return NULL;
+	u->epoch = 1;	/* a zeroed memo entry is never valid */
 	u->opts.proc_root = opts && opts->proc_root ? opts->proc_root : "/proc";
 	u->opts.perfmap_dir = opts && opts->perfmap_dir ? opts->perfmap_dir : "/tmp";
 	elf_version(EV_CURRENT);
@@ -158,6 +172,8 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 	struct dp_map m = { .start = start, .end = end, .pgoff = pgoff };
 	struct dp_obj_id clean = *id;
 	char *open_path = NULL, *path = NULL;
+
+	u->epoch++;
 	size_t n = strlen(id->path);
 	uint32_t gen;
 	int err;
@@ -310,6 +326,7 @@ int dp_usyms__exec(struct dp_usyms *u, uint32_t pid)
 	as->snap = DP_SNAP_NONE;
 	as->snap_tries = 0;
 	u->new_generations++;
+	u->epoch++;
 	return dp_aspace__exec(as);
 }
 
@@ -319,6 +336,7 @@ int dp_usyms__fork(struct dp_usyms *u, uint32_t ppid, uint32_t pid)
 
 	if (ppid == pid)
 		return 0;	/* a thread: the same space */
+	u->epoch++;
 	child = dp_aspaces__get(&u->spaces, pid, true);
 	if (!child)
 		return -ENOMEM;
@@ -545,25 +563,76 @@ static const struct dp_map *find_map_fresh(struct dp_usyms *u, uint64_t space, u
 	return find_map(u, space, addr);
 }
 
+/* The memo entry for (space, addr), and whether it holds their answer now. */
+static struct leaf_memo *memo_at(struct leaf_memo *memo, const struct dp_usyms *u,
+				 uint64_t space, uint64_t addr, bool *hit)
+{
+	const uint64_t key[2] = { space, addr };
+	struct leaf_memo *e = &memo[dp_hash_words(key, 2, 0) & (DP_LEAF_MEMO - 1)];
+
+	*hit = e->epoch == u->epoch && e->space == space && e->addr == addr;
+	return e;
+}
+
+static void memo_put(struct leaf_memo *e, const struct dp_usyms *u, uint64_t space,
+		     uint64_t addr, int32_t value)
+{
+	e->space = space;
+	e->addr = addr;
+	e->epoch = u->epoch;
+	e->value = value;
+}
+
+/* The repair's slot at an IP: -1 for none; -2 when no mapping holds it (not remembered). */
+static int leaf_slot(struct dp_usyms *u, uint64_t space, uint64_t ip)
+{
+	struct leaf_memo *e;
+	const struct dp_map *m;
+	uint64_t vaddr;
+	int slot;
+	bool hit;
+
+	e = memo_at(u->slot_memo, u, space, ip, &hit);
+	if (hit)
+		return e->value;
+	m = find_map_fresh(u, space, ip);	/* may read /proc: the epoch moves first */
+	if (!m)
+		return -2;
+	slot = -1;
+	if (m->obj && !map_vaddr(m, ip, &vaddr))
+		slot = dp_leafrepair__slot(u->leaf, m->obj, vaddr, DP_LEAF_WORDS);
+	memo_put(e, u, space, ip, slot);
+	return slot;
+}
+
+/* Whether a candidate word is a return address in a mapped object. */
+static bool leaf_return(struct dp_usyms *u, uint64_t space, uint64_t ra)
+{
+	const struct dp_map *rm;
+	struct leaf_memo *e;
+	uint64_t ra_vaddr;
+	bool hit, ok;
+
+	e = memo_at(u->ret_memo, u, space, ra, &hit);
+	if (hit)
+		return e->value;
+	rm = find_map(u, space, ra);	/* a candidate word: no re-read for it */
+	ok = rm && rm->obj && !map_vaddr(rm, ra, &ra_vaddr) &&
+	     dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr);
+	memo_put(e, u, space, ra, ok);
+	return ok;
+}
+
 uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf)
 {
-	const struct dp_map *m = find_map_fresh(u, space, leaf->ip), *rm;
-	uint64_t vaddr, ra, ra_vaddr;
 	int slot;
 
-	if (!m || !m->obj || map_vaddr(m, leaf->ip, &vaddr))
-		return 0;
 	if (!u->leaf && !(u->leaf = dp_leafrepair__new()))
 		return 0;
-	slot = dp_leafrepair__slot(u->leaf, m->obj, vaddr, DP_LEAF_WORDS);
-	if (slot < 0)
+	slot = leaf_slot(u, space, leaf->ip);
+	if (slot < 0 || slot >= DP_LEAF_WORDS || !leaf_return(u, space, leaf->words[slot]))
 		return 0;
-	ra = leaf->words[slot];
-	rm = find_map(u, space, ra);	/* a candidate word: no re-read for it */
-	if (!rm || !rm->obj || map_vaddr(rm, ra, &ra_vaddr) ||
-	    !dp_leafrepair__is_return(u->leaf, rm->obj, ra_vaddr))
-		return 0;
-	return ra;
+	return leaf->words[slot];
 }
 
 /*
@@ -584,31 +653,59 @@ static uint64_t run_end(const struct dp_obj *o, uint64_t off, uint64_t end)
 	return end;
 }
 
-int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
-			struct dp_gate_page *out)
+/*
+ * The span of the page's file offsets [*lo, *hi) that holds off: one
+ * PT_LOAD's share of the page, so that one segment maps the whole span as
+ * dp_obj__vaddr() maps each of its bytes.
+ */
+static void run_around(const struct dp_obj *o, uint64_t off0, uint64_t off,
+		       uint64_t *lo, uint64_t *hi)
 {
+	const uint64_t end = off0 + (1ULL << DP_GATE_PAGE_SHIFT);
+	uint64_t at = off0;
+
+	while ((*hi = run_end(o, at, end)) <= off)
+		at = *hi;
+	*lo = at;
+}
+
+int dp_usyms__leaf_span(struct dp_usyms *u, uint64_t space, uint64_t addr,
+			struct dp_gate_page *out, uint32_t *from, uint32_t *to)
+{
+	const uint64_t nbytes = 1ULL << DP_GATE_PAGE_SHIFT, page = addr & ~(nbytes - 1);
 	const struct dp_map *m = find_map(u, space, page);
-	const uint64_t nbytes = 1ULL << DP_GATE_PAGE_SHIFT;
-	uint64_t off0, at = 0;
+	const struct dp_cfifuncs *funcs;
+	uint64_t off0, lo, hi, vrun, vlo, vhi, v, f;
 
 	memset(out, 0, sizeof(*out));
 	if (!m)
 		return -ENOENT;
+	*from = 0;
+	*to = (uint32_t)nbytes;
 	/* An object that cannot be read has no CFI: the repair never uses a capture there. */
 	if (!m->obj)
 		return 0;
 	/*
 	 * The repair maps each IP's own file offset to a file address; a page
 	 * may hold parts of two segments (lld puts the code's at an offset
-	 * that is not page-aligned), so the page is worked out in runs.
+	 * that is not page-aligned): the span stays in addr's.
 	 */
 	off0 = page - m->start + m->pgoff;
-	while (at < nbytes) {
-		uint64_t end = run_end(m->obj, off0 + at, off0 + nbytes) - off0, vaddr;
-
-		if (!dp_obj__vaddr(m->obj, off0 + at, &vaddr))
-			dp_leafrepair__mark(m->obj, vaddr, end - at, DP_LEAF_WORDS, out->bits, at);
-		at = end;	/* no segment: the repair has nothing there either */
-	}
+	run_around(m->obj, off0, addr - page + off0, &lo, &hi);
+	*from = (uint32_t)(lo - off0);
+	*to = (uint32_t)(hi - off0);
+	if (dp_obj__vaddr(m->obj, lo, &vrun) || dp_obj__vaddr(m->obj, addr - page + off0, &v))
+		return 0;	/* no segment: the repair has nothing there either */
+	/* Within that, addr's function (and the gap after it), where the unwind tables say. */
+	vlo = vrun;
+	vhi = vrun + (hi - lo);
+	funcs = dp_obj__cfi_funcs(m->obj);
+	if (!dp_cfifuncs__find(funcs, v, &f) && f > vlo)
+		vlo = f;
+	if (!dp_cfifuncs__next(funcs, v, &f) && f < vhi)
+		vhi = f;
+	*from = (uint32_t)(lo - off0 + (vlo - vrun));
+	*to = (uint32_t)(lo - off0 + (vhi - vrun));
+	dp_leafrepair__mark(m->obj, vlo, vhi - vlo, DP_LEAF_WORDS, out->bits, *from);
 	return 0;
 }

@@ -97,16 +97,19 @@ enum dp_uwhere dp_usyms__where(struct dp_usyms *u, uint64_t space, uint64_t addr
 struct dp_leaf;
 uint64_t dp_usyms__leaf_caller(struct dp_usyms *u, uint64_t space, const struct dp_leaf *leaf);
 /*
- * For the leaf gate (deferprof.h): the blocks of the code page at page
- * (4 KiB aligned) where the repair could use a capture, each byte's file
- * address found from its own file offset (a page may hold two segments).
- * Anonymous code (JIT) and an object that cannot be read: none. 0, or
- * -ENOENT when no known executable mapping holds the page (not learned
- * yet): nothing to say about it.
+ * For the leaf gate (deferprof.h): the bytes of addr's code page (4 KiB)
+ * where the repair could use a capture, worked out for the span [*from,
+ * *to) of page offsets around addr that is cheap to work out: addr's
+ * function as the unwind tables delimit it (the gap after it included),
+ * within addr's segment (a page may hold two; each byte's file address is
+ * found from its own file offset). Bits outside the span are 0. Anonymous
+ * code (JIT) and an object that cannot be read: the whole page, no bit
+ * set. 0, or -ENOENT when no known executable mapping holds the page (not
+ * learned yet): nothing to say about it.
  */
 struct dp_gate_page;
-int dp_usyms__leaf_page(struct dp_usyms *u, uint64_t space, uint64_t page,
-			struct dp_gate_page *out);
+int dp_usyms__leaf_span(struct dp_usyms *u, uint64_t space, uint64_t addr,
+			struct dp_gate_page *out, uint32_t *from, uint32_t *to);
 int dp_usyms__fp_info(struct dp_usyms *u, uint64_t space, uint64_t addr,
 		      struct dp_uobj_info *out);
 
