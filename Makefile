@@ -48,10 +48,10 @@ CORE_SRCS := ingest/perf_abi ingest/record ingest/ring ingest/join ingest/sample
 	symbols/addrspace symbols/objects symbols/plt symbols/dbgfetch symbols/safeopen symbols/jitmap symbols/fpcheck symbols/cfifuncs \
 	symbols/leafrepair symbols/demangle \
 	output/report output/folded output/json output/pprof output/speedscope output/html \
-	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target kernel/leafgate
+	output/writers diff/diff diff/diffread diff/diffout tui/topmodel cli/options kernel/target kernel/leafgate engine/gatelearn
 # Modules that talk to the kernel.
 SYS_SRCS := kernel/probe kernel/bpfload kernel/launch kernel/say kernel/procfs kernel/events kernel/progmaps \
-	engine/session engine/watch engine/tasks engine/gatelearn tui/top tui/screen tui/keys output/outfile cli/signals cli/diffcmd \
+	engine/session engine/watch engine/tasks tui/top tui/screen tui/keys output/outfile cli/signals cli/diffcmd \
 	cli/main
 CORE_OBJS := $(CORE_SRCS:%=$(OUT)/user/%.o) $(OUT)/proto/profile.pb-c.o $(OUT)/user/output/htmlassets.o
 SYS_OBJS := $(SYS_SRCS:%=$(OUT)/user/%.o)

@@ -36,7 +36,9 @@ has() { grep -Eq "$2" "$1"; }
 # libc's read wrapper, by any of the names glibc gives it.
 READ='(__libc_read|__GI___libc_read|read)'
 
-"$dp" -F 999 -f folded -o "$tmp/on.folded" -f json -o "$tmp/on.json" -f report -o "$tmp/on.txt" \
+# 4999 Hz: fast enough for the program to ask for rounds to learn, so
+# the leaf gate's pages are in force for most of the run (checked below).
+"$dp" -F 4999 -f folded -o "$tmp/on.folded" -f json -o "$tmp/on.json" -f report -o "$tmp/on.txt" \
 	-- "$work" 3 2> "$tmp/on.err"
 rc=$?
 "$dp" -F 999 --no-leaf-repair -f folded -o "$tmp/off.folded" -f json -o "$tmp/off.json" \
@@ -104,6 +106,16 @@ if [ "${rec:-0}" -gt 0 ] && grep -q "leaf_repair\": *true" "$tmp/on.json"; then
 else
 	fail json-count "json: leaf_recovered '$rec'" "$tmp/on.json"
 fi
+# The gate learned dp-leaf-work's pages while it ran (how many samples that
+# spared depends on the machine's load: 1,100-1,700 seen quiet, 90-200 with
+# every CPU busy), so the checks above held with the gate at work.
+learned=$(sed -n "s/.*not needed for \([0-9]*\) by \([0-9]*\) pages.*/\1 \2/p" "$tmp/on.txt")
+set -- $learned
+if [ "${2:-0}" -gt 0 ]; then
+	pass gate-learned "the frameless checks ran with the gate learning: $2 pages learned, ${1:-0} samples not read"
+else
+	fail gate-learned "no page of dp-leaf-work learned ('$learned')" "$tmp/on.txt"
+fi
 
 # --- the leaf gate (user/kernel/leafgate.c): in code whose frame is set up
 # the program does not read the user stack at all, once the function has
@@ -111,10 +123,11 @@ fi
 # wakes the reader when 64 captures on a CPU came from pages it has not
 # learned, so a hot function is learned within tens of milliseconds, not
 # at the next round half a second later. dp-bench-work's spin loop is
-# framed: at 4999 Hz for 4 s (20,000 samples) about 100 are read here. At
-# most 5% may be: the regular rounds alone would read 12% (0.5 s), and a
-# reader 150 ms late still passes. The checks above ran with the gate on:
-# every frameless case kept its caller.
+# framed: at 4999 Hz for 4 s (20,000 samples) about 100 are read here (0.9%
+# seen with every CPU busy). At most 3% may be: a first round half a second
+# in would read 12%, and learning at the 512th capture instead of the 32nd
+# about 4%. The checks above ran with the gate learning too (pages learned
+# is checked): every frameless case kept its caller.
 bench=$(realpath "$out/dp-bench-work")
 if ! "$dp" -F 4999 -d 4 -f report -o "$tmp/gate.txt" -f folded -o "$tmp/gate.folded" \
 	-- "$bench" -m spin -s 4 2> "$tmp/gate.err"; then
@@ -125,12 +138,12 @@ else
 	gated=$(sed -n "s/.*not needed for \([0-9]*\) by \([0-9]*\) pages.*/\1 \2/p" "$tmp/gate.txt")
 	set -- $gated
 	if [ -n "$samples" ] && [ -n "$read_n" ] && [ -n "${1:-}" ] && [ "${2:-0}" -gt 0 ] &&
-	   [ "$samples" -ge 4000 ] && [ $((read_n * 20)) -le "$samples" ] &&
+	   [ "$samples" -ge 4000 ] && [ $((read_n * 100)) -le $((samples * 3)) ] &&
 	   [ $(($1 * 10)) -ge $((samples * 9)) ] &&
 	   has "$tmp/gate.folded" ";main;worker;bw_spin_outer;bw_spin_middle;bw_spin_inner "; then
 		pass gate-framed "framed spin loop: the user stack read for $read_n of $samples samples, not needed for $1 ($2 pages worked out); stacks whole"
 	else
-		fail gate-framed "expected at most 5% of $samples samples read (read $read_n, not needed '$gated') and whole bw_spin stacks" "$tmp/gate.txt"
+		fail gate-framed "expected at most 3% of $samples samples read (read $read_n, not needed '$gated') and whole bw_spin stacks" "$tmp/gate.txt"
 	fi
 fi
 

@@ -186,6 +186,9 @@ Test(leafgate, a_page_is_worked_out_span_by_span)
 	cr_assert_eq(dp_leafgate__learn(g, 7, 0x5800, &b, 0x800, 0x840), 0);
 	cr_assert_eq(m.vals[find(&m, key)].bits[32], ~0ULL);
 	cr_assert_eq(dp_leafgate__stats(g)->refused, 1);
+	cr_assert_eq(until_learn(g, 7, 0x5800), DP_GATE_LEARN_AT, "its bytes counted again");
+	cr_assert_eq(dp_leafgate__learn(g, 7, 0x5800, &b, 0x800, 0x840), 0);
+	cr_assert_eq(m.vals[find(&m, key)].bits[32], 0, "worked out now");
 	dp_leafgate__free(g);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <linux/types.h>
 #include "deferprof.h"
+#include "gatelearn.h"
 #include "join.h"
 #include "leafrepair.h"
 #include "objects.h"
@@ -555,6 +556,82 @@ Test(leaf_gate_blocks, a_page_holding_two_segments)
 	cr_assert(gate_bit(u, BASE + sym(o, "lf_frameless")));
 	cr_assert_not(gate_bit(u, BASE + sym(o, "lf_long_body") + 8),
 		      "the long body's bytes are those of the code segment");
+	dp_usyms__free(u);
+	dp_objs__free(&objs);
+}
+
+/* The map behind gatelearn's gate: how many pages were written. */
+static int gl_writes;
+
+static int gl_write(void *ctx, uint64_t key, const struct dp_gate_page *pg)
+{
+	(void)ctx;
+	(void)key;
+	(void)pg;
+	gl_writes++;
+	return 0;
+}
+
+static int gl_erase(void *ctx, uint64_t key)
+{
+	(void)ctx;
+	(void)key;
+	return 0;
+}
+
+/*
+ * engine/gatelearn: a round the program asked for comes 10 ms after the
+ * last round, then 20, 40 ... up to --drain-ms, and again 10 ms after a
+ * quiet spell; in it a span is learned at its 32nd capture, in any other
+ * round at its 512th.
+ */
+Test(gatelearn, a_round_asked_for_learns_eagerly_and_comes_spaced_out)
+{
+	const struct dp_leafgate_ops ops = { .write = gl_write, .erase = gl_erase };
+	const uint64_t ms = 1000000, t0 = 1000 * ms;
+	struct dp_obj *o = fixture();
+	const char *path = getenv("DP_LEAFCFI");
+	struct dp_usyms *u = dp_usyms__new(NULL);
+	struct dp_gatelearn gl;
+	uint64_t ip = BASE + sym(o, "lf_long_body") + 8;
+
+	cr_assert_not_null(u);
+	cr_assert_eq(dp_usyms__add_mmap(u, 4242, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_usyms__add_mmap(u, 4243, BASE + 0x1000, 0x1000, 0x1000, path), 0);
+	cr_assert_eq(dp_gatelearn__open(&gl, &ops, u, 500 * ms), 0);
+	gl_writes = 0;
+	cr_assert_eq(dp_gatelearn__due(&gl, t0), UINT64_MAX, "nothing asked for");
+	for (int i = 1; i < DP_GATE_LEARN_EAGER; i++)
+		dp_gatelearn__capture(&gl, 4242, ip);
+	cr_assert_eq(gl_writes, 0);
+	/* Asked for: due 10 ms after the last round; in it, the 32nd capture teaches. */
+	dp_gatelearn__asked(&gl, t0);
+	cr_assert_eq(dp_gatelearn__due(&gl, t0), t0 + 10 * ms);
+	dp_gatelearn__round_start(&gl, t0 + 10 * ms);
+	dp_gatelearn__capture(&gl, 4242, ip);
+	dp_gatelearn__round_end(&gl);
+	cr_assert_eq(gl_writes, 1, "learned in the round asked for");
+	cr_assert_eq(dp_gatelearn__due(&gl, t0), UINT64_MAX);
+	/* The next one asked for comes later: 20 ms, then 40. */
+	dp_gatelearn__asked(&gl, t0 + 20 * ms);
+	cr_assert_eq(dp_gatelearn__due(&gl, t0 + 10 * ms), t0 + 30 * ms);
+	dp_gatelearn__round_start(&gl, t0 + 30 * ms);
+	dp_gatelearn__round_end(&gl);
+	dp_gatelearn__asked(&gl, t0 + 40 * ms);
+	cr_assert_eq(dp_gatelearn__due(&gl, t0 + 30 * ms), t0 + 70 * ms);
+	dp_gatelearn__round_start(&gl, t0 + 70 * ms);
+	dp_gatelearn__round_end(&gl);
+	/* Other rounds: another process's page is learned at its 512th capture only. */
+	for (int i = 1; i < DP_GATE_LEARN_AT; i++)
+		dp_gatelearn__capture(&gl, 4243, ip);
+	cr_assert_eq(gl_writes, 1);
+	dp_gatelearn__capture(&gl, 4243, ip);
+	cr_assert_eq(gl_writes, 2);
+	/* Asked for again after a quiet spell (more than twice --drain-ms): 10 ms again. */
+	dp_gatelearn__asked(&gl, t0 + 2000 * ms);
+	cr_assert_eq(dp_gatelearn__due(&gl, t0 + 1990 * ms), t0 + 2000 * ms);
+	cr_assert_eq(dp_leafgate__stats(gl.gate)->spans, 2);
+	dp_gatelearn__free(&gl);
 	dp_usyms__free(u);
 	dp_objs__free(&objs);
 }

@@ -17,15 +17,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
-int dp_gatelearn__open(struct dp_gatelearn *gl, struct dp_progmaps *pm, struct dp_usyms *us,
-		       uint64_t max_gap_ns)
+int dp_gatelearn__open(struct dp_gatelearn *gl, const struct dp_leafgate_ops *ops,
+		       struct dp_usyms *us, uint64_t max_gap_ns)
 {
-	const struct dp_leafgate_ops ops = {
-		.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase, .ctx = pm,
-	};
-
 	memset(gl, 0, sizeof(*gl));
-	gl->gate = dp_leafgate__new(&ops, DP_GATE_PAGES);
+	gl->gate = dp_leafgate__new(ops, DP_GATE_PAGES);
 	if (!gl->gate)
 		return -ENOMEM;
 	gl->us = us;
@@ -60,10 +56,13 @@ void dp_gatelearn__capture(struct dp_gatelearn *gl, uint32_t pid, uint64_t ip)
 		gl->max_ns = t;
 }
 
-void dp_gatelearn__asked(struct dp_gatelearn *gl)
+void dp_gatelearn__asked(struct dp_gatelearn *gl, uint64_t now)
 {
-	if (gl->gate)
-		gl->soon = true;
+	if (!gl->gate)
+		return;
+	if (!gl->soon && gl->last_learn && now - gl->last_learn > 2 * gl->max_gap)
+		gl->gap = FIRST_GAP_NS;	/* quiet for a while: new code got hot */
+	gl->soon = true;
 }
 
 uint64_t dp_gatelearn__due(const struct dp_gatelearn *gl, uint64_t last_round)
@@ -71,11 +70,12 @@ uint64_t dp_gatelearn__due(const struct dp_gatelearn *gl, uint64_t last_round)
 	return gl->soon ? last_round + gl->gap : UINT64_MAX;
 }
 
-void dp_gatelearn__round_start(struct dp_gatelearn *gl)
+void dp_gatelearn__round_start(struct dp_gatelearn *gl, uint64_t now)
 {
 	gl->round = gl->soon;
 	if (gl->soon) {
 		gl->soon = false;
+		gl->last_learn = now;
 		gl->gap = gl->gap * 2 < gl->max_gap ? gl->gap * 2 : gl->max_gap;
 	}
 }

@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "leafgate.h"
-#include "progmaps.h"
 #include "runinfo.h"
 #include "usyms.h"
 
@@ -22,25 +21,27 @@ struct dp_gatelearn {
 	 * The program asked for a round to learn (DP_WAKE_LEARN): it comes
 	 * gap after the last round, a gap that doubles at each such round up
 	 * to max_gap, so that a profile with many pages sampled a few times
-	 * each does not bring a round every few samples.
+	 * each does not bring a round every few samples. Asked again after
+	 * twice max_gap without (code that got hot later), it starts over.
 	 */
 	bool soon, round;	/* asked for; the round running is one */
 	uint64_t gap, max_gap;
+	uint64_t last_learn;	/* when the last round asked for started (0: none yet) */
 	uint64_t ns, max_ns;	/* time spent working spans out, and the longest */
 };
 
-/* The gate on the program's map (progmaps). 0 or -ENOMEM. max_gap_ns: --drain-ms. */
-int dp_gatelearn__open(struct dp_gatelearn *gl, struct dp_progmaps *pm, struct dp_usyms *us,
-		       uint64_t max_gap_ns);
+/* The gate on the program's map (ops: progmaps'). 0 or -ENOMEM. max_gap_ns: --drain-ms. */
+int dp_gatelearn__open(struct dp_gatelearn *gl, const struct dp_leafgate_ops *ops,
+		       struct dp_usyms *us, uint64_t max_gap_ns);
 void dp_gatelearn__free(struct dp_gatelearn *gl);
 /* A capture came from ip of pid (the current address space): counted, learned when due. */
 void dp_gatelearn__capture(struct dp_gatelearn *gl, uint32_t pid, uint64_t ip);
-/* The program asked for a round. */
-void dp_gatelearn__asked(struct dp_gatelearn *gl);
+/* The program asked for a round, at now (CLOCK_MONOTONIC ns). */
+void dp_gatelearn__asked(struct dp_gatelearn *gl, uint64_t now);
 /* When the round asked for is due (UINT64_MAX: none asked for). */
 uint64_t dp_gatelearn__due(const struct dp_gatelearn *gl, uint64_t last_round);
-/* A round starts: one asked for learns eagerly (leafgate.h). */
-void dp_gatelearn__round_start(struct dp_gatelearn *gl);
+/* A round starts at now: one asked for learns eagerly (leafgate.h). */
+void dp_gatelearn__round_start(struct dp_gatelearn *gl, uint64_t now);
 void dp_gatelearn__round_end(struct dp_gatelearn *gl);
 /* The program's logs were read: exited processes' pages can go. */
 void dp_gatelearn__logs_read(struct dp_gatelearn *gl);

@@ -451,7 +451,12 @@ int dp_session__open(struct dp_session **out, const struct dp_collect_opts *o,
 		if (err)
 			goto fail;
 		if (res->ri.leaf_repair) {
-			err = dp_gatelearn__open(&s->gl, &s->pm, res->us,
+			const struct dp_leafgate_ops gops = {
+				.write = dp_progmaps__gate_write, .erase = dp_progmaps__gate_erase,
+				.ctx = &s->pm,
+			};
+
+			err = dp_gatelearn__open(&s->gl, &gops, res->us,
 						 (uint64_t)o->drain_ms * 1000000ULL);
 			if (err)
 				goto fail;
@@ -606,7 +611,7 @@ int dp_session__poll(struct dp_session *s)
 				dp_progmaps__take_wake(&s->pm);
 				s->drain_soon |= s->pm.wake_seen;
 				if (s->pm.learn_seen)
-					dp_gatelearn__asked(&s->gl);
+					dp_gatelearn__asked(&s->gl, mono_ns());
 				s->pm.wake_seen = s->pm.learn_seen = false;
 			} else if (evs[i].data.u32 == DP_TAG_PIDFD) {
 				exited = true;
@@ -635,7 +640,7 @@ int dp_session__poll(struct dp_session *s)
 			bool again = s->drain_soon;
 
 			s->drain_soon = false;
-			dp_gatelearn__round_start(&s->gl);
+			dp_gatelearn__round_start(&s->gl, now);
 			err = round_trip(s);
 			dp_gatelearn__round_end(&s->gl);
 			if (err)
@@ -682,14 +687,14 @@ int dp_session__stop(struct dp_session *s)
 	if (o->verbose)
 		fprintf(stderr, "deferprof: the loop woke at worst %.1f ms late; longest round %.1f ms\n",
 			(double)s->max_late / 1e6, (double)s->max_round / 1e6);
-	if (o->verbose)
-		dp_gatelearn__say(&s->gl);
 	/* Records of tasks leaving the kernel right now still come: two more rounds. */
 	for (int i = 0; i < 3 && !err; i++) {
 		if (i)
 			usleep(20000);
 		err = round_trip(s);
 	}
+	if (o->verbose)	/* with what those rounds learned */
+		dp_gatelearn__say(&s->gl);
 	if (err)
 		dp_say("error while profiling: %s; the report has what was collected", strerror(-err));
 	err = dp_ingest__finish(s->in);

@@ -87,7 +87,11 @@ int dp_drain__logs(struct dp_drain *d, struct dp_ingest *in, uint64_t now)
 
 		t = dp_samplelog__read(l, l->tail, head, d->kernel_only, &st, log_sample, &feed,
 				       &err);
-		/* The space is the program's again; so are the half-full word and the learning count. */
+		/*
+		 * The space is the program's again; so are the half-full word and
+		 * the learning count (the program's ++ may race this store: a lost
+		 * clear only re-arms its wake-up a round later).
+		 */
 		__atomic_store_n(&l->tail, t, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->woken, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->unlearned, 0, __ATOMIC_RELAXED);

@@ -201,34 +201,44 @@ int dp_leafgate__learn(struct dp_leafgate *g, uint32_t pid, uint64_t addr,
 {
 	struct gpage *pg = find_page(find_proc(g, pid), addr);
 	struct dp_gate_page val;
+	struct gknown k;
 
 	if (!pg)
 		return -ENOENT;
 	pg->captures = 0;
 	if (pg->state == G_REFUSED || from >= to || to > PAGE_BYTES)
 		return 0;
-	if (!pg->known && !(pg->known = calloc(1, sizeof(*pg->known))))
-		return 0;	/* out of memory: counted again, asked again */
-	for (uint32_t i = from; i < to; i++) {
-		uint64_t m = 1ULL << (i % 64);
-
-		pg->known->done.bits[i / 64] |= m;
-		pg->known->bits.bits[i / 64] = (pg->known->bits.bits[i / 64] & ~m) |
-					       (bits->bits[i / 64] & m);
-	}
-	map_value(pg->known, &val);
 	if (pg->state == G_COUNTING && g->used >= g->capacity) {
 		pg->state = G_REFUSED;
 		g->st.refused++;
 		return 0;
 	}
+	/* What the page would hold: kept only once the map has it. */
+	if (pg->known)
+		k = *pg->known;
+	else
+		memset(&k, 0, sizeof(k));
+	for (uint32_t i = from; i < to; i++) {
+		uint64_t m = 1ULL << (i % 64);
+
+		k.done.bits[i / 64] |= m;
+		k.bits.bits[i / 64] = (k.bits.bits[i / 64] & ~m) | (bits->bits[i / 64] & m);
+	}
+	if (!pg->known && !(pg->known = calloc(1, sizeof(*pg->known))))
+		return 0;	/* out of memory: counted again, asked again */
+	map_value(&k, &val);
 	if (g->ops.write(g->ops.ctx, DP_GATE_KEY(pid, pg->page), &val)) {
-		/* A page in the map keeps its last value: only more bytes would be read. */
+		/*
+		 * A page not in the map is not asked again; one in it keeps its
+		 * last value, where these bytes are still read: they are counted
+		 * and asked again.
+		 */
 		if (pg->state == G_COUNTING)
 			pg->state = G_REFUSED;
 		g->st.refused++;
 		return 0;
 	}
+	*pg->known = k;
 	if (pg->state == G_COUNTING) {
 		pg->state = G_IN_MAP;
 		g->used++;

@@ -4,21 +4,23 @@
  * program reads the user stack's top words, for the leaf repair, only
  * where the repair could use them; it learns where from pages published
  * here. User space counts the captures that come from each page of each
- * process, from bytes not worked out yet; at DP_GATE_LEARN_AT (or
- * DP_GATE_LEARN_EAGER, below) it works out the span of code around the last one (its function as the unwind
- * tables delimit it: dp_usyms__leaf_span) and publishes the page, every
- * byte not worked out yet set (read as before). A span costs a few
- * microseconds, a capture a few hundred nanoseconds: code sampled a few
- * times (start-up code, a short run at 99 Hz) costs nothing but the
- * counting. A round costs about as much as a span: the program wakes the
- * reader only when DP_GATE_WAKE_AT captures on a CPU came from pages
- * without an entry within DP_GATE_WAKE_NS (deferprof.h), and that round
- * works out spans at DP_GATE_LEARN_EAGER captures, so that code sampled
- * that fast is learned within milliseconds rather than at the next round
- * (session.c spaces such rounds out). At lower rates spans are learned in
- * the rounds that come anyway. Pages are forgotten when the code under them
- * may change: a new executable mapping over them, an exec, a fork (a
- * reused pid), an exit.
+ * process, from bytes not worked out yet; at DP_GATE_LEARN_AT captures
+ * (DP_GATE_LEARN_EAGER in a round the program asked for) it works out the
+ * span of code around the last one (its function as the unwind tables
+ * delimit it: dp_usyms__leaf_span) and publishes the page, every byte not
+ * worked out yet set (read as before). A span costs a few microseconds, a
+ * capture a few hundred nanoseconds: code sampled a few times (start-up
+ * code, a short run at 99 Hz) costs nothing but the counting.
+ *
+ * A round costs about as much as a span. The program wakes the reader
+ * only when DP_GATE_WAKE_AT captures on a CPU came from pages without an
+ * entry within DP_GATE_WAKE_NS (deferprof.h); that round works spans out
+ * eagerly, so that code sampled that fast is learned within milliseconds
+ * (engine/gatelearn.c spaces such rounds out). Only pages without an
+ * entry wake it: a second hot function on a page already published is
+ * learned in the rounds that come anyway, as is code sampled more slowly.
+ * Pages are forgotten when the code under them may change: a new
+ * executable mapping over them, an exec, a fork (a reused pid), an exit.
  *
  * Until its span is worked out a capture is taken as before. A page
  * forgotten late (its record read after new code ran there) can only skip
@@ -49,9 +51,9 @@
 /* Entries of the program's map: 64 MiB of sampled code pages. */
 #define DP_GATE_PAGES	16384
 /*
- * Captures from a page's bytes not worked out before a span is (see
- * above): in a round the program asked for because captures came fast
- * (DP_GATE_WAKE_AT), and in any other round.
+ * Captures from a page's bytes not worked out before a span is worked out
+ * (see above): EAGER in a round the program asked for because captures
+ * came fast (DP_GATE_WAKE_AT), AT in any other round.
  */
 #define DP_GATE_LEARN_EAGER	32
 #define DP_GATE_LEARN_AT	512

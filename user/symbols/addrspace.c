@@ -78,6 +78,7 @@ static int room(void **arr, size_t n, size_t *cap, size_t elem)
 /* m live at index i. */
 static int insert_live(struct dp_aspace *as, size_t i, const struct dp_map *m)
 {
+	as->changes++;
 	if (room((void **)&as->maps, as->nmaps, &as->cap, sizeof(*as->maps)))
 		return -ENOMEM;
 	memmove(&as->maps[i + 1], &as->maps[i], (as->nmaps - i) * sizeof(*as->maps));
@@ -88,6 +89,7 @@ static int insert_live(struct dp_aspace *as, size_t i, const struct dp_map *m)
 
 static void remove_live(struct dp_aspace *as, size_t i)
 {
+	as->changes++;
 	memmove(&as->maps[i], &as->maps[i + 1], (as->nmaps - i - 1) * sizeof(*as->maps));
 	as->nmaps--;
 }

@@ -66,6 +66,7 @@ struct dp_aspace {
 	struct dp_datamap *data;	/* in the order they came, linear: asked only off the code */
 	size_t ndata, capdata;
 	uint32_t gen;		/* the current generation */
+	uint64_t changes;	/* bumped at every change of the live mappings */
 	uint32_t exec_gens[8];	/* the last generations an exec started (0: none) */
 	enum dp_snap_state snap;
 	int snap_tries;

@@ -29,8 +29,10 @@ struct dp_usyms {
 	struct dp_leafrepair *leaf;	/* the leaf repair's cache, made on first use */
 	/*
 	 * The leaf repair's answers per (space, address), asked with every
-	 * capture: valid while epoch, bumped at every change of any mapping,
-	 * is unchanged (new mappings where nothing was start no generation).
+	 * capture: valid while epoch, bumped at every change of any process's
+	 * mappings (an add that changed something, an exec, a fork), is
+	 * unchanged; generations would not do (new mappings where nothing was
+	 * start none).
 	 */
 	uint64_t epoch;
 	struct leaf_memo {
@@ -172,9 +174,8 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 	struct dp_map m = { .start = start, .end = end, .pgoff = pgoff };
 	struct dp_obj_id clean = *id;
 	char *open_path = NULL, *path = NULL;
-
-	u->epoch++;
 	size_t n = strlen(id->path);
+	uint64_t changes;
 	uint32_t gen;
 	int err;
 
@@ -203,8 +204,10 @@ static int add_map(struct dp_usyms *u, struct dp_aspace *as, uint64_t start, uin
 		m.name = m.obj->path;
 	}
 	gen = as->gen;
+	changes = as->changes;
 	err = dp_aspace__put(as, &m);
 	u->new_generations += as->gen != gen;
+	u->epoch += as->changes != changes;	/* the same mapping seen again keeps the memo */
 	return err;
 }
 
