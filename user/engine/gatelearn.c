@@ -76,6 +76,7 @@ void dp_gatelearn__round_start(struct dp_gatelearn *gl, uint64_t now)
 	if (gl->soon) {
 		gl->soon = false;
 		gl->last_learn = now;
+		gl->rounds++;
 		gl->gap = gl->gap * 2 < gl->max_gap ? gl->gap * 2 : gl->max_gap;
 	}
 }
@@ -110,6 +111,6 @@ void dp_gatelearn__say(const struct dp_gatelearn *gl)
 		return;
 	gs = dp_leafgate__stats(gl->gate);
 	fprintf(stderr, "deferprof: leaf gate: %" PRIu64 " spans of %" PRIu64
-		" pages worked out in %.2f ms (longest %.2f ms)\n",
-		gs->spans, gs->written, (double)gl->ns / 1e6, (double)gl->max_ns / 1e6);
+		" pages worked out in %.2f ms (longest %.2f ms); %" PRIu64 " rounds asked for\n",
+		gs->spans, gs->written, (double)gl->ns / 1e6, (double)gl->max_ns / 1e6, gl->rounds);
 }

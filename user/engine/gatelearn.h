@@ -27,6 +27,7 @@ struct dp_gatelearn {
 	bool soon, round;	/* asked for; the round running is one */
 	uint64_t gap, max_gap;
 	uint64_t last_learn;	/* when the last round asked for started (0: none yet) */
+	uint64_t rounds;	/* rounds asked for (-v) */
 	uint64_t ns, max_ns;	/* time spent working spans out, and the longest */
 };
 
