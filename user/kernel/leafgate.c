@@ -56,11 +56,12 @@ struct dp_leafgate *dp_leafgate__new(const struct dp_leafgate_ops *ops, uint32_t
 	return g;
 }
 
-static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg)
+/* pg out of the bookkeeping, and out of the map too when erase. */
+static void drop_page(struct dp_leafgate *g, struct gproc *p, struct gpage *pg, bool erase)
 {
 	if (g->last == pg)
 		g->last = NULL;
-	if (pg->state == G_IN_MAP) {
+	if (erase && pg->state == G_IN_MAP) {
 		int err = g->ops.erase(g->ops.ctx, DP_GATE_KEY(p->pid, pg->page));
 
 		/* -ENOENT: gone already; anything else leaves an entry, still counted as used. */
@@ -79,17 +80,8 @@ static void drop_proc(struct dp_leafgate *g, struct gproc *p, bool erase)
 {
 	struct gpage *pg, *t;
 
-	HASH_ITER(hh, p->pages, pg, t) {
-		if (erase) {
-			drop_page(g, p, pg);
-		} else {
-			if (g->last == pg)
-				g->last = NULL;
-			HASH_DEL(p->pages, pg);
-			free(pg->known);
-			free(pg);
-		}
-	}
+	HASH_ITER(hh, p->pages, pg, t)
+		drop_page(g, p, pg, erase);
 	HASH_DEL(g->procs, p);
 	free(p);
 }
@@ -257,7 +249,7 @@ void dp_leafgate__forget_range(struct dp_leafgate *g, uint32_t pid, uint64_t sta
 		return;
 	HASH_ITER(hh, p->pages, pg, t)
 		if (pg->page < end && pg->page + PAGE_BYTES > start)
-			drop_page(g, p, pg);
+			drop_page(g, p, pg, true);
 	if (!p->pages)
 		drop_proc(g, p, false);
 }
