@@ -422,6 +422,8 @@ def attempt(out, rep, run, what):
 def guest_main(cfg_path, out):
     """In the guest: the whole matrix, every run one PEERS line and one runs.jsonl line."""
     cfg = json.load(open(cfg_path))
+    if cfg.get("keep_header"):	# the host's DP_PEERS_KEEP_HEADER, for finish() in here
+        os.environ["DP_PEERS_KEEP_HEADER"] = "1"
     io = os.path.dirname(os.path.abspath(cfg_path))
     tmp = "/tmp/peers"
     os.makedirs(tmp, exist_ok=True)
@@ -448,6 +450,10 @@ def guest_main(cfg_path, out):
     time.sleep(5)
     units = {wl: T.calibrate(wl, cfg["work_s"]) for wl in cfg["workloads"]}
     info["units"] = units
+    # Runs at 4999 Hz are longer (work_s_top): see guest_config().
+    scale = cfg.get("work_s_top", cfg["work_s"]) / cfg["work_s"]
+    units_at = lambda wl, hz: max(1, int(units[wl] * scale)) if hz >= 4999 else units[wl]
+    info["units_top"] = {wl: units_at(wl, 4999) for wl in cfg["workloads"]}
     emit(out, info)
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
     n = 0
@@ -460,7 +466,7 @@ def guest_main(cfg_path, out):
                     continue
                 for prof in profs:
                     n += 1
-                    r = attempt(out, rep, lambda: T.timed(prof, wl, hz, units[wl], post=(rep == 0)),
+                    r = attempt(out, rep, lambda: T.timed(prof, wl, hz, units_at(wl, hz), post=(rep == 0)),
                                 {"kind": "time", "prof": prof, "wl": wl, "hz": hz})
                     print(f"peers: time {n}/{total} {wl} {hz} Hz {prof}: {r.get('s')} s "
                           f"(startup {r.get('startup_s')}, guest {now() - t_start:.0f} s)", flush=True)
@@ -506,9 +512,14 @@ def guest_config(quick=False):
            "reps": {str(h): int(e("DP_PEERS_REPS", "3")) if h < 4999 else int(e("DP_PEERS_REPS_4999", "3"))
                     for h in rates},
            "work_s": float(e("DP_PEERS_WORK_S", "0.6")), "loss_hz": 4999,
+           # At 4999 Hz a 0.6 s run ends before a profiler's periodic work settles: whether
+           # one 500 ms round of deferprof's falls inside it moved its ratio by up to 0.2%
+           # (bench/results/peers-window-*). 3 s runs measure the cost per sample.
+           "work_s_top": float(e("DP_PEERS_WORK_S_4999", "3")),
+           "keep_header": bool(e("DP_PEERS_KEEP_HEADER")),
            "sat_s": float(e("DP_PEERS_SAT_S", "1.0")), "sat_reps": int(e("DP_PEERS_SAT_REPS", "2"))}
     if quick:
-        cfg.update(rates=[999], reps={"999": 1}, work_s=0.2, sat_s=0.3, sat_reps=1)
+        cfg.update(rates=[999], reps={"999": 1}, work_s=0.2, work_s_top=0.2, sat_s=0.3, sat_reps=1)
     return cfg
 
 
@@ -834,7 +845,9 @@ def md(P):
              f"{info.get('cpus')} vCPUs, TCG with `-icount shift=0,sleep=off` (guest time counts "
              f"instructions: ratios are an emulator's, repeatable; absolute times mean little). "
              f"Fixed work per run: {info.get('units')} units (about {cfg.get('work_s')} s of guest time "
-             f"unprofiled, one thread: the profiler's own user-space work mostly runs on the other vCPU "
+             f"unprofiled; at 4999 Hz {info.get('units_top', info.get('units'))}, about "
+             f"{cfg.get('work_s_top', cfg.get('work_s'))} s, so that the profilers' periodic work settles), "
+             f"one thread: the profiler's own user-space work mostly runs on the other vCPU "
              f"and counts only through contention; its in-target cost (interrupt, BPF, unwinding) "
              f"counts in full), median of "
              f"{', '.join(f'{v} runs at {k} Hz' for k, v in cfg.get('reps', {}).items())} per cell; profilers "
