@@ -61,6 +61,18 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of pid so far (ns, /proc/PID/task/*/schedstat), or None."""
+    total = 0
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 def now():
     return time.monotonic()
 
@@ -327,8 +339,13 @@ class Tools:
         # measured work instead of running on an idle CPU.
         fill = [subprocess.Popen([self.work, "-m", "spin", "-t", str(self.filler)], stdout=subprocess.DEVNULL)] \
             if self.filler else []
+        # The profiler's own CPU while the work runs (its process, every thread; not
+        # what runs in the target's context, such as a BPF program).
+        c0 = cpu_ns(pw.p.pid) if pw else None
         w.send_signal(signal.SIGUSR1)
         line = w.stdout.readline()
+        c1 = cpu_ns(pw.p.pid) if pw else None
+        r["prof_cpu_ms"] = round((c1 - c0) / 1e6, 3) if c0 is not None and c1 is not None else None
         for f in fill:
             f.terminate()
             f.wait()
@@ -599,7 +616,7 @@ def aggregate(runs, profs):
     done = next((r for r in runs if r.get("kind") == "done"), {})
     T = [r for r in runs if r.get("kind") == "time"]
     S = [r for r in runs if r.get("kind") == "sat"]
-    res = {"info": info, "guest_s": done.get("guest_s"), "cost": {}, "startup": {}, "bpf": {},
+    res = {"info": info, "guest_s": done.get("guest_s"), "cost": {}, "profcpu": {}, "startup": {}, "bpf": {},
            "bytes": {}, "complete": {}, "loss": {}, "errors": []}
     for r in runs:
         if r.get("error") or (r.get("rc") not in (None, 0, -2, 130) and r.get("kind") in ("time", "sat")):
@@ -621,6 +638,9 @@ def aggregate(runs, profs):
             row[p] = round(m / base, 4) if m and base else None
             row[p + "_n"] = len([x for x in xs if x is not None])
         res["cost"][f"{wl}/{hz}"] = row
+        res["profcpu"][f"{wl}/{hz}"] = {
+            p: med([r.get("prof_cpu_ms") for r in T if r["wl"] == wl and r["hz"] == hz and r["prof"] == p])
+            for p in profs if p != "none"}
         b, c = {}, {}
         for p in profs:
             rs = [r for r in T if r["wl"] == wl and r["hz"] == hz and r["prof"] == p]
@@ -847,9 +867,10 @@ def md(P):
              f"Fixed work per run: {info.get('units')} units (about {cfg.get('work_s')} s of guest time "
              f"unprofiled; at 4999 Hz {info.get('units_top', info.get('units'))}, about "
              f"{cfg.get('work_s_top', cfg.get('work_s'))} s, so that the profilers' periodic work settles), "
-             f"one thread: the profiler's own user-space work mostly runs on the other vCPU "
-             f"and counts only through contention; its in-target cost (interrupt, BPF, unwinding) "
-             f"counts in full), median of "
+             f"one thread; the profilers' own processes run on the other vCPU, and under -icount the "
+             f"instructions of both vCPUs advance guest time, so a profiler's work while the target "
+             f"runs counts as well as its in-target cost (interrupt, BPF, unwinding): a test build "
+             f"whose loop spent 46 ms more CPU per run slowed the target by 46-47 ms), median of "
              f"{', '.join(f'{v} runs at {k} Hz' for k, v in cfg.get('reps', {}).items())} per cell; profilers "
              f"interleaved with unprofiled runs in the same boot. Saturated runs (start-up, BPF time, "
              f"loss): {cfg.get('sat_reps')} per profiler and workload, {cfg.get('sat_s')} s of sampling each. Guest built in {meta.get('guest_build_s')} s (0 when "
@@ -864,6 +885,14 @@ def md(P):
             (f"x{row[p]}" if row.get(p) is not None else "–") for p in profs) + " |")
     L.append("\nThe spread is (max - min) / median of the unprofiled runs of that cell: "
              "ratios closer than that are not told apart by this boot.")
+    if any(v is not None for row in g.get("profcpu", {}).values() for v in row.values()):
+        L.append("\n### The profiler's own CPU while the work runs (ms of guest time, median)\n")
+        L.append("Its process's threads (/proc/PID/task/*/schedstat), from the start of the work to its "
+                 "end; what runs in the target's context (a BPF program, the kernel's unwinding and "
+                 "records) is not in it.\n")
+        L.append("| workload / Hz | " + " | ".join(profs) + " |\n|" + " --- |" * (len(profs) + 1))
+        for k, row in g["profcpu"].items():
+            L.append(f"| {k} | " + " | ".join(fmt(None if row.get(p) is None else round(row[p], 1)) for p in profs) + " |")
     L.append("\n### Start-up (launch to sampling events live), seconds of guest time\n")
     L.append("| profiler | idle target | target saturating both vCPUs | deferprof's own figure (ms) |\n"
              "| --- | --- | --- | --- |")
