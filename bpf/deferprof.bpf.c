@@ -321,6 +321,9 @@ static __always_inline void count_in(void *counts, __u32 idx, struct dp_stats *s
 	st->v[DP_STAT_DROP_COUNTS_FULL]++;
 }
 
+/* Chains of at most this many words are copied into a log entry by direct loads. */
+#define DP_DIRECT_COPY	24
+
 /* Room for an entry of nr words in this CPU's log, or NULL: dropped, counted. */
 static __always_inline struct dp_log_entry *log_reserve(struct dp_stats *st, struct dp_log **logp,
 							__u32 cpu, __u64 nr)
@@ -494,14 +497,21 @@ static __always_inline int log_chain(struct dp_stats *st, struct bpf_perf_event_
 	if (!e)
 		return 1;
 	/*
-	 * A sample taken in user mode with a deferred user part is the whole
-	 * chain [USER_DEFERRED, cookie]: two direct loads (the verifier allows
-	 * constant offsets into the flexible array), no helper call.
+	 * Short chains (every CPU-bound deferred sample, [USER_DEFERRED,
+	 * cookie], and most kernel parts) by direct loads: the verifier allows
+	 * constant offsets into the flexible array, and a load and a store a
+	 * word cost less than the helper's call and its per-word loop.
 	 */
-	if (n == 2 && deferred_mode) {
-		e->ips[0] = cc->ip[0];
-		e->ips[1] = cc->ip[1];
-	} else if (!n || bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0])) {
+	if (!n)
+		return 0;
+	if (n <= DP_DIRECT_COPY) {
+#pragma unroll
+		for (int i = 0; i < DP_DIRECT_COPY; i++) {
+			if (i >= n)
+				break;
+			e->ips[i] = cc->ip[i];
+		}
+	} else if (bpf_probe_read_kernel(e->ips, n * sizeof(__u64), &cc->ip[0])) {
 		return 0;
 	}
 	if (!deferred_mode || n < 2 || e->ips[(n - 2) & 0xff] != DP_CONTEXT_USER_DEFERRED) {

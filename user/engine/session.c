@@ -50,6 +50,7 @@ struct dp_session {
 	uint64_t t0, deadline, next_tick;
 	/* -v: how late the loop woke at worst (starved of CPU), and its longest round (ns). */
 	uint64_t max_late, max_round;
+	uint64_t read_ns;	/* when the current read of the rings began: its records' time */
 	struct dp_tasks tasks;		/* names and mappings of tasks met, from /proc */
 	struct dp_limits limits;	/* the limits already said on stderr */
 	uint64_t last_limits;		/* when the counters were last read for them */
@@ -170,7 +171,7 @@ static int on_record(const void *buf, size_t len, void *ctx)
 {
 	struct dp_session *s = ctx;
 
-	return dp_ingest__record(s->in, buf, len, mono_ns());
+	return dp_ingest__record(s->in, buf, len, s->read_ns);
 }
 
 /* Every ring's records into ingest; names and mappings of new tasks after. */
@@ -178,6 +179,8 @@ static int consume_all(struct dp_session *s)
 {
 	int err;
 
+	/* One clock read a batch: a batch takes milliseconds, the join waits seconds. */
+	s->read_ns = mono_ns();
 	err = dp_events__consume(&s->ev, on_record, s);
 	dp_tasks__learn_new(&s->tasks, s->in);
 	return err;
