@@ -65,11 +65,15 @@ def cpu_ns(pid):
     """CPU time of every thread of pid so far (ns, /proc/PID/task/*/schedstat), or None."""
     total = 0
     try:
-        for t in os.listdir(f"/proc/{pid}/task"):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for t in tasks:
+        try:
             with open(f"/proc/{pid}/task/{t}/schedstat") as f:
                 total += int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+        except (OSError, ValueError, IndexError):
+            continue	# a thread that just exited: its time is gone with it
     return total
 
 
@@ -865,8 +869,9 @@ def md(P):
              f"{info.get('cpus')} vCPUs, TCG with `-icount shift=0,sleep=off` (guest time counts "
              f"instructions: ratios are an emulator's, repeatable; absolute times mean little). "
              f"Fixed work per run: {info.get('units')} units (about {cfg.get('work_s')} s of guest time "
-             f"unprofiled; at 4999 Hz {info.get('units_top', info.get('units'))}, about "
-             f"{cfg.get('work_s_top', cfg.get('work_s'))} s, so that the profilers' periodic work settles), "
+             f"unprofiled" + (f"; at 4999 Hz {info['units_top']}, about {cfg.get('work_s_top')} s, so that "
+                             f"the profilers' periodic work settles"
+                             if info.get("units_top") and max(cfg.get("rates", [0])) >= 4999 else "") + "), "
              f"one thread; the profilers' own processes run on the other vCPU, and under -icount the "
              f"instructions of both vCPUs advance guest time, so a profiler's work while the target "
              f"runs counts as well as its in-target cost (interrupt, BPF, unwinding): a test build "

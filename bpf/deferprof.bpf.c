@@ -12,8 +12,9 @@
  * deferred kernel, hashing and storing the kernel part in the interrupt
  * cost the target about 770 ns a sample more than perf fp,defer; the copy
  * costs less than perf's own sample record. So:
- *  - one bpf_probe_read_kernel() of the chain, straight into the log entry;
- *    the deferred marker and cookie are checked in place, where the kernel
+ *  - the chain copied straight into the log entry (direct loads up to 24
+ *    words, one bpf_probe_read_kernel() beyond that); the deferred marker
+ *    and cookie are checked in place, where the kernel
  *    always puts them (ips[nr-2], ips[nr-1]); no hashing, no map update;
  *  - entries never wrap (they run on into a slack area), so both sides see
  *    an entry in one piece; one writer per log (the program on that CPU,
@@ -751,8 +752,8 @@ int dp_sample_kctx(struct bpf_perf_event_data *ctx)
 
 	/*
 	 * Direct loads through the kernel context (BTF pointers, CO-RE
-	 * relocated): no helper call per field. Only the chain itself, of
-	 * variable length, is copied with bpf_probe_read_kernel().
+	 * relocated): no helper call per field. Only a chain longer than
+	 * DP_DIRECT_COPY words is copied with bpf_probe_read_kernel().
 	 */
 	kctx = bpf_cast_to_kern_ctx(ctx);
 	data = kctx->data;

@@ -179,7 +179,11 @@ static int consume_all(struct dp_session *s)
 {
 	int err;
 
-	/* One clock read a batch: a batch takes milliseconds, the join waits seconds. */
+	/*
+	 * One clock read a batch, its records' arrival time: the time only
+	 * meets the join's and --verify's timeouts (10 s by default), checked
+	 * at the end of a round, after the batch.
+	 */
 	s->read_ns = mono_ns();
 	err = dp_events__consume(&s->ev, on_record, s);
 	dp_tasks__learn_new(&s->tasks, s->in);
