@@ -165,6 +165,38 @@ Test(join, record_without_samples_and_duplicates)
 	cr_assert_eq(t.total, 0);
 }
 
+/*
+ * Records keep their user stacks interned, found again by the thread's last
+ * one: a thread's repeated stack, a new stack of the same length, and two
+ * threads that share a slot of that memory, each counted as its own.
+ */
+Test(join, a_threads_last_stack_and_its_neighbours)
+{
+	static const uint64_t U1B[] = { 0x401010, 0x401020, 0x401099 };
+	uint32_t a = 7, b = 8, slot = (a * 0x9e3779b9U) >> 24;
+	uint64_t cookie = 1;
+
+	while (((b * 0x9e3779b9U) >> 24) != slot)	/* a thread in a's slot */
+		b++;
+	for (int i = 0; i < 3; i++) {
+		const uint64_t *u = i == 2 ? U1B : U1;
+		struct dp_join_sample sa = smp(a, cookie, K1, 2, 1), sb = smp(b, cookie, K2, 1, 1);
+
+		cr_assert_eq(dp_join__add_record(j, 100, a, cookie, u, 3), 0);
+		cr_assert_eq(dp_join__add_record(j, 100, b, cookie, i == 1 ? U1 : U2, i == 1 ? 3 : 1),
+			     0);
+		cr_assert_eq(dp_join__add_sample(j, &sa, 0), 0);
+		cr_assert_eq(dp_join__add_sample(j, &sb, 0), 0);
+		cookie++;
+	}
+	cr_assert_eq(count_of(a, 0, K1, 2, U1, 3), 2);
+	cr_assert_eq(count_of(a, 0, K1, 2, U1B, 3), 1);
+	cr_assert_eq(count_of(b, 0, K2, 1, U2, 1), 2);
+	cr_assert_eq(count_of(b, 0, K2, 1, U1, 3), 1);
+	cr_assert_eq(dp_stack_table__nparts(&t), 5);	/* K1, K2, U1, U1B, U2 */
+	assert_closed();
+}
+
 Test(join, same_cookie_other_threads_do_not_mix)
 {
 	struct dp_join_sample a = smp(7, 42, K1, 2, 1), b = smp(8, 42, K2, 1, 1);

@@ -125,6 +125,75 @@ Test(stacks, too_long_a_part)
 	dp_stack_table__clear(&t);
 }
 
+/*
+ * A part interned ahead of its stacks (the join's records): the hint of the
+ * same thread's last part spares the hash only when it is that part; a
+ * hint that is wrong, stale or evicted still gives the right id.
+ */
+Test(stacks, intern_with_a_hint)
+{
+	static const uint64_t V1[] = { 0x401010, 0x401020, 0x401099 };	/* U1, its outermost other */
+	static uint64_t many[5000][3];
+	struct dp_stack_table t;
+	struct dp_part_ref ref = { 0 }, none = { 0 }, stale;
+	struct dp_stack_hdr h = hdr(1, 2, 3);
+	uint32_t u1, v1;
+	uint64_t buf[DP_PART_MAX];
+
+	dp_stack_table__init(&t);
+	cr_assert_eq(dp_stack_table__intern(&t, U1, 3, &ref), 0);
+	u1 = ref.id;
+	cr_assert_neq(u1, 0);
+	cr_assert_eq(ref.n, 3);
+	cr_assert_eq(ref.hash, dp_stack__part_hash(U1, 3));
+	cr_assert_eq(dp_stack_table__intern(&t, U1, 3, &ref), 0);	/* the hint holds */
+	cr_assert_eq(ref.id, u1);
+	cr_assert_eq(dp_stack_table__intern(&t, V1, 3, &ref), 0);	/* same length, not the hint */
+	v1 = ref.id;
+	cr_assert_neq(v1, u1);
+	cr_assert_eq(ref.hash, dp_stack__part_hash(V1, 3));
+	cr_assert_eq(dp_stack_table__part(&t, v1, buf), 3);
+	cr_assert_arr_eq(buf, V1, sizeof(V1));
+	/* A hint naming V1's id under U1's hash: the cached copy there is U1's, not V1's. */
+	stale = (struct dp_part_ref){ .hash = dp_stack__part_hash(U1, 3), .id = v1, .n = 3 };
+	cr_assert_eq(dp_stack_table__intern(&t, U1, 3, &stale), 0);
+	cr_assert_eq(stale.id, u1);
+	stale = (struct dp_part_ref){ .hash = dp_stack__part_hash(U1, 3), .id = u1, .n = 2 };
+	cr_assert_eq(dp_stack_table__intern(&t, U3, 2, &stale), 0);	/* U1's prefix, not U1 */
+	cr_assert_neq(stale.id, u1);
+	cr_assert_eq(dp_stack_table__part(&t, stale.id, buf), 2);
+	cr_assert_arr_eq(buf, U3, sizeof(U3));
+	/* Thousands of other parts later the cached copies were replaced: still U1's id. */
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct dp_part_ref r = { 0 };
+
+		for (uint32_t k = 0; k < 3; k++)
+			many[i][k] = 0x600000 + (uint64_t)i * 64 + k;
+		cr_assert_eq(dp_stack_table__intern(&t, many[i], 3, &r), 0);
+	}
+	ref = (struct dp_part_ref){ .hash = dp_stack__part_hash(U1, 3), .id = u1, .n = 3 };
+	cr_assert_eq(dp_stack_table__intern(&t, U1, 3, &ref), 0);
+	cr_assert_eq(ref.id, u1);
+	/* Stacks added by the interned id are the stacks added by address. */
+	cr_assert_eq(dp_stack_table__add_upart(&t, &h, K1, dp_stack__part_hash(K1, 2), u1, 2), 0);
+	cr_assert_eq(dp_stack_table__add(&t, &h, K1, U1, 3), 0);
+	cr_assert_eq(t.entries, 1);
+	cr_assert_eq(dp_stack_table__find(&t, &h, K1, U1)->count, 5);
+	/* An empty part is id 0; a part too long, and a table without its index, refuse. */
+	none.id = 99;
+	cr_assert_eq(dp_stack_table__intern(&t, NULL, 0, &none), 0);
+	cr_assert_eq(none.id, 0);
+	{
+		static uint64_t longp[DP_PART_MAX + 1];
+
+		cr_assert_eq(dp_stack_table__intern(&t, longp, DP_PART_MAX + 1, &none), -E2BIG);
+	}
+	dp_stack_table__drop_index(&t);
+	cr_assert_eq(dp_stack_table__intern(&t, U1, 3, &ref), -EPERM);
+	cr_assert_eq(dp_stack_table__add_upart(&t, &h, K1, 0, u1, 1), -EPERM);
+	dp_stack_table__clear(&t);
+}
+
 /* Marks (kept from the first delta on) follow the entries as the array grows. */
 Test(stacks, delta_across_growth)
 {

@@ -34,9 +34,11 @@ struct pending {
 
 /*
  * A deferred record, kept for the samples that may still come. Records are
- * the join's hot path (one per kernel entry): they live in per-round
- * arenas under one open-addressing index, so keeping one costs a copy and
- * an insert, and retiring a round's records one walk and no free().
+ * the join's hot path (one per kernel entry): each one's user stack is
+ * interned in the output table when it comes (its samples then add by the
+ * part's id, comparing no addresses), and the records live in per-round
+ * arenas under one open-addressing index, so keeping one costs an insert,
+ * and retiring a round's records one walk and no free().
  */
 struct rec {
 	uint32_t pid;
@@ -44,10 +46,20 @@ struct rec {
 	uint64_t cookie;
 	uint32_t matched;
 	uint32_t unr;
-	uint64_t uhash;		/* dp_stack__part_hash(uips, unr) */
-	uint64_t leaf_ip, leaf_ra;	/* the entry's leaf evidence, once a sample brought it */
+	uint32_t upart;		/* the user stack's part id in the output table */
 	uint32_t gen_flags;	/* the address-space generation when it came (stacks.h), stamped */
-	uint64_t uips[];
+	uint64_t leaf_ip, leaf_ra;	/* the entry's leaf evidence, once a sample brought it */
+};
+
+/*
+ * The last user stack of a thread (by a hash of its tid): a thread entering
+ * the kernel from the same place again sends the same stack, which is then
+ * compared once and not hashed.
+ */
+#define LAST_PARTS_BITS 8
+struct last_part {
+	uint32_t tid;
+	struct dp_part_ref ref;
 };
 
 /* A record is kept in its round and the three after it: four arenas in turn. */
@@ -55,14 +67,14 @@ struct rec {
 _Static_assert(REC_GENS == 4, "an index slot names its arena in two bits");
 
 struct recgen {
-	uint64_t *arena;	/* struct rec, back to back, in words */
+	struct rec *arena;
 	size_t len, cap;
 };
 
 struct rslot {
 	uint64_t cookie;
 	uint32_t tid;
-	uint32_t ref;		/* (word offset + 1) << 2 | arena; 0: empty */
+	uint32_t ref;		/* (index + 1) << 2 | arena; 0: empty */
 };
 
 struct tomb {
@@ -87,6 +99,7 @@ struct dp_join {
 	uint32_t used;
 	struct tomb *tombs;
 	struct exited *exited;
+	struct last_part last[1U << LAST_PARTS_BITS];
 	uint64_t npending;
 	uint64_t round;
 	uint64_t ring_lost;		/* records lost in the ring not yet blamed */
@@ -126,17 +139,25 @@ static uint32_t slot_of(uint32_t tid, uint64_t cookie, uint32_t mask)
 
 static struct rec *rec_at(const struct dp_join *j, uint32_t ref)
 {
-	return (struct rec *)(j->gens[ref & 3].arena + (ref >> 2) - 1);
+	return &j->gens[ref & 3].arena[(ref >> 2) - 1];
 }
 
-static uint32_t find_slot(const struct dp_join *j, uint32_t tid, uint64_t cookie)
+/* The slot of (tid, cookie): its record's, or the free one where it would go. */
+static uint32_t probe(const struct dp_join *j, uint32_t tid, uint64_t cookie)
 {
 	uint32_t i;
 
 	for (i = slot_of(tid, cookie, j->mask); j->slots[i].ref; i = (i + 1) & j->mask)
 		if (j->slots[i].cookie == cookie && j->slots[i].tid == tid)
-			return i;
-	return UINT32_MAX;
+			break;
+	return i;
+}
+
+static uint32_t find_slot(const struct dp_join *j, uint32_t tid, uint64_t cookie)
+{
+	uint32_t i = probe(j, tid, cookie);
+
+	return j->slots[i].ref ? i : UINT32_MAX;
 }
 
 /* The record of (tid, cookie), if one is still kept. */
@@ -200,32 +221,27 @@ static int grow_index(struct dp_join *j)
 	return 0;
 }
 
-/* A new record of this round: its addresses copied, its index placed. */
-static struct rec *keep_rec(struct dp_join *j, uint32_t tid, uint64_t cookie, uint32_t pid,
-			    const uint64_t *uips, uint32_t unr)
+/* A new record of this round into free index slot i, its user stack interned (upart). */
+static struct rec *keep_rec(struct dp_join *j, uint32_t i, uint32_t tid, uint64_t cookie,
+			    uint32_t pid, uint32_t unr, uint32_t upart)
 {
 	uint32_t gi = (uint32_t)(j->round % REC_GENS);
 	struct recgen *g = &j->gens[gi];
-	size_t words = sizeof(struct rec) / 8 + unr;
 	struct rec *r;
 
-	if ((!j->slots || (j->used + 1) * 2 > j->mask + 1) && grow_index(j))
-		return NULL;
-	if (g->len + words > g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 8192;
-		uint64_t *na;
+	if (g->len == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		struct rec *na;
 
-		while (cap < g->len + words)
-			cap *= 2;
-		if (cap >= (1ULL << 30))
-			return NULL;	/* the index holds 30-bit offsets: 8 GiB in one round */
+		if (cap >= (1ULL << 29))
+			return NULL;	/* the index holds 30-bit positions */
 		na = realloc(g->arena, cap * sizeof(*na));
 		if (!na)
 			return NULL;
 		g->arena = na;
 		g->cap = cap;
 	}
-	r = (struct rec *)(g->arena + g->len);
+	r = &g->arena[g->len];
 	r->pid = pid;
 	/*
 	 * A deferred stack's "when" is its record's place among the ring's
@@ -238,30 +254,27 @@ static struct rec *keep_rec(struct dp_join *j, uint32_t tid, uint64_t cookie, ui
 	r->cookie = cookie;
 	r->matched = 0;
 	r->unr = unr;
-	r->uhash = dp_stack__part_hash(uips, unr);
+	r->upart = upart;
 	r->leaf_ip = r->leaf_ra = 0;
-	if (unr)
-		memcpy(r->uips, uips, unr * sizeof(uint64_t));
-	place(j, tid, cookie, (uint32_t)(g->len + 1) << 2 | gi);
+	j->slots[i].cookie = cookie;
+	j->slots[i].tid = tid;
+	j->slots[i].ref = (uint32_t)(g->len + 1) << 2 | gi;
 	j->used++;
-	g->len += words;
+	g->len++;
 	return r;
 }
 
 /* Every record of one round leaves, counted as matched or not; the arena is kept. */
 static void retire_gen(struct dp_join *j, struct recgen *g)
 {
-	size_t at = 0;
-
-	while (at < g->len) {
-		const struct rec *r = (const struct rec *)(g->arena + at);
+	for (size_t at = 0; at < g->len; at++) {
+		const struct rec *r = &g->arena[at];
 
 		if (r->matched)
 			j->st.records_matched++;
 		else
 			j->st.records_unmatched++;
 		unplace(j, r->tid, r->cookie);
-		at += sizeof(struct rec) / 8 + r->unr;
 	}
 	g->len = 0;
 }
@@ -385,6 +398,37 @@ static int emit(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
 	return dp_stack_table__add_hashed(j->out, &h, kips, khash, uips, uhash, count);
 }
 
+/* A record's stack with leaf evidence: its user part read back and repaired (apart: a large frame). */
+static __attribute__((noinline)) int emit_leaf(struct dp_join *j, uint32_t pid, uint32_t tid,
+					       uint32_t flags, const uint64_t *kips, uint32_t knr,
+					       uint64_t khash, const struct rec *r, uint64_t count)
+{
+	uint64_t uips[DP_PART_MAX];
+	uint32_t unr = dp_stack_table__part(j->out, r->upart, uips);
+
+	return emit(j, pid, tid, flags, kips, knr, khash, uips, unr, 0, count, r->leaf_ip,
+		    r->leaf_ra);
+}
+
+/* A sample's kernel part with its record's user part (interned when the record came). */
+static int emit_rec(struct dp_join *j, uint32_t pid, uint32_t tid, uint32_t flags,
+		    const uint64_t *kips, uint32_t knr, uint64_t khash, const struct rec *r,
+		    uint64_t count)
+{
+	struct dp_stack_hdr h = {
+		.pid = pid, .tid = tid, .flags = flags | r->gen_flags,
+		.knr = (uint16_t)knr, .unr = (uint16_t)r->unr,
+	};
+
+	if (knr > DP_MAX_STACK)
+		return -E2BIG;	/* ingest clamps the parts: a bug, not a stack */
+	if (r->leaf_ra)
+		return emit_leaf(j, pid, tid, h.flags, kips, knr, khash, r, count);
+	if (!khash)
+		khash = dp_stack__part_hash(kips, knr);
+	return dp_stack_table__add_upart(j->out, &h, kips, khash, r->upart, count);
+}
+
 /* Resolve a pending group: with its record, or as lost (r == NULL). */
 static int resolve(struct dp_join *j, struct pending *p, struct rec *r,
 		   uint64_t *lost_counter)
@@ -400,8 +444,8 @@ static int resolve(struct dp_join *j, struct pending *p, struct rec *r,
 		uint32_t flags = q->flags | (r ? 0 : DP_STK_USER_LOST);
 
 		if (!err)
-			err = r ? emit(j, p->pid, p->key.tid, flags | r->gen_flags, q->kips, q->knr, q->khash,
-				       r->uips, r->unr, r->uhash, q->count, r->leaf_ip, r->leaf_ra) :
+			err = r ? emit_rec(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash, r,
+					   q->count) :
 				  emit(j, p->pid, p->key.tid, flags, q->kips, q->knr, q->khash,
 				       NULL, 0, 0, q->count, 0, 0);
 		if (r)
@@ -511,8 +555,8 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 			r->leaf_ip = s->leaf_ip;
 			r->leaf_ra = s->leaf_ra;
 		}
-		return emit(j, s->pid, s->tid, s->flags | r->gen_flags, s->kips, s->knr, s->khash,
-			    r->uips, r->unr, r->uhash, s->count, r->leaf_ip, r->leaf_ra);
+		return emit_rec(j, s->pid, s->tid, s->flags, s->kips, s->knr, s->khash, r,
+				s->count);
 	}
 	return add_pending(j, s, now_ns);
 }
@@ -520,13 +564,20 @@ int dp_join__add_sample(struct dp_join *j, const struct dp_join_sample *s, uint6
 int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t cookie,
 			const uint64_t *uips, uint32_t unr)
 {
+	struct last_part *last;
 	struct jkey key;
 	struct pending *p;
 	struct tomb *t;
 	struct rec *r;
+	uint32_t i;
+	int err;
 
 	j->st.records++;
-	if (find_rec(j, tid, cookie)) {
+	/* One probe: the record's slot if it came before, else where it goes. */
+	if ((!j->slots || (j->used + 1) * 2 > j->mask + 1) && grow_index(j))
+		return -ENOMEM;
+	i = probe(j, tid, cookie);
+	if (j->slots[i].ref) {
 		j->st.records_duplicate++;
 		return 0;
 	}
@@ -540,7 +591,17 @@ int dp_join__add_record(struct dp_join *j, uint32_t pid, uint32_t tid, uint64_t 
 			return 0;
 		}
 	}
-	r = keep_rec(j, tid, cookie, pid, uips, unr);
+	if (unr > DP_MAX_STACK)
+		return -E2BIG;	/* ingest clamps the parts: a bug, not a stack */
+	last = &j->last[(uint32_t)(tid * 0x9e3779b9U) >> (32 - LAST_PARTS_BITS)];
+	if (last->tid != tid) {
+		last->tid = tid;
+		memset(&last->ref, 0, sizeof(last->ref));
+	}
+	err = dp_stack_table__intern(j->out, uips, unr, &last->ref);
+	if (err)
+		return err;
+	r = keep_rec(j, i, tid, cookie, pid, unr, last->ref.id);
 	if (!r)
 		return -ENOMEM;
 	if (!j->pending)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include "stacks.h"
 
 struct node {
 	uint64_t addr;
@@ -79,6 +80,24 @@ static inline int dp_parts__intern(struct dp_parts *ps, const uint64_t *ips, uin
 		return 0;
 	}
 	return dp_parts__lookup(ps, ips, n, hash, out);
+}
+
+/*
+ * dp_parts__intern() for a part likely to be ref's (the same thread's last
+ * one): when the cache still holds ref's part flat and it matches, the
+ * addresses are compared once and never hashed. ref is then the part's.
+ */
+static inline int dp_parts__intern_ref(struct dp_parts *ps, const uint64_t *ips, uint32_t n,
+				       struct dp_part_ref *ref)
+{
+	const struct hot *h = &ps->hot[ref->hash & ps->hotmask];
+
+	if (ref->id && ref->n == n && h->node == ref->id && h->n == n &&
+	    !memcmp(h->ips, ips, n * sizeof(*ips)))
+		return 0;
+	ref->n = n;
+	ref->hash = dp_stack__part_hash(ips, n);
+	return dp_parts__intern(ps, ips, n, ref->hash, &ref->id);
 }
 
 #endif

@@ -111,32 +111,40 @@ static int ent_room(struct dp_stack_table *t)
 	return 0;
 }
 
-int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
-			       const uint64_t *kips, uint64_t khash,
-			       const uint64_t *uips, uint64_t uhash, uint64_t count)
+/* The parts' store, made on first use; -EPERM once dp_stack_table__drop_index() ran. */
+static int parts_ready(struct dp_stack_table *t)
 {
-	struct dp_stack_hdr stamped;
-	struct dp_stack_entry *e;
-	uint32_t kpart, upart, i, r;
-	int err;
-
-	if (hdr->flags & DP_STK_GEN_SET) {
-		stamped = *hdr;
-		stamped.flags &= ~(uint32_t)DP_STK_GEN_SET;
-		hdr = &stamped;
-	} else if (t->generation && hdr->unr) {
-		stamped = *hdr;
-		stamped.flags = (stamped.flags & ((1U << DP_STK_GEN_SHIFT) - 1)) |
-				dp_stk__gen_bits(t->generation(t->generation_ctx, hdr->pid));
-		hdr = &stamped;
-	}
 	if (!t->parts && !(t->parts = dp_parts__new()))
 		return -ENOMEM;
-	if (!t->parts->memo)	/* dp_stack_table__drop_index() */
-		return -EPERM;
-	if ((err = dp_parts__intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
-	    (err = dp_parts__intern(t->parts, uips, hdr->unr, uhash, &upart)))
-		return err;
+	return t->parts->memo ? 0 : -EPERM;
+}
+
+/* hdr with its process's address-space generation stamped (into *buf when it changes). */
+static const struct dp_stack_hdr *stamp(const struct dp_stack_table *t,
+					const struct dp_stack_hdr *hdr, struct dp_stack_hdr *buf)
+{
+	if (hdr->flags & DP_STK_GEN_SET) {
+		*buf = *hdr;
+		buf->flags &= ~(uint32_t)DP_STK_GEN_SET;
+		return buf;
+	}
+	if (t->generation && hdr->unr) {
+		*buf = *hdr;
+		buf->flags = (buf->flags & ((1U << DP_STK_GEN_SHIFT) - 1)) |
+			     dp_stk__gen_bits(t->generation(t->generation_ctx, hdr->pid));
+		return buf;
+	}
+	return hdr;
+}
+
+/* The entry of (stamped hdr, parts) counted, added when new. */
+static int add_parts(struct dp_stack_table *t, const struct dp_stack_hdr *hdr, uint32_t kpart,
+		     uint32_t upart, uint64_t count)
+{
+	struct dp_stack_entry *e;
+	uint32_t i, r;
+	int err;
+
 	/* The same few stacks come again and again: a look at the recent ones first. */
 	r = (uint32_t)(((uint64_t)(kpart ^ hdr->tid) << 32 | upart) * 0x9e3779b97f4a7c15ULL >> 56);
 	if (t->recent && t->recent[r] &&
@@ -170,6 +178,52 @@ count:
 	e->count += count;
 	t->total += count;
 	return 0;
+}
+
+int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			       const uint64_t *kips, uint64_t khash,
+			       const uint64_t *uips, uint64_t uhash, uint64_t count)
+{
+	struct dp_stack_hdr buf;
+	uint32_t kpart, upart;
+	int err;
+
+	hdr = stamp(t, hdr, &buf);
+	if ((err = parts_ready(t)) ||
+	    (err = dp_parts__intern(t->parts, kips, hdr->knr, khash, &kpart)) ||
+	    (err = dp_parts__intern(t->parts, uips, hdr->unr, uhash, &upart)))
+		return err;
+	return add_parts(t, hdr, kpart, upart, count);
+}
+
+int dp_stack_table__add_upart(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			      const uint64_t *kips, uint64_t khash, uint32_t upart, uint64_t count)
+{
+	struct dp_stack_hdr buf;
+	uint32_t kpart;
+	int err;
+
+	hdr = stamp(t, hdr, &buf);
+	if ((err = parts_ready(t)) ||
+	    (err = dp_parts__intern(t->parts, kips, hdr->knr, khash, &kpart)))
+		return err;
+	return add_parts(t, hdr, kpart, upart, count);
+}
+
+int dp_stack_table__intern(struct dp_stack_table *t, const uint64_t *ips, uint32_t n,
+			   struct dp_part_ref *ref)
+{
+	int err = parts_ready(t);
+
+	if (err)
+		return err;
+	if (n > DP_PART_MAX)
+		return -E2BIG;
+	if (!n) {
+		memset(ref, 0, sizeof(*ref));
+		return 0;
+	}
+	return dp_parts__intern_ref(t->parts, ips, n, ref);
 }
 
 void dp_stack_table__drop_index(struct dp_stack_table *t)

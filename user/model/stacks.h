@@ -101,6 +101,26 @@ static inline uint64_t dp_stack__part_hash(const uint64_t *ips, uint32_t n)
 int dp_stack_table__add_hashed(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
 			       const uint64_t *kips, uint64_t khash,
 			       const uint64_t *uips, uint64_t uhash, uint64_t count);
+
+/* An interned part: its id (0: empty), length and hash. */
+struct dp_part_ref {
+	uint64_t hash;
+	uint32_t id;
+	uint32_t n;
+};
+
+/*
+ * Intern part ips[0..n) ahead of the stacks that use it (the join: a
+ * deferred record's user stack, once per record). *ref comes in as a part
+ * this one is likely to be (the same thread's last; zeroed: none), which
+ * spares hashing the addresses when it is, and goes out as this part's.
+ * 0, -ENOMEM, -E2BIG (longer than DP_PART_MAX) or -EPERM (index dropped).
+ */
+int dp_stack_table__intern(struct dp_stack_table *t, const uint64_t *ips, uint32_t n,
+			   struct dp_part_ref *ref);
+/* dp_stack_table__add_hashed() with the user part interned: hdr->unr is its length. */
+int dp_stack_table__add_upart(struct dp_stack_table *t, const struct dp_stack_hdr *hdr,
+			      const uint64_t *kips, uint64_t khash, uint32_t upart, uint64_t count);
 /*
  * Add to out what each stack of t gained since the last call (or since it
  * was added): the counts of one interval.
