@@ -460,7 +460,7 @@ def guest_main(cfg_path, out):
     info = {"kind": "info", "release": os.uname().release,
             "perf": subprocess.run(["perf", "--version"], capture_output=True, text=True).stdout.strip(),
             "bpftrace": subprocess.run(["bpftrace", "--version"], capture_output=True, text=True).stdout.strip(),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "cmdline": open("/proc/cmdline").read().strip()}
     for tool in ("deferprof", "base"):
         b = T.dp if tool == "deferprof" else T.dp_base
         p = subprocess.run([b, "--probe"], capture_output=True, text=True,
@@ -867,7 +867,11 @@ def md(P):
     profs = [p for p in cfg.get("profilers", PROFILERS) if p != "none"]
     L.append(f"Guest {info.get('release')}, {info.get('perf')}, {info.get('bpftrace')}, "
              f"{info.get('cpus')} vCPUs, TCG with `-icount shift=0,sleep=off` (guest time counts "
-             f"instructions: ratios are an emulator's, repeatable; absolute times mean little). "
+             f"instructions: ratios are an emulator's, repeatable; absolute times mean little)" +
+             ("; the guest kernel runs with `nohz=off`, so that a profiler woken onto an idle vCPU "
+              "runs at once (without it, such a wake-up was seen to wait for that vCPU's next timer, "
+              "0.2-0.9 s: bench/results/peers-stall-20261204.md)"
+              if "nohz=off" in info.get("cmdline", "").split() else "") + ". "
              f"Fixed work per run: {info.get('units')} units (about {cfg.get('work_s')} s of guest time "
              f"unprofiled" + (f"; at 4999 Hz {info['units_top']}, about {cfg.get('work_s_top')} s, so that "
                              f"the profilers' periodic work settles"

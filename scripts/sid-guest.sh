@@ -202,6 +202,12 @@ run() {
 	rm -f "$io"
 	mke2fs -q -t ext4 -L io -E root_owner=0:0 -d "$payload" "$io" "$((kib * 12 / 10 + 524288))k" || die "mke2fs (io) failed"
 	local -a accel=(-accel tcg,thread=single -cpu max)
+	# nohz=off (on the kernel's command line below): an idle vCPU keeps its
+	# periodic tick. Without it, a task woken onto an idle vCPU was seen to
+	# wait for that vCPU's next timer, 0.2-0.9 s of guest time (the waker's
+	# sched_waking with no sched_wakeup until then; idle=halt did not help),
+	# and a profiler's ring overflowed meanwhile; with it, the loop woke at
+	# worst 1.5 ms late in 14 runs (bench/results/peers-stall-20261204.md).
 	[ "${DP_SID_ICOUNT:-1}" = 0 ] || accel+=(-icount shift=0,sleep=off)
 	say "booting $(cat "$gdir/kernel-release") (${accel[*]})"
 	local t0 rc=0
@@ -209,7 +215,7 @@ run() {
 	timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" \
 		-m "${DP_SID_MEM:-2048}" -smp 2 -nographic -no-reboot \
 		-kernel "$gdir/vmlinuz" -initrd "$gdir/initrd.img" \
-		-append "root=/dev/vda rw rootfstype=ext4 init=/sbin/dp-init console=ttyS0 quiet panic=-1 fsck.mode=skip" \
+		-append "root=/dev/vda rw rootfstype=ext4 init=/sbin/dp-init console=ttyS0 quiet panic=-1 fsck.mode=skip nohz=off" \
 		-drive "file=$gdir/root.ext4,format=raw,if=virtio,snapshot=on" \
 		-drive "file=$io,format=raw,if=virtio" \
 		-nic none </dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$out/console.log" || rc=$?
