@@ -130,7 +130,8 @@ static int parse_sample(struct cursor *c, uint64_t st, struct dp_record *rec)
  * so parsed on its own (only the fields it has are written). Inlined: with
  * deferprof's own sample_type the trailer's layout is known when compiled.
  */
-static inline __attribute__((always_inline)) int parse_deferred(const uint8_t *start, size_t len, uint64_t st, struct dp_record *rec)
+static inline __attribute__((always_inline)) int parse_deferred(const uint8_t *start, size_t len,
+								uint64_t st, struct dp_record *rec)
 {
 	struct cursor c = { .p = start + sizeof(struct perf_event_header), .end = start + len };
 
@@ -176,8 +177,7 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 	if (h.type == PERF_RECORD_SAMPLE)
 		return parse_sample(&c, st, rec);
 
-	switch (h.type) {
-	case DP_RECORD_CALLCHAIN_DEFERRED:
+	switch (h.type) {	/* a well-framed deferred record took parse_deferred() */
 	case PERF_RECORD_LOST:
 	case PERF_RECORD_MMAP2:
 	case PERF_RECORD_COMM:
@@ -192,13 +192,6 @@ int dp_record__parse(const void *buf, size_t len, uint64_t st, struct dp_record 
 	c.end -= trailer_len(st);
 
 	switch (h.type) {
-	case DP_RECORD_CALLCHAIN_DEFERRED:
-		if (take_u64(&c, &rec->deferred.cookie) || take_u64(&c, &rec->deferred.nr))
-			return -EINVAL;
-		if (rec->deferred.nr > (uint64_t)(c.end - c.p) / 8)
-			return -EINVAL;
-		rec->deferred.ips = (const uint64_t *)c.p;
-		return 0;
 	case PERF_RECORD_LOST:
 		if (take_u64(&c, &rec->lost.id) || take_u64(&c, &rec->lost.lost))
 			return -EINVAL;
