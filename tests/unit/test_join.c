@@ -197,6 +197,28 @@ Test(join, a_threads_last_stack_and_its_neighbours)
 	assert_closed();
 }
 
+/*
+ * An ndjson interval moves the output table out and starts a new one: a
+ * record kept across it still joins its own user stack, not whatever the
+ * new table gave its old id to.
+ */
+Test(join, a_record_kept_across_a_moved_table)
+{
+	struct dp_stack_table old;
+	struct dp_join_sample a = smp(7, 1, K1, 2, 1);
+
+	cr_assert_eq(dp_join__add_record(j, 100, 7, 1, U2, 1), 0);
+	old = t;
+	dp_stack_table__init(&t);	/* the session's tick: the join's table starts over */
+	cr_assert_eq(dp_join__rebase(j, &old), 0);
+	dp_stack_table__clear(&old);
+	cr_assert_eq(dp_join__add_record(j, 100, 8, 2, U1, 3), 0);
+	cr_assert_eq(dp_join__add_sample(j, &a, 0), 0);
+	cr_assert_eq(count_of(7, 0, K1, 2, U2, 1), 1);
+	cr_assert_eq(count_of(7, 0, K1, 2, U1, 3), 0);
+	assert_closed();
+}
+
 Test(join, same_cookie_other_threads_do_not_mix)
 {
 	struct dp_join_sample a = smp(7, 42, K1, 2, 1), b = smp(8, 42, K2, 1, 1);

@@ -291,7 +291,8 @@ static int tick(struct dp_session *s, bool final)
 		delta.total = 0;
 		for (uint32_t i = 0; i < delta.entries; i++)
 			delta.total += delta.ents[i].count;
-		err = 0;
+		/* Records still kept name their user stacks by ids into the old table. */
+		err = dp_ingest__table_moved(s->in, &delta);
 	} else {
 		err = dp_stack_table__delta(&s->res->table, &delta);
 	}

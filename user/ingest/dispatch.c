@@ -426,6 +426,11 @@ int dp_ingest__end_round(struct dp_ingest *in, uint64_t now)
 	return err;
 }
 
+int dp_ingest__table_moved(struct dp_ingest *in, const struct dp_stack_table *old)
+{
+	return dp_join__rebase(in->join, old);
+}
+
 int dp_ingest__finish(struct dp_ingest *in)
 {
 	int err = dp_join__finish(in->join);

@@ -102,6 +102,8 @@ const struct dp_stackcache *dp_ingest__stackcache(const struct dp_ingest *in);
 int dp_ingest__end_round(struct dp_ingest *in, uint64_t now);
 /* The end of the profile: what still waits is resolved as lost. */
 int dp_ingest__finish(struct dp_ingest *in);
+/* The output table was moved out to old and starts over (dp_join__rebase()). */
+int dp_ingest__table_moved(struct dp_ingest *in, const struct dp_stack_table *old);
 
 /*
  * Tasks seen for the first time since the last call, at most max into out;

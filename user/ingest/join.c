@@ -670,6 +670,32 @@ int dp_join__end_round(struct dp_join *j, uint64_t now_ns)
 	return err;
 }
 
+int dp_join__rebase(struct dp_join *j, const struct dp_stack_table *old)
+{
+	uint64_t ips[DP_PART_MAX];
+
+	memset(j->last, 0, sizeof(j->last));	/* their ids were old's */
+	for (int gi = 0; gi < REC_GENS; gi++) {
+		struct recgen *g = &j->gens[gi];
+
+		for (size_t at = 0; at < g->len; at++) {
+			struct rec *r = &g->arena[at];
+			struct dp_part_ref ref = { 0 };
+			uint32_t n;
+			int err;
+
+			if (!r->upart)
+				continue;
+			n = dp_stack_table__part(old, r->upart, ips);
+			err = dp_stack_table__intern(j->out, ips, n, &ref);
+			if (err)
+				return err;
+			r->upart = ref.id;
+		}
+	}
+	return 0;
+}
+
 int dp_join__finish(struct dp_join *j)
 {
 	struct pending *p, *pt;

@@ -106,6 +106,12 @@ void dp_join__records_lost(struct dp_join *j, uint64_t n);
 int dp_join__end_round(struct dp_join *j, uint64_t now_ns);
 /* End of profile: everything still waiting is resolved as lost. */
 int dp_join__finish(struct dp_join *j);
+/*
+ * The output table was moved out (an ndjson interval) and starts over
+ * empty: the kept records' user stacks, ids into old, are interned again
+ * into the new table before old is freed. 0 or a negative errno.
+ */
+int dp_join__rebase(struct dp_join *j, const struct dp_stack_table *old);
 const struct dp_join_stats *dp_join__stats(const struct dp_join *j);
 uint64_t dp_join__pending(const struct dp_join *j);
 
