@@ -60,16 +60,17 @@ static size_t trailer_len(uint64_t st)
 }
 
 /* The sample_id trailer sits at the end of every non-sample record. */
-static inline __attribute__((always_inline)) int parse_sample_id(const uint8_t *start, const uint8_t *end, uint64_t st,
-			   struct dp_sample_id *id)
+static inline __attribute__((always_inline)) int parse_sample_id(const uint8_t *start,
+								 const uint8_t *end, uint64_t st,
+								 struct dp_sample_id *id)
 {
-	size_t n = trailer_len(st) / 8;
+	size_t bytes = trailer_len(st);
 	struct cursor c;
 	uint64_t skip, cpu;
 
-	if ((size_t)(end - start) < n * 8)
+	if ((size_t)(end - start) < bytes)
 		return -EINVAL;
-	c.p = end - n * 8;
+	c.p = end - bytes;
 	c.end = end;
 	memset(id, 0, sizeof(*id));
 	if ((st & PERF_SAMPLE_TID) && take_u32x2(&c, &id->pid, &id->tid))
