@@ -28,6 +28,9 @@ fi
 
 # Start the jit workload (optionally as another user); sets jit_pid, jit_start, jit_size.
 start_jit() {	# [setpriv args...]
+	# Removed first: the redirection truncates only once the child runs, and
+	# the wait below must not find the last run's line.
+	rm -f "$tmp/jit.out"
 	"$@" "$work" jit 120 > "$tmp/jit.out" &
 	jit_pid=$!
 	pids+=("$jit_pid")
@@ -126,6 +129,7 @@ if command -v setpriv > /dev/null; then
 			pass perf-map-of-its-user "$(grep -m1 nobody_jit_code "$tmp/as-user.folded")"
 		else
 			fail perf-map-of-its-user "exit $rc, no main;nobody_jit_code" "$tmp/as-user.err"
+			sed 's/^/  | /' "$tmp/as-user.folded" 2>/dev/null | head -8
 		fi
 		stop_jit
 	else

@@ -448,6 +448,7 @@ fi
 overflow_run() {	# report stderr stop-seconds options...
 	local rep=$1 err=$2 secs=$3
 	shift 3
+	rm -f "$err"	# not the last try's "events enabled": the child truncates it late
 	"$dp" -v -p "$of_pid" -F 4999 "$@" -o "$rep" 2> "$err" & local prof=$!
 	wait_until 200 grep -q "events enabled" "$err"
 	kill -STOP $prof
