@@ -70,7 +70,8 @@ struct dp_record {
 /*
  * Parse one record of len bytes (len == header.size). sample_type is the
  * events' sample_type; sample_id_all is assumed. Returns 0, -EINVAL for a
- * malformed record, or -ENOENT for a type deferprof does not use.
+ * malformed record, or -ENOENT for a type deferprof does not use. After
+ * an error rec is undefined (it may be partly written): read nothing in it.
  */
 int dp_record__parse(const void *buf, size_t len, uint64_t sample_type, struct dp_record *rec);
 
