@@ -27,25 +27,37 @@ fi
 
 start_demo() { "$demo" "$@" & demo_pid=$!; pids+=("$demo_pid"); wait_until 100 runs "$demo_pid" "$demo"; }
 # A pane that runs top, then says how it ended and how the terminal was left.
+no_server() { ! $T has-session 2>/dev/null; }
 start_top() {	# width height args...
 	local w=$1 h=$2
 	shift 2
-	$T kill-server 2>/dev/null && sleep 0.5
+	$T kill-server 2>/dev/null && wait_until 50 no_server
 	$T -f /dev/null new-session -d -s top -x "$w" -y "$h" \
 		"echo MARKER-BEFORE; $dp top $*; echo EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -x -- '-\?icanon\|-\?echo' | tr '\n' ' '; echo; sleep 60"
 }
 screen() { $T capture-pane -p -t top > "$tmp/$1"; }
-keys() { $T send-keys -t top "$@"; sleep 0.7; }
-# Wait until the screen holds a pattern (up to N tenths of a second).
-wait_for() {	# pattern file [tenths]
-	for _ in $(seq "${3:-100}"); do
-		screen "$2"
-		grep -q -- "$1" "$tmp/$2" && return 0
+# Keys go in as typed; top reads them in order. Each check then waits for
+# the screen it expects (never a fixed sleep), so a slow redraw is waited for.
+keys() { $T send-keys -t top "$@"; }
+# Capture the screen into file until a condition on it holds (N tenths at most).
+until_screen() {	# file tenths condition...
+	local f=$1 n=$2
+	shift 2
+	for _ in $(seq "$n"); do
+		screen "$f"
+		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
 }
+has() { grep -q -- "$2" "$tmp/$1"; }	# file pattern
+# Wait until the screen holds a pattern (up to N tenths of a second).
+wait_for() { until_screen "$2" "${3:-100}" has "$2" "$1"; }	# pattern file [tenths]
 samples_line() { grep -m1 "^samples:" "$tmp/$1"; }
+# The samples line is no longer the one given (the view refreshed).
+samples_moved() { [ -n "$(samples_line "$1")" ] && [ "$(samples_line "$1")" != "$2" ]; }	# file old
+# top ended: its pane's shell printed the exit status and then the terminal's modes.
+exited() { has "$1" "^EXIT=" && has "$1" "^-\?icanon"; }
 
 # --- not a terminal: a clear error that points to the report command
 start_demo -l -1
@@ -71,22 +83,39 @@ if [ "$(awk 'length > 80' "$tmp/s1" | wc -l)" = 0 ] && [ "$(wc -l < "$tmp/s1")" 
 else
 	fail fits-80x24 "lines wider than 80 or not 24 lines" "$tmp/s1"
 fi
-a=$(samples_line s1); sleep 1.2; screen s2; b=$(samples_line s2)
-if [ -n "$a" ] && [ "$a" != "$b" ]; then
+a=$(samples_line s1)
+until_screen s2 100 samples_moved s2 "$a"; b=$(samples_line s2)
+if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then
 	pass refresh "'$a' then '$b'"
 else
 	fail refresh "the samples line did not change" "$tmp/s2"
 fi
 
+# --- keys typed ahead, read in one batch (a paste, a held key): each one acts on
+# the list the one before it made. Here, before any tree was drawn, Enter opens
+# the first row's callers, Down and Right open the first caller (deferprof used
+# to index the tree's rows by the list's count: a crash, or a stale tree's row).
+typed_ahead() { has ahead "^CALLERS of " && has ahead "^ *[0-9.]*%  *[0-9]*   - "; }
+keys Enter Down Right; until_screen ahead 100 typed_ahead
+if typed_ahead && ! has ahead "^EXIT="; then
+	pass typed-ahead "Enter Down Right at once: $(grep -m1 -o '^CALLERS of [^ ]*' "$tmp/ahead"), its first caller open"
+else
+	fail typed-ahead "Enter Down Right sent at once" "$tmp/ahead"
+fi
+keys Escape; wait_for "SELF%  TOTAL%" list
+
 # --- sort keys: each column in order, largest first
-keys t; screen sort-total
-keys s; screen sort-self
 sorted_by() {	# column file: the rows' values never increase
 	sed -n '6,23p' "$tmp/$2" | grep '%' | awk -v c="$1" '{ v = $c + 0; if (NR > 1 && v > last) bad = 1; last = v } END { exit bad }'
 }
-if grep -q "^sort total" "$tmp/sort-total" && sorted_by 4 sort-total &&
-   grep -q "^sort self" "$tmp/sort-self" && sorted_by 3 sort-self && ! sorted_by 4 sort-self &&
-   sed -n 6p "$tmp/sort-self" | grep -q "demo_"; then
+by_total() { has sort-total "^sort total" && sorted_by 4 sort-total; }
+by_self() {
+	has sort-self "^sort self" && sorted_by 3 sort-self && ! sorted_by 4 sort-self &&
+		sed -n 6p "$tmp/sort-self" | grep -q "demo_"
+}
+keys t; until_screen sort-total 100 by_total
+keys s; until_screen sort-self 100 by_self
+if by_total && by_self; then
 	pass sort "t: rows by total; s: rows by self, led by $(sed -n 6p "$tmp/sort-self" | awk '{ print $6 }')"
 else
 	fail sort "sort keys" "$tmp/sort-total"
@@ -94,59 +123,64 @@ else
 fi
 
 # --- counting: cumulative and decaying
-keys c; screen decaying
-keys c; screen cumulative
-if grep -q "| decaying counts |" "$tmp/decaying" && grep -q "| cumulative counts |" "$tmp/cumulative" &&
-   sed -n 6p "$tmp/decaying" | grep -q "[0-9]\.[0-9]  *[0-9]*\.[0-9]"; then
+decaying() { has decaying "| decaying counts |" && sed -n 6p "$tmp/decaying" | grep -q "[0-9]\.[0-9]  *[0-9]*\.[0-9]"; }
+keys c; until_screen decaying 100 decaying
+keys c; wait_for "| cumulative counts |" cumulative
+if decaying && has cumulative "| cumulative counts |"; then
 	pass counting "c switches cumulative <-> decaying (fractional weights)"
 else
 	fail counting "c" "$tmp/decaying"
 fi
 
 # --- the tree: callers, callees, expand, back
-keys s; keys Home; keys Enter; screen tree
-keys Tab; screen callees
-keys Escape; screen back
-if grep -q "^CALLERS of demo_" "$tmp/tree" && grep -q "  + demo_" "$tmp/tree" &&
-   grep -q "^CALLEES of demo_" "$tmp/callees" && grep -q "SELF%  TOTAL%" "$tmp/back"; then
+callers() { has tree "^CALLERS of demo_" && has tree "  + demo_"; }
+keys s Home Enter; until_screen tree 100 callers
+keys Tab; wait_for "^CALLEES of demo_" callees
+keys Escape; wait_for "SELF%  TOTAL%" back
+if callers && has callees "^CALLEES of demo_" && has back "SELF%  TOTAL%"; then
 	pass tree "Enter: callers of $(grep -o '^CALLERS of [^ ]*' "$tmp/tree" | cut -d' ' -f3); Tab: callees; Esc: back"
 else
 	fail tree "callers/callees tree" "$tmp/tree"
 fi
-keys Enter; keys Down; keys Right; screen expanded
-if [ "$(grep -c "^ *[0-9.]*% " "$tmp/expanded")" -ge 3 ] && grep -q "  - demo_spin\|  - main\|  - demo" "$tmp/expanded"; then
+expanded() { [ "$(grep -c "^ *[0-9.]*% " "$tmp/expanded")" -ge 3 ] && has expanded "  - demo_spin\|  - main\|  - demo"; }
+keys Enter Down Right; until_screen expanded 100 expanded
+if expanded; then
 	pass tree-expand "Right opens a caller: $(grep -c '^ *[0-9.]*% ' "$tmp/expanded") lines"
 else
 	fail tree-expand "Right did not open the caller" "$tmp/expanded"
 fi
-keys Escape
+# Esc, then the list before the next key (an Esc and a key at once read as Alt).
+keys Escape; wait_for "SELF%  TOTAL%" list
 
 # --- filters: kernel only, user only, search, thread
-keys k; screen konly
-keys k; keys u; screen uonly
+konly() { has konly "| kernel only |" && ! sed -n '6,23p' "$tmp/konly" | grep -q "  u  " && sed -n '6,23p' "$tmp/konly" | grep -q "  k  "; }
+uonly() { has uonly "| user only |" && ! sed -n '6,23p' "$tmp/uonly" | grep -q "  k  "; }
+keys k; until_screen konly 100 konly
+keys k u; until_screen uonly 100 uonly
 keys u
-if grep -q "| kernel only |" "$tmp/konly" && ! sed -n '6,23p' "$tmp/konly" | grep -q "  u  " &&
-   sed -n '6,23p' "$tmp/konly" | grep -q "  k  " &&
-   grep -q "| user only |" "$tmp/uonly" && ! sed -n '6,23p' "$tmp/uonly" | grep -q "  k  "; then
+if konly && uonly; then
 	pass side-filter "k: kernel frames only; u: user frames only"
 else
 	fail side-filter "k/u" "$tmp/konly"
 fi
-keys /; keys C-u; keys s y s _ Enter; screen search
-if grep -q 'search "sys_"' "$tmp/search" && [ "$(sed -n '6,23p' "$tmp/search" | grep -c '%')" -ge 2 ] &&
-   ! sed -n '6,23p' "$tmp/search" | grep '%' | grep -vq "sys_"; then
+searched() {
+	has search 'search "sys_"' && [ "$(sed -n '6,23p' "$tmp/search" | grep -c '%')" -ge 2 ] &&
+		! sed -n '6,23p' "$tmp/search" | grep '%' | grep -vq "sys_"
+}
+keys / C-u s y s _ Enter; until_screen search 100 searched
+if searched; then
 	pass search "/sys_: $(sed -n '6,23p' "$tmp/search" | grep -c '%') rows, all with sys_"
 else
 	fail search "/ search" "$tmp/search"
 fi
-keys /; keys C-u; keys Enter
+keys / C-u Enter
 keys T; wait_for "demo-late" threads 50 >/dev/null
 line=$(grep -n "demo-late" "$tmp/threads" | head -1 | cut -d: -f1)
 if [ -n "$line" ]; then
 	for _ in $(seq $((line - 6))); do keys Down; done
-	keys Enter; screen thread-filter
-	if grep -q "| thread demo-late |" "$tmp/thread-filter" && grep -q "demo_late_work" "$tmp/thread-filter" &&
-	   ! grep -q "demo_spin_inner" "$tmp/thread-filter"; then
+	late_only() { has thread-filter "| thread demo-late |" && has thread-filter "demo_late_work" && ! has thread-filter "demo_spin_inner"; }
+	keys Enter; until_screen thread-filter 100 late_only
+	if late_only; then
 		pass thread-filter "T lists threads; Enter on demo-late shows only its functions"
 	else
 		fail thread-filter "after Enter on demo-late" "$tmp/thread-filter"
@@ -155,11 +189,14 @@ else
 	fail thread-filter "no demo-late thread in the list" "$tmp/threads"
 	cat "$tmp/threads"
 fi
-keys T; keys Home; keys Enter
+all_threads() { has all "SELF%  TOTAL%" && ! has all "| thread demo-late |"; }
+keys T Home Enter; until_screen all 100 all_threads
 
-# --- freeze: the screen stays, collection goes on
-keys f; screen frozen1; sleep 1.5; screen frozen2
-keys f; sleep 1.2; screen thawed
+# --- freeze: the screen stays, collection goes on. Frozen, it is watched for three
+# refresh intervals (0.5 s each): a length of time observed, not a wait.
+thawed() { samples_moved thawed "$(samples_line frozen2)" && has thawed "^deferprof top \[live\]"; }
+keys f; wait_for "FROZEN, collecting" frozen1; sleep 1.5; screen frozen2
+keys f; until_screen thawed 100 thawed
 if grep -q "FROZEN, collecting" "$tmp/frozen1" && [ "$(samples_line frozen1)" = "$(samples_line frozen2)" ] &&
    [ "$(samples_line frozen2)" != "$(samples_line thawed)" ] && grep -q "^deferprof top \[live\]" "$tmp/thawed"; then
 	pass freeze "'$(samples_line frozen2)' held, then '$(samples_line thawed)'"
@@ -168,19 +205,20 @@ else
 fi
 
 # --- help
-keys h; screen help; keys x; screen after-help
-if grep -q "deferprof top: keys" "$tmp/help" && grep -q "freeze the display" "$tmp/help" &&
-   grep -q "SELF%  TOTAL%" "$tmp/after-help"; then
+keys h; wait_for "deferprof top: keys" help
+keys x; wait_for "SELF%  TOTAL%" after-help
+if has help "deferprof top: keys" && has help "freeze the display" && has after-help "SELF%  TOTAL%"; then
 	pass help "h shows every key; any key returns"
 else
 	fail help "h" "$tmp/help"
 fi
 
 # --- write: folded and json of the current aggregate
-keys w; keys C-u; keys "$tmp/top.folded" Enter; screen saved
-keys w; keys C-u; keys "$tmp/top.json" Enter
-keys w; keys C-u; keys "$tmp/top.html" Enter
-if grep -q "wrote [0-9]* samples to $tmp/top.folded (folded)" "$tmp/saved" &&
+keys w C-u "$tmp/top.folded" Enter; wait_for "wrote [0-9]* samples to $tmp/top.folded (folded)" saved
+keys w C-u "$tmp/top.json" Enter; wait_for "wrote [0-9]* samples to $tmp/top.json (json)" saved-json
+keys w C-u "$tmp/top.html" Enter
+if has saved "wrote [0-9]* samples to $tmp/top.folded (folded)" &&
+   has saved-json "wrote [0-9]* samples to $tmp/top.json (json)" &&
    wait_for "wrote [0-9]* samples to $tmp/top.html (html)" saved-html &&
    grep -q "main;demo_spin_outer;demo_spin_middle;demo_spin_inner" "$tmp/top.folded" &&
    tests/check-export.py --chain main,demo_sys_outer,demo_sys_middle,demo_sys_inner --json "$tmp/top.json" > "$tmp/chk" 2>&1 &&
@@ -192,17 +230,17 @@ else
 fi
 
 # --- resize: the screen follows
+big() { [ "$(wc -l < "$tmp/big")" = 40 ] && [ "$(grep -c '%' "$tmp/big")" -gt "$(grep -c '%' "$tmp/s2")" ] && tail -1 "$tmp/big" | grep -q "h:help"; }
 $T resize-window -t top -x 120 -y 40 2>/dev/null || $T resize-pane -t top -x 120 -y 40
-sleep 1.2; screen big
-if [ "$(wc -l < "$tmp/big")" = 40 ] && [ "$(grep -c '%' "$tmp/big")" -gt "$(grep -c '%' "$tmp/s2")" ] &&
-   tail -1 "$tmp/big" | grep -q "h:help"; then
+until_screen big 100 big
+if big; then
 	pass resize "120x40: $(grep -c '%' "$tmp/big") rows with numbers (80x24: $(grep -c '%' "$tmp/s2"))"
 else
 	fail resize "after resizing to 120x40" "$tmp/big"
 fi
 
 # --- quit: the terminal comes back as it was
-keys q; sleep 1; screen quit
+keys q; until_screen quit 100 exited quit
 if grep -q "^EXIT=0" "$tmp/quit" && grep -q "MARKER-BEFORE" "$tmp/quit" && grep -q "^icanon echo" "$tmp/quit"; then
 	pass quit-restores "q: exit 0, the shell's screen back, icanon echo"
 else
@@ -217,7 +255,7 @@ start_top 80 24 -p "$demo_pid" -i 0.5
 wait_for "samples: [1-9]" exiting 300
 kill "$demo_pid"
 if wait_for "the target exited" exited 100; then
-	keys x; sleep 1; screen exited2
+	keys x; until_screen exited2 100 exited exited2
 	if grep -q "^EXIT=0" "$tmp/exited2" && grep -q "deferprof: the target exited; top ended" "$tmp/exited2" &&
 	   grep -q "^icanon echo" "$tmp/exited2"; then
 		pass target-exit "$(grep -o 'the target exited[^;]*' "$tmp/exited" | head -1); a key left, terminal restored"
@@ -239,7 +277,7 @@ for how in C-c TERM; do
 		# this pane's deferprof, not its shell (nor any other deferprof running)
 		pkill -TERM -x -P "$($T display-message -p -t top '#{pane_pid}')" deferprof
 	fi
-	sleep 1.5; screen sig-$how
+	until_screen "sig-$how" 100 exited "sig-$how"
 	if grep -q "^EXIT=0" "$tmp/sig-$how" && grep -q "^icanon echo" "$tmp/sig-$how" && grep -q "MARKER-BEFORE" "$tmp/sig-$how"; then
 		pass "signal-$how" "exit 0, terminal restored"
 	else

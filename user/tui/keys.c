@@ -38,6 +38,7 @@ static void prompt_key(struct top *t, int ch)
 		return;
 	}
 	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		t->relist = true;
 		if (t->prompt == P_SEARCH) {
 			snprintf(t->filt.search, sizeof(t->filt.search), "%.*s", (int)sizeof(t->filt.search) - 1, t->input);
 			t->sel = t->scroll = 0;
@@ -71,33 +72,12 @@ static void open_tree(struct top *t)
 	}
 }
 
-void dp_top__key(struct top *t, int ch)
+/* A key that moves the selection: handled (true), the selection kept in the list. */
+static bool move_key(struct top *t, int ch)
 {
 	int h = dp_top__list_rows();
 
-	if (t->prompt != P_NONE) {
-		prompt_key(t, ch);
-		return;
-	}
-	t->msg[0] = 0;
-	if (t->ended && ch != KEY_RESIZE) {
-		t->quit = true;	/* the profile ended: any key leaves */
-		return;
-	}
-	if (t->view == V_HELP && ch != KEY_RESIZE) {
-		t->view = t->back;
-		return;
-	}
 	switch (ch) {
-	case 'q':
-	case 'Q':
-		t->quit = true;
-		break;
-	case 'h':
-	case '?':
-		t->back = t->view;
-		t->view = V_HELP;
-		break;
 	case KEY_UP:
 		t->sel--;
 		break;
@@ -115,6 +95,50 @@ void dp_top__key(struct top *t, int ch)
 		break;
 	case KEY_END:
 		t->sel = (int)t->nrows - 1;
+		break;
+	default:
+		return false;
+	}
+	if (t->sel >= (int)t->nrows)
+		t->sel = (int)t->nrows - 1;
+	if (t->sel < 0)
+		t->sel = 0;
+	return true;
+}
+
+/*
+ * One key. Keys typed ahead (a paste, a held key, a slow redraw) come in
+ * one batch: any key but a move sets relist, and the caller draws before
+ * the next key, whose row number must refer to the list this one made.
+ */
+void dp_top__key(struct top *t, int ch)
+{
+	if (t->prompt != P_NONE) {
+		prompt_key(t, ch);
+		return;
+	}
+	t->msg[0] = 0;
+	if (t->ended && ch != KEY_RESIZE) {
+		t->quit = true;	/* the profile ended: any key leaves */
+		return;
+	}
+	if (t->view == V_HELP && ch != KEY_RESIZE) {
+		t->view = t->back;
+		t->relist = true;
+		return;
+	}
+	if (move_key(t, ch))
+		return;
+	t->relist = true;
+	switch (ch) {
+	case 'q':
+	case 'Q':
+		t->quit = true;
+		break;
+	case 'h':
+	case '?':
+		t->back = t->view;
+		t->view = V_HELP;
 		break;
 	case 's':
 		t->sort = DP_SORT_SELF;

@@ -269,6 +269,7 @@ static void draw_help(void)
 
 void dp_top__draw(struct top *t)
 {
+	t->relist = false;
 	erase();	/* into the virtual screen: refresh() sends only the differences */
 	header(t);
 	switch (t->view) {

@@ -307,8 +307,11 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 		/* the intervals are counted under the mailbox's lock, in take() */
 		if ((!t->frozen || done) && take(t))
 			dp_top__own_cpu(t);
-		while ((ch = getch()) != ERR)
+		while ((ch = getch()) != ERR) {
 			dp_top__key(t, ch);
+			if (t->relist && !t->quit)
+				dp_top__draw(t);
+		}
 		if (done && !t->ended) {
 			t->ended = true;
 			t->frozen = false;

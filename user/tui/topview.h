@@ -74,6 +74,7 @@ struct top {
 	struct dp_topthread *trows;
 	struct dp_treeline *tlines;
 	uint32_t nrows;
+	bool relist;			/* a key changed the list: rows and nrows are stale */
 	FILE *errlog;			/* stderr while the screen is ours */
 	int saved_stderr;
 };
