@@ -80,8 +80,10 @@ ls "$tmp"/report.txt.* >/dev/null 2>&1 && fail atomic-output "temporary file lef
 # --- Ctrl-C and SIGTERM print what was collected
 for sig in INT TERM; do
 	start_demo -l -1
-	"$dp" -p "$demo_pid" -f folded -o "$tmp/sig.folded" 2> "$tmp/sig.err" & prof=$!
-	sleep 2.5
+	rm -f "$tmp/sig.err"
+	"$dp" -v -p "$demo_pid" -f folded -o "$tmp/sig.folded" 2> "$tmp/sig.err" & prof=$!
+	wait_until 300 grep -q "events enabled" "$tmp/sig.err"
+	sleep 1	# samples to write: one second of the demo at 99 Hz
 	kill -"$sig" "$prof"
 	wait "$prof"; rc=$?
 	stop_demo
@@ -226,15 +228,18 @@ fi
 
 # --- exports are atomic: SIGTERM writes them whole, SIGKILL leaves no file
 start_demo -l -1
-"$dp" -p "$demo_pid" -f json -o "$tmp/t.json" 2>/dev/null & prof=$!
-sleep 1.5; kill -TERM $prof; wait $prof; rc=$?
+"$dp" -v -p "$demo_pid" -f json -o "$tmp/t.json" 2> "$tmp/t.err" & prof=$!
+wait_until 300 grep -q "events enabled" "$tmp/t.err"
+sleep 1	# samples to write
+kill -TERM $prof; wait $prof; rc=$?
 if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer --json "$tmp/t.json" > "$tmp/t.chk" 2>&1; then
 	pass export-sigterm "$(cat "$tmp/t.chk")"
 else
 	fail export-sigterm "exit $rc" "$tmp/t.chk"
 fi
-"$dp" -p "$demo_pid" -f json -o "$tmp/k.json" 2>/dev/null & prof=$!
-sleep 1; kill -KILL $prof; wait $prof 2>/dev/null
+"$dp" -v -p "$demo_pid" -f json -o "$tmp/k.json" 2> "$tmp/k.err" & prof=$!
+wait_until 300 grep -q "events enabled" "$tmp/k.err"	# killed while profiling
+kill -KILL $prof; wait $prof 2>/dev/null
 stop_demo
 if [ ! -e "$tmp/k.json" ]; then
 	pass export-sigkill "no half file under the final name"

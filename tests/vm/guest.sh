@@ -197,14 +197,22 @@ if command -v tmux >/dev/null; then
 		tmux capture-pane -p -t top > $T/top1
 		grep -q "demo_spin_inner" $T/top1 && grep -q "demo_sys_inner" $T/top1 && break
 	done
-	sleep 2
-	tmux capture-pane -p -t top > $T/top2
+	# The screen refreshes: wait for the samples line to move (30 s at most).
+	a=$(grep -m1 "^samples:" $T/top1); b=$a; i=0
+	while { [ -z "$b" ] || [ "$b" = "$a" ]; } && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+		tmux capture-pane -p -t top > $T/top2
+		b=$(grep -m1 "^samples:" $T/top2)
+	done
 	tmux send-keys -t top q
-	sleep 3
-	tmux capture-pane -p -t top > $T/top3
+	i=0
+	: > $T/top3
+	while ! grep -q "^EXIT=" $T/top3 && [ $i -lt 300 ]; do	# q: top ends
+		sleep 0.1; i=$((i + 1))
+		tmux capture-pane -p -t top > $T/top3
+	done
 	tmux kill-server
 	kill $demo; wait $demo 2>/dev/null
-	a=$(grep -m1 "^samples:" $T/top1); b=$(grep -m1 "^samples:" $T/top2)
 	if grep -q "deferred mode" $T/top1 && grep -q "demo_spin_inner" $T/top1 &&
 	   grep -q "demo_sys_inner" $T/top1 && [ -n "$a" ] && [ "$a" != "$b" ] && grep -q "^EXIT=0" $T/top3; then
 		pass top "deferred mode on screen, named functions, '$a' then '$b', q exits 0"
