@@ -102,7 +102,10 @@ if typed_ahead && ! has ahead "^EXIT="; then
 else
 	fail typed-ahead "Enter Down Right sent at once" "$tmp/ahead"
 fi
-keys Escape; wait_for "SELF%  TOTAL%" list
+# Closed again (Left), so that tree-expand below starts from a closed caller.
+keys Left; until_screen ahead-closed 100 has ahead-closed "^ *[0-9.]*%  *[0-9]*   + " ||
+	echo "top.sh: Left did not close the caller again" >&2
+keys Escape; wait_for "SELF%  TOTAL%" list || echo "top.sh: Esc did not bring the list back" >&2
 
 # --- sort keys: each column in order, largest first
 sorted_by() {	# column file: the rows' values never increase
@@ -143,14 +146,16 @@ else
 	fail tree "callers/callees tree" "$tmp/tree"
 fi
 expanded() { [ "$(grep -c "^ *[0-9.]*% " "$tmp/expanded")" -ge 3 ] && has expanded "  - demo_spin\|  - main\|  - demo"; }
-keys Enter Down Right; until_screen expanded 100 expanded
-if expanded; then
+closed() { has closed "^CALLERS of " && has closed "^ *[0-9.]*%  *[0-9]*   + " && ! has closed "^ *[0-9.]*%  *[0-9]*   - "; }
+keys Enter Down; until_screen closed 100 closed
+keys Right; until_screen expanded 100 expanded
+if closed && expanded; then
 	pass tree-expand "Right opens a caller: $(grep -c '^ *[0-9.]*% ' "$tmp/expanded") lines"
 else
 	fail tree-expand "Right did not open the caller" "$tmp/expanded"
 fi
 # Esc, then the list before the next key (an Esc and a key at once read as Alt).
-keys Escape; wait_for "SELF%  TOTAL%" list
+keys Escape; wait_for "SELF%  TOTAL%" list || echo "top.sh: Esc did not bring the list back" >&2
 
 # --- filters: kernel only, user only, search, thread
 konly() { has konly "| kernel only |" && ! sed -n '6,23p' "$tmp/konly" | grep -q "  u  " && sed -n '6,23p' "$tmp/konly" | grep -q "  k  "; }
@@ -190,7 +195,7 @@ else
 	cat "$tmp/threads"
 fi
 all_threads() { has all "SELF%  TOTAL%" && ! has all "| thread demo-late |"; }
-keys T Home Enter; until_screen all 100 all_threads
+keys T Home Enter; until_screen all 100 all_threads || echo "top.sh: T Home Enter did not show all threads" >&2
 
 # --- freeze: the screen stays, collection goes on. Frozen, it is watched for three
 # refresh intervals (0.5 s each): a length of time observed, not a wait.
@@ -240,9 +245,12 @@ else
 fi
 
 # --- quit: the terminal comes back as it was
-keys q; until_screen quit 100 exited quit
-if grep -q "^EXIT=0" "$tmp/quit" && grep -q "MARKER-BEFORE" "$tmp/quit" && grep -q "^icanon echo" "$tmp/quit"; then
-	pass quit-restores "q: exit 0, the shell's screen back, icanon echo"
+# q, then keys typed after it in the same burst: nothing after q is done (they
+# were once read after q: a save, or a crash that left the terminal in curses mode).
+keys q w C-u "$tmp/after-q.folded" Enter; until_screen quit 100 exited quit
+if grep -q "^EXIT=0" "$tmp/quit" && grep -q "MARKER-BEFORE" "$tmp/quit" && grep -q "^icanon echo" "$tmp/quit" &&
+   [ ! -e "$tmp/after-q.folded" ]; then
+	pass quit-restores "q, then w and a path at once: nothing written, exit 0, the shell's screen back, icanon echo"
 else
 	fail quit-restores "q" "$tmp/quit"
 fi

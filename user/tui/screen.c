@@ -132,18 +132,60 @@ static void frame_label(const struct dp_frame *f, char *buf, size_t len)
 		snprintf(buf, len, "%s", f->name);
 }
 
+static void list_funcs(struct top *t)
+{
+	free(t->rows);
+	t->rows = NULL;
+	t->nrows = 0;
+	if (dp_topmodel__functions(&t->m, &t->filt, t->counting, t->sort, &t->rows, &t->nrows))
+		snprintf(t->msg, sizeof(t->msg), "out of memory");
+}
+
+static void list_tree(struct top *t)
+{
+	free(t->tlines);
+	t->tlines = NULL;
+	t->nrows = 0;
+	if (dp_topmodel__tree(&t->m, &t->filt, t->counting, t->tree_frame, t->tree_dir,
+			      &t->tlines, &t->nrows))
+		snprintf(t->msg, sizeof(t->msg), "out of memory");
+}
+
+static void list_threads(struct top *t)
+{
+	free(t->trows);
+	t->trows = NULL;
+	t->nrows = 0;
+	if (dp_topmodel__threads(&t->m, &t->filt, t->counting, &t->trows, &t->nrows))
+		snprintf(t->msg, sizeof(t->msg), "out of memory");
+	t->nrows++;	/* line 0: all threads */
+}
+
+void dp_top__relist(struct top *t)
+{
+	switch (t->view) {
+	case V_FUNCS:
+		list_funcs(t);
+		break;
+	case V_TREE:
+		list_tree(t);
+		break;
+	case V_THREADS:
+		list_threads(t);
+		break;
+	case V_HELP:
+		return;	/* no list: the view behind keeps its rows */
+	}
+	t->relist = false;
+	keep_visible(t);
+}
+
 static void draw_funcs_view(struct top *t)
 {
 	double whole = dp_topmodel__total(&t->m, &t->filt, t->counting);
 	char a[32], b[32], label[512];
 	int h = dp_top__list_rows();
 
-	free(t->rows);
-	t->rows = NULL;
-	t->nrows = 0;
-	if (dp_topmodel__functions(&t->m, &t->filt, t->counting, t->sort, &t->rows, &t->nrows))
-		snprintf(t->msg, sizeof(t->msg), "out of memory");
-	keep_visible(t);
 	put(4, A_UNDERLINE, "%7s %7s %8s %8s  %c  %-s", "SELF%", "TOTAL%", "SELF", "TOTAL", 'K', "FUNCTION [MODULE]");
 	for (int i = 0; i < h; i++) {
 		int r = t->scroll + i;
@@ -172,13 +214,6 @@ static void draw_tree_view(struct top *t)
 	char label[512], w[32];
 	int h = dp_top__list_rows();
 
-	free(t->tlines);
-	t->tlines = NULL;
-	t->nrows = 0;
-	if (dp_topmodel__tree(&t->m, &t->filt, t->counting, t->tree_frame, t->tree_dir,
-			      &t->tlines, &t->nrows))
-		snprintf(t->msg, sizeof(t->msg), "out of memory");
-	keep_visible(t);
 	frame_label(&t->m.prof.frames[t->tree_frame], label, sizeof(label));
 	put(4, A_UNDERLINE, "%s of %s  (Tab: %s)", t->tree_dir == DP_TREE_CALLERS ? "CALLERS" : "CALLEES",
 	    label, t->tree_dir == DP_TREE_CALLERS ? "callees" : "callers");
@@ -207,13 +242,6 @@ static void draw_threads_view(struct top *t)
 	char w[32];
 	int h = dp_top__list_rows();
 
-	free(t->trows);
-	t->trows = NULL;
-	t->nrows = 0;
-	if (dp_topmodel__threads(&t->m, &t->filt, t->counting, &t->trows, &t->nrows))
-		snprintf(t->msg, sizeof(t->msg), "out of memory");
-	t->nrows++;	/* line 0: all threads */
-	keep_visible(t);
 	put(4, A_UNDERLINE, "%7s %8s  %8s %8s  %s", "%", "SAMPLES", "PID", "TID", "THREAD (Enter: show only it)");
 	for (int i = 0; i < h; i++) {
 		int r = t->scroll + i;
@@ -269,7 +297,7 @@ static void draw_help(void)
 
 void dp_top__draw(struct top *t)
 {
-	t->relist = false;
+	dp_top__relist(t);	/* the model may have grown since: always */
 	erase();	/* into the virtual screen: refresh() sends only the differences */
 	header(t);
 	switch (t->view) {

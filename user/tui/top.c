@@ -35,6 +35,9 @@
 #include "topmodel.h"
 #include "writers.h"
 
+/* Keys handled between two draws at most: a long paste still lets intervals in. */
+#define TOP_KEYS_PER_DRAW 64
+
 static void wake(struct mailbox *mb)
 {
 	ssize_t r = write(mb->wake[1], "x", 1);
@@ -224,6 +227,7 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 {
 	struct top *t;
 	struct pollfd pfd[2];
+	int nkeys = 0;
 	bool curses = false, started = false;
 	int rc = 0, err;
 
@@ -297,7 +301,8 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 		int ch;
 		bool done;
 
-		if (poll(pfd, 2, 500) < 0 && errno != EINTR)
+		/* keys left after the last burst's cap may sit in curses' buffer: no wait */
+		if (poll(pfd, 2, nkeys == TOP_KEYS_PER_DRAW ? 0 : 500) < 0 && errno != EINTR)
 			break;
 		while (read(t->mb.wake[0], drain, sizeof(drain)) > 0)
 			;
@@ -307,11 +312,9 @@ int dp_top__main(const struct dp_opts *o, const struct dp_probe *pr)
 		/* the intervals are counted under the mailbox's lock, in take() */
 		if ((!t->frozen || done) && take(t))
 			dp_top__own_cpu(t);
-		while ((ch = getch()) != ERR) {
+		/* After q nothing more is read; a burst is drawn once (take() in between). */
+		for (nkeys = 0; !t->quit && nkeys < TOP_KEYS_PER_DRAW && (ch = getch()) != ERR; nkeys++)
 			dp_top__key(t, ch);
-			if (t->relist && !t->quit)
-				dp_top__draw(t);
-		}
 		if (done && !t->ended) {
 			t->ended = true;
 			t->frozen = false;

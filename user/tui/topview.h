@@ -92,6 +92,8 @@ int dp_top__list_rows(void);
 /* deferprof's own CPU use since the last call, into t->cpu_pct. */
 void dp_top__own_cpu(struct top *t);
 void dp_top__draw(struct top *t);
+/* Rebuild the current view's rows (nrows and its array) from the model, unpainted. */
+void dp_top__relist(struct top *t);
 /* keys.c */
 void dp_top__key(struct top *t, int ch);
 
