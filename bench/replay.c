@@ -300,7 +300,7 @@ int main(int argc, char **argv)
 
 			t0 = now_s();
 			if (dp_topmodel__init(&m, 0.75) || dp_topmodel__add(&m, &table, sz, comms, &po) ||
-			    dp_topmodel__tick(&m))
+			    dp_topmodel__tick(&m, 1))
 				return 1;
 			ta = now_s() - t0;
 			t0 = now_s();

@@ -54,7 +54,7 @@ static void setup(void)
 	dp_comms__set(comms, pid, pid + 1, "helper");
 	cr_assert_eq(dp_topmodel__init(&m, 0.5), 0);
 	add(8, 5, 2);
-	cr_assert_eq(dp_topmodel__tick(&m), 0);
+	cr_assert_eq(dp_topmodel__tick(&m, 1), 0);
 }
 
 static void teardown(void)
@@ -109,11 +109,11 @@ Test(topmodel, decaying_counts_fade_and_cumulative_stay)
 	uint32_t n;
 
 	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_DECAYING), 15);
-	cr_assert_eq(dp_topmodel__tick(&m), 0);	/* an interval without samples */
+	cr_assert_eq(dp_topmodel__tick(&m, 1), 0);	/* an interval without samples */
 	cr_assert_eq(m.last_interval_samples, 0);
 	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_DECAYING), 7.5);
 	add(0, 0, 4);	/* thread B only, this interval */
-	cr_assert_eq(dp_topmodel__tick(&m), 0);
+	cr_assert_eq(dp_topmodel__tick(&m, 1), 0);
 	cr_assert_eq(m.last_interval_samples, 4);
 	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_DECAYING), 7.5 / 2 + 4);
 	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_CUMULATIVE), 19);
@@ -126,6 +126,22 @@ Test(topmodel, decaying_counts_fade_and_cumulative_stay)
 	cr_assert_str_eq(row_name(&r[0]), "read_zero");
 	cr_assert_eq(r[0].self, 11);
 	free(r);
+}
+
+/* Three intervals taken at once (the screen was frozen): they fade as three, and
+ * the interval's count and the interval counter are those of three. */
+Test(topmodel, several_intervals_in_one_tick)
+{
+	struct dp_topfilter f = { .thread = -1 };
+	uint64_t before = m.intervals;
+
+	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_DECAYING), 15);
+	add(0, 0, 30);	/* 30 samples over three intervals */
+	cr_assert_eq(dp_topmodel__tick(&m, 3), 0);
+	cr_assert_eq(m.intervals, before + 3);
+	cr_assert_eq(m.last_interval_samples, 10);
+	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_DECAYING), 15.0 / 8 + 30);
+	cr_assert_eq(dp_topmodel__total(&m, &f, DP_COUNT_CUMULATIVE), 45);
 }
 
 Test(topmodel, thread_side_and_search_filters)
@@ -248,7 +264,7 @@ Test(topmodel, absorbed_intervals_equal_added_ones)
 		/* d is sealed: m2 only reads it. */
 		cr_assert_eq(dp_topmodel__absorb(&m2, &d), 0);
 		dp_profile__free(&d);
-		cr_assert_eq(dp_topmodel__tick(&m2), 0);
+		cr_assert_eq(dp_topmodel__tick(&m2, 1), 0);
 	}
 	cr_assert_eq(m2.prof.total, 14);
 	/* The renamed thread's second interval is a stack of its own, under the new name. */

@@ -138,7 +138,7 @@ static bool take(struct top *t)
 	}
 	free(got);
 	if (ticks && !err)
-		err = dp_topmodel__tick(&t->m);
+		err = dp_topmodel__tick(&t->m, ticks);	/* several while frozen */
 	if (err)
 		snprintf(t->msg, sizeof(t->msg), "cannot add samples: %s", strerror(-err));
 	return ticks > 0;

@@ -74,21 +74,27 @@ int dp_topmodel__absorb(struct dp_topmodel *m, const struct dp_profile *delta)
 	return err ? err : fit(m);
 }
 
-int dp_topmodel__tick(struct dp_topmodel *m)
+int dp_topmodel__tick(struct dp_topmodel *m, uint64_t n)
 {
 	int err = fit(m);
+	double fade = 1;
+	uint64_t sum = 0;
 
 	if (err)
 		return err;
-	m->last_interval_samples = 0;
+	if (!n)
+		n = 1;
+	for (uint64_t k = 0; k < n && fade > 1e-300; k++)	/* decay^n, no libm */
+		fade *= m->decay;
 	for (uint32_t i = 0; i < m->prof.nstacks; i++) {
 		uint64_t d = m->prof.stacks[i].count - m->last[i];
 
-		m->decayed[i] = m->decayed[i] * m->decay + (double)d;
+		m->decayed[i] = m->decayed[i] * fade + (double)d;
 		m->last[i] = m->prof.stacks[i].count;
-		m->last_interval_samples += d;
+		sum += d;
 	}
-	m->intervals++;
+	m->last_interval_samples = (sum + n / 2) / n;
+	m->intervals += n;
 	return 0;
 }
 

@@ -68,8 +68,12 @@ int dp_topmodel__add(struct dp_topmodel *m, const struct dp_stack_table *delta,
 		     const struct dp_profile_opts *opts);
 /* An interval already symbolized (on another thread): its stacks into the model. */
 int dp_topmodel__absorb(struct dp_topmodel *m, const struct dp_profile *delta);
-/* End an interval: decaying counts fade by decay, then take the interval's samples. */
-int dp_topmodel__tick(struct dp_topmodel *m);
+/*
+ * End n intervals (n > 1 when the screen took several at once: frozen, or
+ * slower than the intervals): decaying counts fade by decay^n, then take
+ * the samples since the last tick; last_interval_samples is their mean.
+ */
+int dp_topmodel__tick(struct dp_topmodel *m, uint64_t n);
 
 /* The weight of stack i under a counting. */
 double dp_topmodel__weight(const struct dp_topmodel *m, uint32_t i, enum dp_counting c);
