@@ -28,9 +28,9 @@ fi
 
 # Start the jit workload (optionally as another user); sets jit_pid, jit_start, jit_size.
 start_jit() {	# [setpriv args...]
-	# Removed first: the redirection truncates only once the child runs, and
+	# Emptied first: the redirection truncates only once the child runs, and
 	# the wait below must not find the last run's line.
-	rm -f "$tmp/jit.out"
+	: > "$tmp/jit.out"
 	"$@" "$work" jit 120 > "$tmp/jit.out" &
 	jit_pid=$!
 	pids+=("$jit_pid")

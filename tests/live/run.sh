@@ -80,7 +80,7 @@ ls "$tmp"/report.txt.* >/dev/null 2>&1 && fail atomic-output "temporary file lef
 # --- Ctrl-C and SIGTERM print what was collected
 for sig in INT TERM; do
 	start_demo -l -1
-	rm -f "$tmp/sig.err"
+	: > "$tmp/sig.err"	# not the last signal's "events enabled"
 	"$dp" -v -p "$demo_pid" -f folded -o "$tmp/sig.folded" 2> "$tmp/sig.err" & prof=$!
 	wait_until 300 grep -q "events enabled" "$tmp/sig.err"
 	sleep 1	# samples to write: one second of the demo at 99 Hz
@@ -228,6 +228,7 @@ fi
 
 # --- exports are atomic: SIGTERM writes them whole, SIGKILL leaves no file
 start_demo -l -1
+: > "$tmp/t.err"
 "$dp" -v -p "$demo_pid" -f json -o "$tmp/t.json" 2> "$tmp/t.err" & prof=$!
 wait_until 300 grep -q "events enabled" "$tmp/t.err"
 sleep 1	# samples to write
@@ -237,11 +238,14 @@ if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer --json "$tm
 else
 	fail export-sigterm "exit $rc" "$tmp/t.chk"
 fi
+: > "$tmp/k.err"
 "$dp" -v -p "$demo_pid" -f json -o "$tmp/k.json" 2> "$tmp/k.err" & prof=$!
-wait_until 300 grep -q "events enabled" "$tmp/k.err"	# killed while profiling
+wait_until 300 grep -q "events enabled" "$tmp/k.err"; enabled=$?	# killed while profiling
 kill -KILL $prof; wait $prof 2>/dev/null
 stop_demo
-if [ ! -e "$tmp/k.json" ]; then
+if [ $enabled != 0 ]; then
+	fail export-sigkill "deferprof never enabled its events" "$tmp/k.err"
+elif [ ! -e "$tmp/k.json" ]; then
 	pass export-sigkill "no half file under the final name"
 else
 	fail export-sigkill "k.json exists after SIGKILL"
@@ -453,7 +457,7 @@ fi
 overflow_run() {	# report stderr stop-seconds options...
 	local rep=$1 err=$2 secs=$3
 	shift 3
-	rm -f "$err"	# not the last try's "events enabled": the child truncates it late
+	: > "$err"	# not the last try's "events enabled": the child truncates it late
 	"$dp" -v -p "$of_pid" -F 4999 "$@" -o "$rep" 2> "$err" & local prof=$!
 	wait_until 200 grep -q "events enabled" "$err"
 	kill -STOP $prof
