@@ -239,6 +239,16 @@ else
 	cat "$tmp/chk" 2>/dev/null
 fi
 
+# --- write to a FIFO nobody reads: refused on the message line (opening it
+# would wait for a reader, and the screen with it)
+mkfifo "$tmp/unread.fifo"
+keys w C-u "$tmp/unread.fifo" Enter
+if wait_for "cannot write $tmp/unread.fifo: a FIFO" fifo; then
+	pass write-fifo "$(grep -o "cannot write [^;]*" "$tmp/fifo")"
+else
+	fail write-fifo "no refusal on screen (top blocked on the FIFO?)" "$tmp/fifo"
+fi
+
 # --- resize: the screen follows
 big() { [ "$(wc -l < "$tmp/big")" = 40 ] && [ "$(grep -c '%' "$tmp/big")" -gt "$(grep -c '%' "$tmp/s2")" ] && tail -1 "$tmp/big" | grep -q "h:help"; }
 $T resize-window -t top -x 120 -y 40 2>/dev/null || $T resize-pane -t top -x 120 -y 40
@@ -278,6 +288,19 @@ if wait_for "the target exited" exited 100; then
 else
 	fail target-exit "no message when the target exited" "$tmp/exited"
 fi
+
+# --- before the first interval the header says so (once it read "? mode every 0 events")
+start_demo -l -1
+start_top 100 24 -p "$demo_pid" -i 3
+if wait_for "^deferprof top \[live\]  starting (no interval in yet)" early 100 &&
+   wait_for "^deferprof top \[live\]  pid $demo_pid deferprof-demo  [a-z]* mode  cpu-clock 99 Hz" early2 200; then
+	pass header-starting "'$(head -1 "$tmp/early" | sed 's/  *$//')', then '$(head -1 "$tmp/early2" | sed 's/  *$//')'"
+else
+	fail header-starting "the header before and after the first interval" "$tmp/early"
+	sed 's/^/  | /' "$tmp/early2" 2>/dev/null | head -3
+fi
+$T kill-server 2>/dev/null
+kill "$demo_pid"; wait "$demo_pid" 2>/dev/null
 
 # --- Ctrl-C and SIGTERM leave at once, terminal restored
 for how in C-c TERM; do

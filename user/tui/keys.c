@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "outfile.h"
 #include "topview.h"
 #include "writers.h"
@@ -14,8 +15,15 @@ static void save(struct top *t, const char *path)
 {
 	const struct dp_writer *w = dp_writer__for_path(path);
 	struct dp_outfile of;
+	struct stat st;
 	int err;
 
+	/* Opening a FIFO waits for a reader, and the screen with it: a file only. */
+	if (stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		snprintf(t->msg, sizeof(t->msg), "cannot write %s: a %s (top would block on it)",
+			 path, S_ISFIFO(st.st_mode) ? "FIFO" : "socket");
+		return;
+	}
 	/* errors of the writer go to the message line, not to the screen */
 	if (dp_outfile__open(&of, path)) {
 		snprintf(t->msg, sizeof(t->msg), "cannot write %s: %s", path, strerror(errno));

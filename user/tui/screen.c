@@ -80,8 +80,11 @@ static void header(struct top *t)
 			 ri->target_pid, t->comm[0] ? " " : "", t->comm);
 	else
 		snprintf(who, sizeof(who), "%s", ri->target[0] ? ri->target : "starting");
-	put(0, A_REVERSE, "deferprof top [%s]  %s  %s mode  %s %s%*s", state, who,
-	    ri->mode ? ri->mode : "?", ri->event ? ri->event : "", rate, COLS, "");
+	if (!ri->mode)	/* before the session's first interval: nothing known yet */
+		put(0, A_REVERSE, "deferprof top [%s]  starting (no interval in yet)%*s", state, COLS, "");
+	else
+		put(0, A_REVERSE, "deferprof top [%s]  %s  %s mode  %s %s%*s", state, who, ri->mode,
+		    ri->event ? ri->event : "", rate, COLS, "");
 	put(1, 0, "samples: %llu total, %llu last interval (%.0f/s)  intervals %llu  deferprof CPU %.1f%%",
 	    (unsigned long long)t->m.prof.total, (unsigned long long)t->m.last_interval_samples,
 	    t->o->interval > 0 ? (double)t->m.last_interval_samples / t->o->interval : 0.0,
