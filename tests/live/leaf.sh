@@ -128,9 +128,13 @@ fi
 # in would read 12%, and learning at the 512th capture instead of the 32nd
 # about 4%. The checks above ran with the gate learning too (pages learned
 # is checked): every frameless case kept its caller.
+# The wake-up is for hot code: 64 captures on one CPU within 32 ms. The loop
+# runs at nice -10 so that it stays that hot when other work shares the CPUs
+# (with twice as many busy loops as CPUs, at nice 0 it got 40% of a CPU, its
+# captures came too slowly to wake anyone, and up to 7% were read).
 bench=$(realpath "$out/dp-bench-work")
 if ! "$dp" -F 4999 -d 4 -f report -o "$tmp/gate.txt" -f folded -o "$tmp/gate.folded" \
-	-- "$bench" -m spin -s 4 2> "$tmp/gate.err"; then
+	-- nice -n -10 "$bench" -m spin -s 4 2> "$tmp/gate.err"; then
 	fail gate-framed "deferprof failed on dp-bench-work -m spin" "$tmp/gate.err"
 else
 	samples=$(sed -n 's/^  samples: *\([0-9]*\) seen by BPF.*/\1/p' "$tmp/gate.txt")
