@@ -107,39 +107,15 @@ static bool move_key(struct top *t, int ch)
 	default:
 		return false;
 	}
-	if (t->sel >= (int)t->nrows)
-		t->sel = (int)t->nrows - 1;
-	if (t->sel < 0)
-		t->sel = 0;
+	dp_top__keep_visible(t);
 	return true;
-}
-
-/* Keys that read the current list (its rows, their number). */
-static bool reads_list(int ch)
-{
-	switch (ch) {
-	case KEY_UP:
-	case KEY_DOWN:
-	case KEY_PPAGE:
-	case KEY_NPAGE:
-	case KEY_HOME:
-	case KEY_END:
-	case KEY_RIGHT:
-	case KEY_LEFT:
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /*
  * One key. Keys typed ahead (a paste, a held key, a redraw slower than the
  * typist) come in one batch before the next draw: any key but a move sets
- * relist, and a key that reads the list first rebuilds it, so that its row
- * number refers to the list the keys before it made.
+ * relist, and the next key first rebuilds the list, so that its row number
+ * refers to the list the keys before it made.
  */
 void dp_top__key(struct top *t, int ch)
 {
@@ -157,7 +133,7 @@ void dp_top__key(struct top *t, int ch)
 		t->relist = true;
 		return;
 	}
-	if (t->relist && reads_list(ch))
+	if (t->relist)
 		dp_top__relist(t);
 	if (move_key(t, ch))
 		return;

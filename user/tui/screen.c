@@ -110,7 +110,7 @@ int dp_top__list_rows(void)
 	return LINES - 6 > 1 ? LINES - 6 : 1;
 }
 
-static void keep_visible(struct top *t)
+void dp_top__keep_visible(struct top *t)
 {
 	int h = dp_top__list_rows();
 
@@ -180,7 +180,7 @@ void dp_top__relist(struct top *t)
 		return;	/* no list: the view behind keeps its rows */
 	}
 	t->relist = false;
-	keep_visible(t);
+	dp_top__keep_visible(t);
 }
 
 static void draw_funcs_view(struct top *t)

@@ -94,6 +94,8 @@ void dp_top__own_cpu(struct top *t);
 void dp_top__draw(struct top *t);
 /* Rebuild the current view's rows (nrows and its array) from the model, unpainted. */
 void dp_top__relist(struct top *t);
+/* The selection within the list's rows, and the list scrolled to show it. */
+void dp_top__keep_visible(struct top *t);
 /* keys.c */
 void dp_top__key(struct top *t, int ch);
 
