@@ -69,9 +69,7 @@ kill "$d" 2>/dev/null; wait "$d" 2>/dev/null
 bad=0 killed=0
 for delay in 0.3 0.7 1.1 1.6; do
 	"$bench" -m sysdeep -t 2 -s 60 > /dev/null & w=$!; pids+=("$w")
-	: > "$tmp/k.err"	# not the last round's "events enabled": the child truncates it late
-	"$dp" -v -p "$w" -F 4999 -d 30 -o "$tmp/k.txt" 2> "$tmp/k.err" & prof=$!
-	wait_until 300 grep -q "events enabled" "$tmp/k.err"
+	start_profiling 300 "$tmp/k.err" -p "$w" -F 4999 -d 30 -o "$tmp/k.txt"
 	sleep "$delay"	# how far into the profile the kill lands, not a wait for a condition
 	kill -KILL "$w"; wait "$w" 2>/dev/null
 	t0=$(date +%s)

@@ -33,6 +33,17 @@ wait_until() {	# tenths command...
 	"$@"
 }
 
+# Start "$dp" -v ARGS in the background, stderr into err, and wait (N tenths at
+# most) until it says its events are enabled; sets prof. err is emptied first:
+# the child truncates it only once it runs, and a last run's line must not count.
+start_profiling() {	# tenths err args...
+	local n=$1 err=$2
+	shift 2
+	: > "$err"
+	"$dp" -v "$@" 2> "$err" & prof=$!
+	wait_until "$n" grep -q "events enabled" "$err"
+}
+
 # A pid no process or thread has now: the highest below kernel.pid_max.
 free_pid() {
 	local p max

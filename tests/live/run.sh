@@ -85,9 +85,7 @@ ls "$tmp"/report.txt.* >/dev/null 2>&1 && fail atomic-output "temporary file lef
 # --- Ctrl-C and SIGTERM print what was collected
 for sig in INT TERM; do
 	start_demo -l -1
-	: > "$tmp/sig.err"	# not the last signal's "events enabled"
-	"$dp" -v -p "$demo_pid" -f folded -o "$tmp/sig.folded" 2> "$tmp/sig.err" & prof=$!
-	wait_until 300 grep -q "events enabled" "$tmp/sig.err"
+	start_profiling 300 "$tmp/sig.err" -p "$demo_pid" -f folded -o "$tmp/sig.folded"
 	sleep 1	# samples to write: one second of the demo at 99 Hz
 	kill -"$sig" "$prof"
 	wait "$prof"; rc=$?
@@ -103,8 +101,7 @@ done
 # has its events enabled and has taken samples (on a busy machine start-up can take
 # longer than a demo timed to exit by itself would live).
 start_demo -l -1
-"$dp" -v -p "$demo_pid" -o "$tmp/exit.txt" 2> "$tmp/exit.err" & exit_prof=$!
-for _ in $(seq 300); do grep -q "events enabled" "$tmp/exit.err" && break; sleep 0.1; done
+start_profiling 300 "$tmp/exit.err" -p "$demo_pid" -o "$tmp/exit.txt"; exit_prof=$prof
 sleep 1	# samples to report: one second of the demo at 99 Hz
 stop_demo
 wait "$exit_prof"; rc=$?
@@ -233,9 +230,7 @@ fi
 
 # --- exports are atomic: SIGTERM writes them whole, SIGKILL leaves no file
 start_demo -l -1
-: > "$tmp/t.err"
-"$dp" -v -p "$demo_pid" -f json -o "$tmp/t.json" 2> "$tmp/t.err" & prof=$!
-wait_until 300 grep -q "events enabled" "$tmp/t.err"
+start_profiling 300 "$tmp/t.err" -p "$demo_pid" -f json -o "$tmp/t.json"
 sleep 1	# samples to write
 kill -TERM $prof; wait $prof; rc=$?
 if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer --json "$tmp/t.json" > "$tmp/t.chk" 2>&1; then
@@ -243,9 +238,7 @@ if [ $rc = 0 ] && tests/check-export.py --chain main,demo_spin_outer --json "$tm
 else
 	fail export-sigterm "exit $rc" "$tmp/t.chk"
 fi
-: > "$tmp/k.err"
-"$dp" -v -p "$demo_pid" -f json -o "$tmp/k.json" 2> "$tmp/k.err" & prof=$!
-wait_until 300 grep -q "events enabled" "$tmp/k.err"; enabled=$?	# killed while profiling
+start_profiling 300 "$tmp/k.err" -p "$demo_pid" -f json -o "$tmp/k.json"; enabled=$?	# killed while profiling
 kill -KILL $prof; wait $prof 2>/dev/null
 stop_demo
 if [ $enabled != 0 ]; then
@@ -462,9 +455,8 @@ fi
 overflow_run() {	# report stderr stop-seconds options...
 	local rep=$1 err=$2 secs=$3
 	shift 3
-	: > "$err"	# not the last try's "events enabled": the child truncates it late
-	"$dp" -v -p "$of_pid" -F 4999 "$@" -o "$rep" 2> "$err" & local prof=$!
-	wait_until 200 grep -q "events enabled" "$err"
+	local prof
+	start_profiling 200 "$err" -p "$of_pid" -F 4999 "$@" -o "$rep"
 	kill -STOP $prof
 	sleep "$secs"
 	kill -CONT $prof
