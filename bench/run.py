@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,26 @@ import peers as peerbench  # noqa: E402  bench/peers.py
 
 def log(msg):
     print(f"bench: {msg}", flush=True)
+
+
+def interrupt_after(p, secs, again_s=5, kill_s=30):
+    """SIGINT to p after secs, again every again_s while it runs (a tool still
+    starting can miss one: bpftrace once slept on for minutes), SIGKILL kill_s
+    after the first; returns p's rusage (its own CPU)."""
+    t_int = time.monotonic() + secs
+    sent = None
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return ru
+        t = time.monotonic()
+        if sent is not None and t >= t_int + kill_s:
+            p.kill()
+        elif t >= t_int and (sent is None or t - sent >= again_s):
+            p.send_signal(signal.SIGINT)
+            sent = t
+        time.sleep(0.05)
 
 
 def field(rep, pattern, conv=int):
@@ -257,10 +278,10 @@ class Host:
             w = self.start_work("spin")
             time.sleep(0.2)
             outp = os.path.join(self.tmp, "bt.out")
-            p = subprocess.Popen(["timeout", "-s", "INT", str(secs + 1), "bpftrace", "-e",
+            p = subprocess.Popen(["bpftrace", "-e",
                                   f"profile:hz:{hz} /pid == {w.pid}/ {{ @[ustack] = count(); }}"],
                                  stdout=open(outp, "w"), stderr=subprocess.DEVNULL)
-            _, _, ru = os.wait4(p.pid, 0)	# timeout waits for bpftrace: its CPU is included
+            ru = interrupt_after(p, secs + 1)
             text = open(outp, encoding="utf-8", errors="replace").read()
             w.terminate()
             w.wait()
